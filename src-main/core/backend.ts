@@ -1,0 +1,19 @@
+import type { StudioApi, StudioEvent, PathKind } from '../contract/index.js';
+
+/** What hosts (Electron shell, web host, CLI) hold: the API plus host-side plumbing. */
+export interface StudioBackend extends StudioApi {
+  onEvent(listener: (event: StudioEvent) => void): () => void;
+  /** Absolute path of a thumbnail inside the index folder, or null when missing or outside it. */
+  resolveThumbnail(indexId: string, file: string): string | null;
+  close(): Promise<void>;
+}
+
+export interface StudioBackendOptions {
+  /** App-wide settings (recent indexes, last opened). */
+  settingsDir: string;
+  host: 'electron' | 'web';
+  /** Native picker, Electron only. */
+  pickPath?: (kind: PathKind, title?: string) => Promise<string | null>;
+  /** An index to open at start (e.g. `studio serve DIR`). */
+  openAtStart?: string;
+}

@@ -1,0 +1,125 @@
+import type { HistogramSpec } from '../../contract/index.js';
+import { ExemplarHeaps } from './exemplarHeaps.js';
+import { histogramBin } from './histogram.js';
+
+/** Sparse encoder output: per row, only the features with value > 0 (CSR). */
+export interface SparseRows {
+  rows: number;
+  rowPtr: Int32Array;
+  feature: Int32Array;
+  value: Float32Array;
+}
+
+/**
+ * Streaming per-feature statistics over patch tokens (frequency, sum for the mean, max, log
+ * histogram), CLS statistics kept apart, and top-k exemplar items by max-over-patches value.
+ * One pass, memory independent of the number of items.
+ */
+export class FeatureAccumulator {
+  readonly count: Float64Array;
+  readonly sum: Float64Array;
+  readonly max: Float32Array;
+  readonly hist: Uint32Array;
+  readonly clsCount: Float64Array;
+  readonly clsMax: Float32Array;
+  readonly heaps: ExemplarHeaps;
+  /** Features changed since the last checkpoint. */
+  readonly dirty: Uint8Array;
+  tokens = 0;
+  activeEntries = 0;
+
+  // Per-item scratch, reused across items so the hot loop allocates nothing.
+  private readonly stamp: Int32Array;
+  private readonly itemMax: Float32Array;
+  private readonly touched: Int32Array;
+  private readonly slotOf: Int32Array;
+  private scratch: Float32Array;
+  private stampCounter = 0;
+
+  constructor(
+    readonly features: number,
+    readonly patches: number,
+    readonly k: number,
+    readonly histogram: HistogramSpec,
+  ) {
+    this.count = new Float64Array(features);
+    this.sum = new Float64Array(features);
+    this.max = new Float32Array(features);
+    this.hist = new Uint32Array(features * histogram.bins);
+    this.clsCount = new Float64Array(features);
+    this.clsMax = new Float32Array(features);
+    this.heaps = new ExemplarHeaps(features, k, patches);
+    this.dirty = new Uint8Array(features);
+    this.stamp = new Int32Array(features).fill(-1);
+    this.itemMax = new Float32Array(features);
+    this.touched = new Int32Array(features);
+    this.slotOf = new Int32Array(features);
+    this.scratch = new Float32Array(patches * 64);
+  }
+
+  /**
+   * Add one item whose tokens are rows [firstRow, firstRow + (hasCls ? 1 : 0) + patches) of codes:
+   * the CLS row first when present, then the patches in grid order.
+   */
+  addItem(item: number, codes: SparseRows, firstRow: number, hasCls: boolean): void {
+    const { rowPtr, feature, value } = codes;
+    const P = this.patches;
+    const spec = this.histogram;
+    const bins = spec.bins;
+    const stampId = ++this.stampCounter;
+    let nTouched = 0;
+
+    if (hasCls) {
+      for (let e = rowPtr[firstRow]!; e < rowPtr[firstRow + 1]!; e++) {
+        const f = feature[e]!;
+        this.clsCount[f]! += 1;
+        if (value[e]! > this.clsMax[f]!) this.clsMax[f] = value[e]!;
+        this.dirty[f] = 1;
+      }
+    }
+    const p0 = firstRow + (hasCls ? 1 : 0);
+    const eStart = rowPtr[p0]!;
+    const eEnd = rowPtr[p0 + P]!;
+    for (let e = eStart; e < eEnd; e++) {
+      const f = feature[e]!;
+      const v = value[e]!;
+      this.count[f]! += 1;
+      this.sum[f]! += v;
+      if (v > this.max[f]!) this.max[f] = v;
+      this.hist[f * bins + histogramBin(spec, v)]! += 1;
+      if (this.stamp[f] !== stampId) {
+        this.stamp[f] = stampId;
+        this.itemMax[f] = v;
+        this.touched[nTouched++] = f;
+        this.dirty[f] = 1;
+      } else if (v > this.itemMax[f]!) {
+        this.itemMax[f] = v;
+      }
+    }
+    this.tokens += P;
+    this.activeEntries += eEnd - eStart;
+
+    // Features for which this item enters the top-k get their full patch map gathered.
+    let nQual = 0;
+    for (let t = 0; t < nTouched; t++) {
+      const f = this.touched[t]!;
+      if (this.heaps.accepts(f, this.itemMax[f]!, item)) this.slotOf[f] = nQual++;
+      else this.slotOf[f] = -1;
+    }
+    if (nQual === 0) return;
+    if (this.scratch.length < nQual * P) this.scratch = new Float32Array(nQual * P * 2);
+    const scratch = this.scratch;
+    scratch.fill(0, 0, nQual * P);
+    for (let p = 0; p < P; p++) {
+      for (let e = rowPtr[p0 + p]!; e < rowPtr[p0 + p + 1]!; e++) {
+        const s = this.slotOf[feature[e]!]!;
+        if (s >= 0) scratch[s * P + p] = value[e]!;
+      }
+    }
+    for (let t = 0; t < nTouched; t++) {
+      const f = this.touched[t]!;
+      const s = this.slotOf[f]!;
+      if (s >= 0) this.heaps.offer(f, this.itemMax[f]!, item, scratch, s * P);
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RecentIndex } from '../contract/index.js';
+
+const MAX_RECENT = 20;
+
+/** App-wide settings file: recently opened indexes, most recent first (also "last opened"). */
+export class SettingsStore {
+  private readonly file: string;
+
+  constructor(dir: string) {
+    this.file = path.join(dir, 'settings.json');
+  }
+
+  recent(): RecentIndex[] {
+    return this.read().recent;
+  }
+
+  last(): RecentIndex | null {
+    return this.read().recent[0] ?? null;
+  }
+
+  touch(entry: Omit<RecentIndex, 'openedAt'>): void {
+    const data = this.read();
+    data.recent = [{ ...entry, openedAt: new Date().toISOString() }, ...data.recent.filter((r) => r.id !== entry.id)].slice(
+      0,
+      MAX_RECENT,
+    );
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(data, null, 2));
+    fs.renameSync(tmp, this.file);
+  }
+
+  private read(): { recent: RecentIndex[] } {
+    try {
+      const data = JSON.parse(fs.readFileSync(this.file, 'utf8')) as { recent?: RecentIndex[] };
+      return { recent: Array.isArray(data.recent) ? data.recent : [] };
+    } catch {
+      return { recent: [] };
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import type { HistogramSpec, IndexRequest, ModelInfo, SaeInfo } from '../../contract/index.js';
+
+/** What an index was built from; written once, compared on resume. */
+export interface IndexConfig {
+  name: string;
+  createdAt: string;
+  model: ModelInfo;
+  sae: SaeInfo;
+  /** Absolute dataset folder, so thumbnails can be regenerated and a resume can check it. */
+  dataRoot: string;
+  topK: number;
+  histogram: HistogramSpec;
+  labels: string[];
+  request: Required<Pick<IndexRequest, 'model' | 'layer' | 'sae' | 'data'>>;
+}
+
+/** Streaming state saved with every checkpoint. */
+export interface IndexProgress {
+  /** Items [0, cursor) are done (indexed or skipped). */
+  cursor: number;
+  tokens: number;
+  activeEntries: number;
+  skipped: number;
+  provider: string;
+  complete: boolean;
+  thumbnailsDone: boolean;
+}
+
+export const INDEX_DB_FILE = 'index.sqlite';
+export const THUMBS_DIR = 'thumbs';

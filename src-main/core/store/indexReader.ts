@@ -1,0 +1,218 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import type {
+  Exemplar,
+  FeatureDetail,
+  FeatureFilter,
+  FeaturePage,
+  FeatureQuery,
+  FeatureRow,
+  IndexSummary,
+  ScatterData,
+  SkippedItem,
+} from '../../contract/index.js';
+import { StudioError } from '../errors.js';
+import { halfArrayToFloat } from '../util/float16.js';
+import { openDatabase } from './openDatabase.js';
+import { assertReadable, migrate, schemaVersionOf } from './schema.js';
+import { INDEX_DB_FILE, type IndexConfig, type IndexProgress } from './indexConfig.js';
+
+const DENSE_FREQUENCY = 1e-2;
+const SORT_COLUMNS: Record<FeatureQuery['sort'], string> = {
+  index: 'id',
+  frequency: 'count',
+  mean: 'mean',
+  max: 'max',
+};
+
+interface FeatureDbRow {
+  id: number;
+  count: number;
+  max: number;
+  log_freq: number;
+  mean: number;
+  cls_count: number;
+  cls_max: number;
+  hist: Buffer;
+}
+
+/** Read side of an index folder: summary, sorted and filtered feature pages, one feature's detail. */
+export class IndexReader {
+  private constructor(
+    readonly id: string,
+    readonly dir: string,
+    private readonly db: Database.Database,
+    readonly config: IndexConfig,
+  ) {}
+
+  static open(id: string, dir: string): IndexReader {
+    const file = path.join(dir, INDEX_DB_FILE);
+    if (!fs.existsSync(dir)) throw new StudioError('not-found', `Folder not found: ${dir}`);
+    if (!fs.existsSync(file)) {
+      throw new StudioError(
+        'not-found',
+        `${dir} is not a Feature Studio index (no ${INDEX_DB_FILE} inside). Choose the folder given as --out when indexing, or create a new index.`,
+      );
+    }
+    const db = openDatabase(file);
+    try {
+      assertReadable(schemaVersionOf(db), dir);
+      migrate(db, dir);
+      const row = db.prepare("SELECT value FROM meta WHERE key = 'config'").get() as { value: string } | undefined;
+      if (!row) throw new StudioError('bad-input', `${dir} holds an index that was never initialised (no config). Re-run the indexer.`);
+      return new IndexReader(id, dir, db, JSON.parse(row.value) as IndexConfig);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  progress(): IndexProgress {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'progress'").get() as { value: string } | undefined;
+    return row
+      ? (JSON.parse(row.value) as IndexProgress)
+      : { cursor: 0, tokens: 0, activeEntries: 0, skipped: 0, provider: '', complete: false, thumbnailsDone: false };
+  }
+
+  summary(): IndexSummary {
+    const c = this.config;
+    const p = this.progress();
+    const items = (this.db.prepare('SELECT COUNT(*) AS n FROM items WHERE status = 1').get() as { n: number }).n;
+    const dead = (this.db.prepare('SELECT COUNT(*) AS n FROM features WHERE count = 0').get() as { n: number }).n;
+    const dense = (
+      this.db.prepare('SELECT COUNT(*) AS n FROM features WHERE count > ?').get(DENSE_FREQUENCY * p.tokens) as { n: number }
+    ).n;
+    return {
+      id: this.id,
+      path: this.dir,
+      name: c.name,
+      schemaVersion: schemaVersionOf(this.db),
+      complete: p.complete,
+      features: c.sae.dSae,
+      items,
+      tokens: p.tokens,
+      skipped: p.skipped,
+      provider: p.provider,
+      topK: c.topK,
+      createdAt: c.createdAt,
+      model: c.model,
+      sae: c.sae,
+      labels: c.labels,
+      histogram: c.histogram,
+      l0Mean: p.tokens > 0 ? p.activeEntries / p.tokens : 0,
+      dead,
+      dense,
+    };
+  }
+
+  queryFeatures(q: FeatureQuery): FeaturePage {
+    const { where, params } = this.whereClause(q.filter ?? {});
+    const column = SORT_COLUMNS[q.sort];
+    if (!column) throw new StudioError('bad-request', `Unknown sort key '${q.sort}'.`);
+    const dir = q.desc ? 'DESC' : 'ASC';
+    const limit = Math.max(0, Math.min(Math.floor(q.limit), 5000));
+    const offset = Math.max(0, Math.floor(q.offset));
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM features ${where}`).get(params) as { n: number }).n;
+    const rows = this.db
+      .prepare(`SELECT * FROM features ${where} ORDER BY ${column} ${dir}, id ${dir} LIMIT @limit OFFSET @offset`)
+      .all({ ...params, limit, offset }) as FeatureDbRow[];
+    const tokens = this.progress().tokens;
+    return { total, offset, rows: rows.map((r) => this.toRow(r, tokens)) };
+  }
+
+  featureDetail(feature: number): FeatureDetail {
+    const r = this.db.prepare('SELECT * FROM features WHERE id = ?').get(feature) as FeatureDbRow | undefined;
+    if (!r) {
+      throw new StudioError('not-found', `Feature ${feature} does not exist in ${this.config.name} (features 0–${this.config.sae.dSae - 1}).`);
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT e.rank, e.item AS itemId, i.path AS item, i.label, e.value, e.patch_map
+         FROM exemplars e JOIN items i ON i.id = e.item WHERE e.feature = ? ORDER BY e.rank`,
+      )
+      .all(feature) as { rank: number; itemId: number; item: string; label: string | null; value: number; patch_map: Buffer }[];
+    let upper = 0;
+    const exemplars: Exemplar[] = rows.map((x) => {
+      const half = new Uint16Array(x.patch_map.buffer.slice(x.patch_map.byteOffset, x.patch_map.byteOffset + x.patch_map.byteLength));
+      const patchMap = Array.from(halfArrayToFloat(half));
+      for (const v of patchMap) if (v > upper) upper = v;
+      return { rank: x.rank, itemId: x.itemId, item: x.item, label: x.label, value: x.value, patchMap };
+    });
+    const counts = new Map<string, number>();
+    for (const ex of exemplars) if (ex.label !== null) counts.set(ex.label, (counts.get(ex.label) ?? 0) + 1);
+    const labelCounts = [...counts].map(([label, count]) => ({ label, count })).sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
+    return {
+      indexId: this.id,
+      row: this.toRow(r, this.progress().tokens),
+      grid: this.config.model.tokens.grid,
+      upper,
+      exemplars,
+      labelCounts,
+      clsCount: r.cls_count,
+      clsMax: r.cls_max,
+    };
+  }
+
+  scatter(): ScatterData {
+    const rows = this.db.prepare('SELECT log_freq, mean FROM features ORDER BY id').raw().all() as [number, number][];
+    return {
+      logFrequency: rows.map((r) => r[0]),
+      logMean: rows.map((r) => Math.log10(r[1] + 1e-10)),
+    };
+  }
+
+  skipped(): SkippedItem[] {
+    return this.db.prepare('SELECT path AS item, reason FROM items WHERE status = 2 ORDER BY id').all() as SkippedItem[];
+  }
+
+  /** Item path (relative to the dataset root) for an item id, for thumbnails and the CLI. */
+  itemPath(itemId: number): string | null {
+    const r = this.db.prepare('SELECT path FROM items WHERE id = ?').get(itemId) as { path: string } | undefined;
+    return r?.path ?? null;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private toRow(r: FeatureDbRow, tokens: number): FeatureRow {
+    const frequency = tokens > 0 ? r.count / tokens : 0;
+    const hist = new Uint32Array(r.hist.buffer.slice(r.hist.byteOffset, r.hist.byteOffset + r.hist.byteLength));
+    return {
+      index: r.id,
+      count: r.count,
+      frequency,
+      logFrequency: Math.log10(frequency + 1e-10),
+      mean: r.mean,
+      max: r.max,
+      histogram: Array.from(hist),
+    };
+  }
+
+  private whereClause(f: FeatureFilter): { where: string; params: Record<string, number> } {
+    const clauses: string[] = [];
+    const params: Record<string, number> = {};
+    const tokens = this.progress().tokens;
+    if (f.dead === 'only') clauses.push('count = 0');
+    if (f.dead === 'exclude') clauses.push('count > 0');
+    if (f.dense === 'only' || f.dense === 'exclude') {
+      params.denseCount = DENSE_FREQUENCY * tokens;
+      clauses.push(f.dense === 'only' ? 'count > @denseCount' : 'count <= @denseCount');
+    }
+    const range = (col: string, key: string, min?: number | null, max?: number | null) => {
+      if (min !== undefined && min !== null && Number.isFinite(min)) {
+        params[`${key}Min`] = min;
+        clauses.push(`${col} >= @${key}Min`);
+      }
+      if (max !== undefined && max !== null && Number.isFinite(max)) {
+        params[`${key}Max`] = max;
+        clauses.push(`${col} <= @${key}Max`);
+      }
+    };
+    range('log_freq', 'logFreq', f.minLogFrequency, f.maxLogFrequency);
+    range('mean', 'mean', f.minMean, f.maxMean);
+    range('max', 'max', f.minMax, f.maxMax);
+    return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  }
+}

@@ -1,0 +1,163 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import type { FeatureAccumulator } from '../indexer/featureAccumulator.js';
+import { StudioError } from '../errors.js';
+import { openDatabase } from './openDatabase.js';
+import { migrate } from './schema.js';
+import { INDEX_DB_FILE, THUMBS_DIR, type IndexConfig, type IndexProgress } from './indexConfig.js';
+
+export interface DatasetItem {
+  path: string;
+  label: string | null;
+}
+
+/**
+ * Writes an index folder. Every checkpoint is one transaction holding the item cursor together
+ * with the feature state it corresponds to, so a killed run resumes exactly at its last checkpoint.
+ */
+export class IndexWriter {
+  private constructor(
+    readonly dir: string,
+    readonly db: Database.Database,
+  ) {}
+
+  static create(dir: string, config: IndexConfig, items: DatasetItem[]): IndexWriter {
+    fs.mkdirSync(path.join(dir, THUMBS_DIR), { recursive: true });
+    const db = openDatabase(path.join(dir, INDEX_DB_FILE), { create: true });
+    migrate(db, dir);
+    const writer = new IndexWriter(dir, db);
+    db.transaction(() => {
+      db.prepare('DELETE FROM meta').run();
+      db.prepare('DELETE FROM items').run();
+      db.prepare('DELETE FROM features').run();
+      db.prepare('DELETE FROM exemplars').run();
+      const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      setMeta.run('config', JSON.stringify(config));
+      const insert = db.prepare('INSERT INTO items (id, path, label) VALUES (?, ?, ?)');
+      items.forEach((it, i) => insert.run(i, it.path, it.label));
+    })();
+    return writer;
+  }
+
+  /** Opens an existing, unfinished index to continue it. */
+  static open(dir: string): IndexWriter {
+    const file = path.join(dir, INDEX_DB_FILE);
+    if (!fs.existsSync(file)) throw new StudioError('not-found', `No index at ${dir} (missing ${INDEX_DB_FILE}).`);
+    const db = openDatabase(file);
+    migrate(db, dir);
+    return new IndexWriter(dir, db);
+  }
+
+  static exists(dir: string): boolean {
+    return fs.existsSync(path.join(dir, INDEX_DB_FILE));
+  }
+
+  config(): IndexConfig | null {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'config'").get() as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as IndexConfig) : null;
+  }
+
+  progress(): IndexProgress | null {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'progress'").get() as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as IndexProgress) : null;
+  }
+
+  items(): DatasetItem[] {
+    return this.db.prepare('SELECT path, label FROM items ORDER BY id').all() as DatasetItem[];
+  }
+
+  /** Restore the accumulator from the last checkpoint (features and exemplars). */
+  restoreInto(acc: FeatureAccumulator): void {
+    const bins = acc.histogram.bins;
+    for (const r of this.db.prepare('SELECT * FROM features').iterate() as Iterable<FeatureRowDb>) {
+      const f = r.id;
+      acc.count[f] = r.count;
+      acc.sum[f] = r.sum;
+      acc.max[f] = r.max;
+      acc.clsCount[f] = r.cls_count;
+      acc.clsMax[f] = r.cls_max;
+      const hist = new Uint32Array(r.hist.buffer.slice(r.hist.byteOffset, r.hist.byteOffset + r.hist.byteLength));
+      acc.hist.set(hist.subarray(0, bins), f * bins);
+    }
+    const rows = this.db
+      .prepare('SELECT feature, item, value, patch_map FROM exemplars ORDER BY feature, rank')
+      .iterate() as Iterable<{ feature: number; item: number; value: number; patch_map: Buffer }>;
+    for (const r of rows) {
+      const map = new Uint16Array(r.patch_map.buffer.slice(r.patch_map.byteOffset, r.patch_map.byteOffset + r.patch_map.byteLength));
+      acc.heaps.restore(r.feature, r.value, r.item, map);
+    }
+  }
+
+  /** Persist the dirty features, item statuses and the cursor atomically. */
+  checkpoint(acc: FeatureAccumulator, progress: IndexProgress, skipped: { item: number; reason: string }[], all = false): void {
+    const db = this.db;
+    const upsert = db.prepare(
+      `INSERT INTO features (id, count, sum, max, log_freq, mean, cls_count, cls_max, hist)
+       VALUES (@id, @count, @sum, @max, @log_freq, @mean, @cls_count, @cls_max, @hist)
+       ON CONFLICT(id) DO UPDATE SET count = excluded.count, sum = excluded.sum, max = excluded.max,
+         log_freq = excluded.log_freq, mean = excluded.mean, cls_count = excluded.cls_count,
+         cls_max = excluded.cls_max, hist = excluded.hist`,
+    );
+    const delEx = db.prepare('DELETE FROM exemplars WHERE feature = ?');
+    const insEx = db.prepare('INSERT INTO exemplars (feature, rank, item, value, patch_map) VALUES (?, ?, ?, ?, ?)');
+    const skip = db.prepare('UPDATE items SET status = 2, reason = ? WHERE id = ?');
+    const bins = acc.histogram.bins;
+    const tokens = Math.max(progress.tokens, 1);
+    db.transaction(() => {
+      for (const s of skipped) skip.run(s.reason, s.item);
+      db.prepare('UPDATE items SET status = 1 WHERE id < ? AND status = 0').run(progress.cursor);
+      for (let f = 0; f < acc.features; f++) {
+        if (!all && !acc.dirty[f]) continue;
+        const count = acc.count[f]!;
+        const hist = acc.hist.slice(f * bins, (f + 1) * bins);
+        upsert.run({
+          id: f,
+          count,
+          sum: acc.sum[f]!,
+          max: acc.max[f]!,
+          log_freq: Math.log10(count / tokens + 1e-10),
+          mean: count > 0 ? acc.sum[f]! / count : 0,
+          cls_count: acc.clsCount[f]!,
+          cls_max: acc.clsMax[f]!,
+          hist: Buffer.from(hist.buffer),
+        });
+        delEx.run(f);
+        acc.heaps.ranked(f).forEach((ex, rank) => {
+          insEx.run(f, rank, ex.item, ex.value, Buffer.from(ex.map.buffer, ex.map.byteOffset, ex.map.byteLength));
+        });
+      }
+      db.prepare("INSERT INTO meta (key, value) VALUES ('progress', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(
+        JSON.stringify(progress),
+      );
+    })();
+    acc.dirty.fill(0);
+  }
+
+  setProgress(progress: IndexProgress): void {
+    this.db
+      .prepare("INSERT INTO meta (key, value) VALUES ('progress', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .run(JSON.stringify(progress));
+  }
+
+  /** Distinct items that are some feature's exemplar: the ones that need a thumbnail. */
+  exemplarItems(): { id: number; path: string }[] {
+    return this.db
+      .prepare('SELECT id, path FROM items WHERE id IN (SELECT DISTINCT item FROM exemplars) ORDER BY id')
+      .all() as { id: number; path: string }[];
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+interface FeatureRowDb {
+  id: number;
+  count: number;
+  sum: number;
+  max: number;
+  cls_count: number;
+  cls_max: number;
+  hist: Buffer;
+}

@@ -1,0 +1,71 @@
+import type Database from 'better-sqlite3';
+import { StudioError } from '../errors.js';
+
+/** Bump when the layout changes, and add a migration from the previous version. */
+export const SCHEMA_VERSION = 1;
+
+const MIGRATIONS: Record<number, string> = {
+  1: `
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    -- Every item of the dataset in scan order; status 0 pending, 1 indexed, 2 skipped.
+    CREATE TABLE items (
+      id INTEGER PRIMARY KEY,
+      path TEXT NOT NULL UNIQUE,
+      label TEXT,
+      status INTEGER NOT NULL DEFAULT 0,
+      reason TEXT
+    );
+    CREATE TABLE features (
+      id INTEGER PRIMARY KEY,
+      count REAL NOT NULL,
+      sum REAL NOT NULL,
+      max REAL NOT NULL,
+      log_freq REAL NOT NULL,
+      mean REAL NOT NULL,
+      cls_count REAL NOT NULL,
+      cls_max REAL NOT NULL,
+      hist BLOB NOT NULL            -- Uint32 counts per log bin
+    );
+    CREATE INDEX features_log_freq ON features(log_freq, id);
+    CREATE INDEX features_mean ON features(mean, id);
+    CREATE INDEX features_max ON features(max, id);
+    CREATE TABLE exemplars (
+      feature INTEGER NOT NULL,
+      rank INTEGER NOT NULL,
+      item INTEGER NOT NULL,
+      value REAL NOT NULL,
+      patch_map BLOB NOT NULL,      -- float16 per patch, row-major over the grid
+      PRIMARY KEY (feature, rank)
+    ) WITHOUT ROWID;
+    CREATE INDEX exemplars_item ON exemplars(item);
+  `,
+};
+
+function userVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Brings a writable database up to SCHEMA_VERSION; refuses one written by a newer studio. */
+export function migrate(db: Database.Database, where: string): void {
+  const current = userVersion(db);
+  assertReadable(current, where);
+  for (let v = current + 1; v <= SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v}`);
+    })();
+  }
+}
+
+export function assertReadable(version: number, where: string): void {
+  if (version > SCHEMA_VERSION) {
+    throw new StudioError(
+      'schema-too-new',
+      `${where} was written by a newer Feature Studio (index schema ${version}; this version reads up to ${SCHEMA_VERSION}). Update Feature Studio to open it.`,
+    );
+  }
+}
+
+export function schemaVersionOf(db: Database.Database): number {
+  return userVersion(db);
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import type { ApiErrorPayload, IndexRequest, JobProgress } from '../contract/index.js';
+
+// Messages between the job manager and an indexing worker (worker_threads). Validated on arrival
+// in the worker, since they cross a thread boundary.
+
+export const startMessageSchema = z.object({
+  type: z.literal('start'),
+  jobId: z.string().min(1),
+  request: z.object({
+    model: z.string().min(1),
+    layer: z.string().min(1),
+    sae: z.string().min(1),
+    data: z.string().min(1),
+    out: z.string().min(1),
+    topK: z.number().int().positive().optional(),
+    batch: z.number().int().positive().optional(),
+    provider: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']).optional(),
+  }),
+  checkpointIntervalMs: z.number().int().nonnegative().optional(),
+});
+
+export const toWorkerSchema = z.discriminatedUnion('type', [
+  startMessageSchema,
+  z.object({ type: z.literal('cancel'), jobId: z.string() }),
+]);
+
+export type ToWorker = z.infer<typeof toWorkerSchema>;
+
+export type FromWorker =
+  | { type: 'progress'; jobId: string; progress: JobProgress; provider: string | null }
+  | { type: 'done'; jobId: string; out: string; items: number; skipped: number; provider: string; resumed: boolean }
+  | { type: 'failed'; jobId: string; error: ApiErrorPayload };
+
+export type StartRequest = IndexRequest;
