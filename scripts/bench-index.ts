@@ -1,0 +1,123 @@
+// Benchmark (not a test): indexer throughput against the bare ONNX forward pass on the same images.
+//
+//   npm run bench:index [-- --images 256 --batch 16 --provider cpu]
+//
+// Uses ../shared/fixtures/vit-tiny-224 (ViT-Ti shape, 224x224, 14x14 patches, d=192) and its
+// 16x-wide SAELens TopK SAE (3072 features, k=32). Prints images/s for
+//   1. bare forward: backbone + SAE encoder on pre-decoded pixel batches (no decoding, no bookkeeping),
+//   2. the full indexer on the same image files (decode, forward, statistics, top-k, SQLite writes),
+// and their ratio. Thumbnails are written after the pass and timed separately.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { loadManifest } from '../src-main/core/backbone/manifest.js';
+import { BackboneSession } from '../src-main/core/backbone/backboneSession.js';
+import { preprocessImage } from '../src-main/core/backbone/preprocess.js';
+import { loadSae } from '../src-main/core/sae/loadSae.js';
+import { SaeEncoderSession } from '../src-main/core/sae/encoderSession.js';
+import { runIndex } from '../src-main/core/indexer/runIndex.js';
+import type { ProviderChoice } from '../src-main/contract/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixture = path.resolve(here, '../../shared/fixtures/vit-tiny-224');
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+async function main() {
+  if (!fs.existsSync(path.join(fixture, 'model.onnx'))) {
+    console.error(`bench:index needs ${fixture} (the shared fixtures folder beside the repository).`);
+    process.exit(2);
+  }
+  const nImages = Number(arg('images', '256'));
+  const batch = Number(arg('batch', '16'));
+  const provider = arg('provider', 'cpu') as ProviderChoice;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'studio-bench-'));
+  const facts = JSON.parse(fs.readFileSync(path.join(fixture, 'facts.json'), 'utf8'));
+
+  const manifestPath = path.join(work, 'vit-tiny.json');
+  fs.writeFileSync(
+    manifestPath,
+    JSON.stringify({
+      name: 'ViT-Ti/16 (random weights)',
+      family: facts.family,
+      model: path.join(fixture, 'model.onnx'),
+      input: { name: 'pixel_values', size: 224, resize: 'shortest-side', resize_to: 224, interpolation: 'bicubic', crop: 224, mean: facts.mean, std: facts.std },
+      tokens: { cls: true, registers: 0, patch_size: 16, grid: [14, 14] },
+      layers: { block_10: 'block_10' },
+    }),
+  );
+
+  // JPEGs of 256x256 with smooth random content (typical decode cost for a photo dataset).
+  const data = path.join(work, 'images');
+  fs.mkdirSync(data);
+  for (let i = 0; i < nImages; i++) {
+    const small = Buffer.alloc(8 * 8 * 3);
+    for (let j = 0; j < small.length; j++) small[j] = (i * 131 + j * 71 + ((i * j) % 97)) % 256;
+    await sharp(small, { raw: { width: 8, height: 8, channels: 3 } })
+      .resize(256, 256, { kernel: 'cubic' })
+      .jpeg({ quality: 90 })
+      .toFile(path.join(data, `img_${String(i).padStart(5, '0')}.jpg`));
+  }
+  const files = fs.readdirSync(data).sort();
+
+  const manifest = loadManifest(manifestPath);
+  const sae = loadSae(path.join(fixture, 'sae-topk-3072'));
+
+  // 1. Bare forward on pre-decoded batches.
+  const backbone = await BackboneSession.open(manifest, 'block_10', provider);
+  const encoder = await SaeEncoderSession.create(sae, provider);
+  const pixelsPerImage = 3 * 224 * 224;
+  const batches: { pixels: Float32Array; n: number }[] = [];
+  for (let s = 0; s < files.length; s += batch) {
+    const chunk = files.slice(s, s + batch);
+    const pixels = new Float32Array(chunk.length * pixelsPerImage);
+    for (let j = 0; j < chunk.length; j++) pixels.set((await preprocessImage(path.join(data, chunk[j]!), manifest.preprocess)).pixels, j * pixelsPerImage);
+    batches.push({ pixels, n: chunk.length });
+  }
+  const forward = async () => {
+    for (const b of batches) {
+      const { tokens } = await backbone.run(b.pixels, b.n);
+      await encoder.encode(tokens, b.n * 197);
+    }
+  };
+  await forward(); // warm-up
+  const t0 = performance.now();
+  await forward();
+  const bareSec = (performance.now() - t0) / 1000;
+  await backbone.close?.();
+  await encoder.close?.();
+
+  // 2. The full indexer on the same files; the pass is timed up to the start of thumbnails.
+  let passEnd = 0;
+  const t1 = performance.now();
+  await runIndex(
+    { model: manifestPath, layer: 'block_10', sae: path.join(fixture, 'sae-topk-3072'), data, out: path.join(work, 'index'), batch, provider },
+    {
+      onProgress: (p) => {
+        if (p.phase === 'thumbnails' && passEnd === 0) passEnd = performance.now();
+      },
+    },
+  );
+  const t2 = performance.now();
+  const passSec = ((passEnd || t2) - t1) / 1000;
+  const totalSec = (t2 - t1) / 1000;
+
+  const bare = nImages / bareSec;
+  const indexer = nImages / passSec;
+  console.log(`vit-tiny-224 + SAELens TopK 3072 (k=32), ${nImages} images, batch ${batch}, provider ${backbone.provider}, ${os.availableParallelism()} cores`);
+  console.log(`bare forward (backbone + SAE encoder): ${bare.toFixed(1)} images/s`);
+  console.log(`indexer pass (decode + forward + stats + top-k + SQLite): ${indexer.toFixed(1)} images/s`);
+  console.log(`ratio indexer / bare forward: ${(indexer / bare).toFixed(3)}`);
+  console.log(`indexer including thumbnails: ${(nImages / totalSec).toFixed(1)} images/s`);
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
