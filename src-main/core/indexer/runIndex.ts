@@ -212,7 +212,7 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
         report({ phase: 'thumbnails', done, total, skipped: state.skipped, itemsPerSec: 0, etaSec: null }, provider),
     });
     if (signal?.aborted) {
-      throw new StudioError('cancelled', 'Indexing cancelled while writing thumbnails. Start it again to finish.');
+      throw new StudioError('cancelled', 'Indexing cancelled while writing thumbnails. Start it again with the same inputs and output folder to resume.');
     }
     state.complete = true;
     state.thumbnailsDone = true;
