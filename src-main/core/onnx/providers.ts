@@ -1,0 +1,136 @@
+// Execution providers: which ones this onnxruntime-node build can use here, which one 'auto'
+// means, and session creation that falls back to CPU so the UI can say what really runs.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { ProviderChoice, ProviderName } from '../../contract/index.js';
+
+/** Best first; 'auto' takes the first one available. */
+export const PROVIDER_PREFERENCE: readonly ProviderName[] = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'];
+
+const KNOWN: ReadonlySet<string> = new Set<ProviderName>(PROVIDER_PREFERENCE);
+
+/**
+ * Non-bundled backends (CUDA on Linux) are listed by the binding even when their shared
+ * libraries were never downloaded (we install with `onnxruntime-node-install=skip`), so we
+ * only count them when the provider library sits next to the binding.
+ */
+function unbundledLibraryPresent(name: string): boolean {
+  const require = createRequire(import.meta.url);
+  let bindingDir: string;
+  try {
+    const pkgDir = path.dirname(require.resolve('onnxruntime-node/package.json'));
+    bindingDir = path.join(pkgDir, 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    return false;
+  }
+  const base = `onnxruntime_providers_${name}`;
+  const candidates =
+    process.platform === 'win32' ? [`${base}.dll`] : process.platform === 'darwin' ? [`lib${base}.dylib`] : [`lib${base}.so`];
+  return candidates.some((file) => existsSync(path.join(bindingDir, file)));
+}
+
+let supported: ProviderName[] | null = null;
+/** Providers that failed to start a session in this process (e.g. WebGPU with no adapter on a
+ *  headless box): 'auto' stops trying them and the UI stops offering them. */
+const failed = new Set<ProviderName>();
+
+/** Providers this build supports on this platform, best first; always includes 'cpu'. */
+export function availableProviders(): ProviderName[] {
+  if (!supported) {
+    const found = new Set<ProviderName>(['cpu']);
+    for (const backend of ort.listSupportedBackends()) {
+      if (!KNOWN.has(backend.name)) continue; // e.g. tensorrt, which we do not offer
+      if (backend.bundled || unbundledLibraryPresent(backend.name)) found.add(backend.name as ProviderName);
+    }
+    supported = PROVIDER_PREFERENCE.filter((p) => found.has(p));
+  }
+  return supported.filter((p) => p === 'cpu' || !failed.has(p));
+}
+
+/**
+ * Providers 'auto' may pick. WebGPU is offered but never chosen automatically: on headless Linux
+ * boxes it has no adapter (and logs Vulkan errors on every try), and where it runs, the native
+ * providers (CUDA, DirectML, CoreML) are the better choice for ViT inference.
+ */
+export const AUTO_CANDIDATES: readonly ProviderName[] = ['cuda', 'dml', 'coreml', 'cpu'];
+
+/** The provider a choice stands for: 'auto' is the best available; an explicit name is kept. */
+export function resolveProvider(choice: ProviderChoice): ProviderName {
+  if (choice !== 'auto') return choice;
+  return availableProviders().find((p) => AUTO_CANDIDATES.includes(p)) ?? 'cpu';
+}
+
+/** Threads for one session: all logical cores (the indexer runs one session at a time). */
+export function defaultThreads(): number {
+  return Math.max(1, os.availableParallelism());
+}
+
+export interface CreatedSession {
+  session: ort.InferenceSession;
+  /** The provider the session really runs on (after any fallback). */
+  provider: ProviderName;
+  /** Why the requested provider was not used, when it was not. */
+  fallbackReason: string | null;
+}
+
+export interface CreateSessionOptions {
+  intraOpNumThreads?: number;
+}
+
+function sessionOptions(provider: ProviderName, options: CreateSessionOptions): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider],
+    intraOpNumThreads: options.intraOpNumThreads ?? defaultThreads(),
+    // One graph at a time: parallelism comes from intra-op threads, not from running branches.
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // No busy-waiting between runs: the indexer decodes the next batch of images (sharp threads)
+    // while a batch is in onnxruntime, and spinning workers would take those cores. Measured: no
+    // slower per run, ~8% less CPU time.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}
+
+function open(model: string | Uint8Array, opts: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  return typeof model === 'string' ? ort.InferenceSession.create(model, opts) : ort.InferenceSession.create(model, opts);
+}
+
+/**
+ * Opens a model on the chosen provider ('auto' = best available). If that provider cannot
+ * start (no GPU adapter, missing CUDA libraries), retries on CPU. Errors on CPU itself (a
+ * corrupt or unsupported model) are thrown, naming the model.
+ */
+export async function createSession(
+  model: string | Uint8Array,
+  choice: ProviderChoice,
+  options: CreateSessionOptions = {},
+): Promise<CreatedSession> {
+  const wanted = resolveProvider(choice);
+  const label = typeof model === 'string' ? model : `in-memory model (${model.byteLength} bytes)`;
+  let fallbackReason: string | null = null;
+  if (wanted !== 'cpu') {
+    try {
+      return { session: await open(model, sessionOptions(wanted, options)), provider: wanted, fallbackReason: null };
+    } catch (err) {
+      fallbackReason = `${wanted} could not start: ${firstLine(err)}`;
+    }
+  }
+  let session: ort.InferenceSession;
+  try {
+    session = await open(model, sessionOptions('cpu', options));
+  } catch (err) {
+    throw new Error(`onnxruntime could not load ${label}: ${firstLine(err)}`, { cause: err });
+  }
+  // Only blame the provider once CPU proved the model itself loads.
+  if (fallbackReason) failed.add(wanted);
+  return { session, provider: 'cpu', fallbackReason };
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0]!.trim();
+}
