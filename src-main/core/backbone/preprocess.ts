@@ -18,7 +18,8 @@
 //   floor(resizeTo * long / short), as torchvision's Resize(int) computes it.
 // - Centre crop offset: round((W - crop) / 2) with Python's round-half-to-even, exactly as
 //   torchvision's center_crop, so e.g. a 5-pixel margin starts the crop at 2, a 3-pixel one at 2.
-import sharp, { type OutputInfo } from 'sharp';
+import { readFile } from 'node:fs/promises';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import type { PreprocessSpec } from './manifest.js';
 
 export interface PreprocessedImage {
@@ -79,9 +80,41 @@ function describe(input: string | Buffer, label: string | undefined): string {
  */
 export async function preprocessImage(input: string | Buffer, spec: PreprocessSpec, label?: string): Promise<PreprocessedImage> {
   const name = describe(input, label);
+  let bytes: Buffer;
+  try {
+    bytes = typeof input === 'string' ? await readFile(input) : input;
+  } catch (err) {
+    throw new Error(`cannot read image ${name}: ${(err as Error).message}`, { cause: err });
+  }
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes).metadata();
+  } catch (err) {
+    throw new Error(`cannot decode image ${name}: ${(err as Error).message}`, { cause: err });
+  }
+  // Plain 8-bit sRGB without alpha (most photos): one libvips pipeline, decode to crop, saving
+  // the intermediate full-size raw copy. Anything else takes the two-pass path below.
+  if (meta.channels === 3 && !meta.hasAlpha && meta.depth === 'uchar' && meta.space === 'srgb' && meta.width && meta.height) {
+    const swap = (meta.orientation ?? 1) >= 5;
+    const width = swap ? meta.height : meta.width;
+    const height = swap ? meta.width : meta.height;
+    const { target, left, top } = cropGeometry(width, height, spec, name);
+    let pipeline = sharp(bytes, { autoOrient: true });
+    if (target.width !== width || target.height !== height) {
+      pipeline = pipeline.resize(target.width, target.height, { fit: 'fill', kernel: KERNEL[spec.interpolation], fastShrinkOnLoad: false });
+    }
+    let rgb: Buffer;
+    try {
+      rgb = await pipeline.extract({ left, top, width: spec.crop, height: spec.crop }).raw().toBuffer();
+    } catch (err) {
+      throw new Error(`cannot decode image ${name}: ${(err as Error).message}`, { cause: err });
+    }
+    return { pixels: normalise(rgb, spec), rgb, sourceWidth: width, sourceHeight: height };
+  }
+
   let decoded: { data: Buffer; info: OutputInfo };
   try {
-    decoded = await sharp(input, { autoOrient: true })
+    decoded = await sharp(bytes, { autoOrient: true })
       .removeAlpha()
       .toColourspace('srgb')
       .raw()
@@ -91,13 +124,7 @@ export async function preprocessImage(input: string | Buffer, spec: PreprocessSp
   }
   const { width, height, channels } = decoded.info;
   if (channels !== 3) throw new Error(`cannot decode image ${name}: expected 3 colour channels after conversion, got ${channels}`);
-
-  const target = resizedSize(width, height, spec);
-  if (target.width < spec.crop || target.height < spec.crop) {
-    throw new Error(`preprocessing of ${name}: resized to ${target.width}x${target.height}, smaller than the ${spec.crop}px crop`);
-  }
-  const left = centreCropOffset(target.width, spec.crop);
-  const top = centreCropOffset(target.height, spec.crop);
+  const { target, left, top } = cropGeometry(width, height, spec, name);
 
   let pipeline = sharp(decoded.data, { raw: { width, height, channels: 3 } });
   // Skip the resize when sizes already match: any kernel would only add rounding.
@@ -110,7 +137,19 @@ export async function preprocessImage(input: string | Buffer, spec: PreprocessSp
   } catch (err) {
     throw new Error(`cannot resize image ${name}: ${(err as Error).message}`, { cause: err });
   }
+  return { pixels: normalise(rgb, spec), rgb, sourceWidth: width, sourceHeight: height };
+}
 
+function cropGeometry(width: number, height: number, spec: PreprocessSpec, name: string) {
+  const target = resizedSize(width, height, spec);
+  if (target.width < spec.crop || target.height < spec.crop) {
+    throw new Error(`preprocessing of ${name}: resized to ${target.width}x${target.height}, smaller than the ${spec.crop}px crop`);
+  }
+  return { target, left: centreCropOffset(target.width, spec.crop), top: centreCropOffset(target.height, spec.crop) };
+}
+
+/** crop x crop x 3 uint8 -> normalised CHW float32. */
+function normalise(rgb: Buffer, spec: PreprocessSpec): Float32Array {
   const plane = spec.crop * spec.crop;
   const pixels = new Float32Array(3 * plane);
   const [r, g, b] = normalisationTables(spec.mean, spec.std) as [Float32Array, Float32Array, Float32Array];
@@ -119,5 +158,5 @@ export async function preprocessImage(input: string | Buffer, spec: PreprocessSp
     pixels[plane + i] = g[rgb[p + 1]!]!;
     pixels[2 * plane + i] = b[rgb[p + 2]!]!;
   }
-  return { pixels, rgb, sourceWidth: width, sourceHeight: height };
+  return pixels;
 }

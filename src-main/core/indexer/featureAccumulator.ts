@@ -23,8 +23,10 @@ export class FeatureAccumulator {
   readonly clsCount: Float64Array;
   readonly clsMax: Float32Array;
   readonly heaps: ExemplarHeaps;
-  /** Features changed since the last checkpoint. */
+  /** Features whose statistics changed since the last checkpoint. */
   readonly dirty: Uint8Array;
+  /** Features whose exemplar set changed since the last checkpoint (rewriting those is the costly part). */
+  readonly exemplarsDirty: Uint8Array;
   tokens = 0;
   activeEntries = 0;
 
@@ -50,6 +52,7 @@ export class FeatureAccumulator {
     this.clsMax = new Float32Array(features);
     this.heaps = new ExemplarHeaps(features, k, patches);
     this.dirty = new Uint8Array(features);
+    this.exemplarsDirty = new Uint8Array(features);
     this.stamp = new Int32Array(features).fill(-1);
     this.itemMax = new Float32Array(features);
     this.touched = new Int32Array(features);
@@ -119,7 +122,7 @@ export class FeatureAccumulator {
     for (let t = 0; t < nTouched; t++) {
       const f = this.touched[t]!;
       const s = this.slotOf[f]!;
-      if (s >= 0) this.heaps.offer(f, this.itemMax[f]!, item, scratch, s * P);
+      if (s >= 0 && this.heaps.offer(f, this.itemMax[f]!, item, scratch, s * P)) this.exemplarsDirty[f] = 1;
     }
   }
 }

@@ -114,6 +114,7 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
     let lastCheckpoint = Date.now();
     let lastReport = 0;
     const interval = opts.checkpointIntervalMs ?? 5000;
+    let checkpointGap = interval;
     let pendingSkips: { item: number; reason: string }[] = [];
 
     const emit = (force = false) => {
@@ -137,20 +138,27 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
     const commit = () => {
       state.tokens = acc.tokens;
       state.activeEntries = acc.activeEntries;
+      const t0 = Date.now();
       writer.checkpoint(acc, state, pendingSkips);
       pendingSkips = [];
       lastCheckpoint = Date.now();
+      // Keep checkpoints under ~5% of the run: wide SAEs with churning exemplars write a lot.
+      checkpointGap = Math.max(interval, 20 * (lastCheckpoint - t0));
       opts.afterCheckpoint?.(state.cursor);
     };
 
     const decode = (start: number) => decodeBatch(dataset.root, dataset.items, start, Math.min(start + batchSize, n), manifest.preprocess);
     let rows = new Float32Array(0);
+    // On a GPU, decoding batch i+1 (libvips threads) overlaps batch i's inference. On CPU the
+    // cores are onnxruntime's: a concurrent decode makes its parallel kernels wait on a preempted
+    // thread, so decoding starts after inference and overlaps the single-threaded bookkeeping.
+    const overlapInference = provider !== 'cpu';
     let pending = state.cursor < n ? decode(state.cursor) : null;
     emit(true);
     while (pending) {
       const batch = await pending;
-      // Start decoding the next batch before this one enters onnxruntime.
-      pending = batch.end < n && !signal?.aborted ? decode(batch.end) : null;
+      const startNext = () => (batch.end < n && !signal?.aborted ? decode(batch.end) : null);
+      pending = overlapInference ? startNext() : null;
 
       const good = batch.results.filter((r) => r.pixels !== null);
       for (const r of batch.results) {
@@ -184,15 +192,18 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
           input = rows.subarray(0, needed);
         }
         const codes = await encoder.encode(input, good.length * rowsPerItem);
+        if (!overlapInference) pending = startNext();
         good.forEach((r, j) => acc.addItem(r.item, codes, j * rowsPerItem, hasCls));
       }
+      if (!overlapInference && !pending) pending = startNext();
       state.cursor = batch.end;
       if (signal?.aborted) {
         commit();
         if (pending) await pending; // let in-flight decodes settle
         throw new StudioError('cancelled', `Indexing cancelled at item ${state.cursor} of ${n}. Start it again with the same inputs and output folder to resume.`);
       }
-      if (interval === 0 || Date.now() - lastCheckpoint >= interval || state.cursor === n) commit();
+      // The last batch is committed by the final, complete write below.
+      if (state.cursor < n && (interval === 0 || Date.now() - lastCheckpoint >= checkpointGap)) commit();
       emit();
     }
     emit(true);

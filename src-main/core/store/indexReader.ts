@@ -17,6 +17,7 @@ import { halfArrayToFloat } from '../util/float16.js';
 import { openDatabase } from './openDatabase.js';
 import { assertReadable, migrate, schemaVersionOf } from './schema.js';
 import { INDEX_DB_FILE, type IndexConfig, type IndexProgress } from './indexConfig.js';
+import { unpackExemplars } from './exemplarBlobs.js';
 
 const DENSE_FREQUENCY = 1e-2;
 const SORT_COLUMNS: Record<FeatureQuery['sort'], string> = {
@@ -126,18 +127,18 @@ export class IndexReader {
     if (!r) {
       throw new StudioError('not-found', `Feature ${feature} does not exist in ${this.config.name} (features 0–${this.config.sae.dSae - 1}).`);
     }
-    const rows = this.db
-      .prepare(
-        `SELECT e.rank, e.item AS itemId, i.path AS item, i.label, e.value, e.patch_map
-         FROM exemplars e JOIN items i ON i.id = e.item WHERE e.feature = ? ORDER BY e.rank`,
-      )
-      .all(feature) as { rank: number; itemId: number; item: string; label: string | null; value: number; patch_map: Buffer }[];
+    const packed = this.db.prepare('SELECT n, items, vals, maps FROM exemplars WHERE feature = ?').get(feature) as
+      | { n: number; items: Buffer; vals: Buffer; maps: Buffer }
+      | undefined;
+    const [rows, cols] = this.config.model.tokens.grid;
+    const entries = packed ? unpackExemplars(packed, rows * cols) : [];
+    const itemRow = this.db.prepare('SELECT path, label FROM items WHERE id = ?');
     let upper = 0;
-    const exemplars: Exemplar[] = rows.map((x) => {
-      const half = new Uint16Array(x.patch_map.buffer.slice(x.patch_map.byteOffset, x.patch_map.byteOffset + x.patch_map.byteLength));
-      const patchMap = Array.from(halfArrayToFloat(half));
+    const exemplars: Exemplar[] = entries.map((e, rank) => {
+      const it = itemRow.get(e.item) as { path: string; label: string | null };
+      const patchMap = Array.from(halfArrayToFloat(e.map));
       for (const v of patchMap) if (v > upper) upper = v;
-      return { rank: x.rank, itemId: x.itemId, item: x.item, label: x.label, value: x.value, patchMap };
+      return { rank, itemId: e.item, item: it.path, label: it.label, value: e.value, patchMap };
     });
     const counts = new Map<string, number>();
     for (const ex of exemplars) if (ex.label !== null) counts.set(ex.label, (counts.get(ex.label) ?? 0) + 1);

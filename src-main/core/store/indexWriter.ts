@@ -6,6 +6,7 @@ import { StudioError } from '../errors.js';
 import { openDatabase } from './openDatabase.js';
 import { migrate } from './schema.js';
 import { INDEX_DB_FILE, THUMBS_DIR, type IndexConfig, type IndexProgress } from './indexConfig.js';
+import { packExemplars, unpackExemplars } from './exemplarBlobs.js';
 
 export interface DatasetItem {
   path: string;
@@ -80,12 +81,15 @@ export class IndexWriter {
       const hist = new Uint32Array(r.hist.buffer.slice(r.hist.byteOffset, r.hist.byteOffset + r.hist.byteLength));
       acc.hist.set(hist.subarray(0, bins), f * bins);
     }
-    const rows = this.db
-      .prepare('SELECT feature, item, value, patch_map FROM exemplars ORDER BY feature, rank')
-      .iterate() as Iterable<{ feature: number; item: number; value: number; patch_map: Buffer }>;
+    const rows = this.db.prepare('SELECT feature, n, items, vals, maps FROM exemplars').iterate() as Iterable<{
+      feature: number;
+      n: number;
+      items: Buffer;
+      vals: Buffer;
+      maps: Buffer;
+    }>;
     for (const r of rows) {
-      const map = new Uint16Array(r.patch_map.buffer.slice(r.patch_map.byteOffset, r.patch_map.byteOffset + r.patch_map.byteLength));
-      acc.heaps.restore(r.feature, r.value, r.item, map);
+      for (const e of unpackExemplars(r, acc.patches)) acc.heaps.restore(r.feature, e.value, e.item, e.map);
     }
   }
 
@@ -99,8 +103,10 @@ export class IndexWriter {
          log_freq = excluded.log_freq, mean = excluded.mean, cls_count = excluded.cls_count,
          cls_max = excluded.cls_max, hist = excluded.hist`,
     );
-    const delEx = db.prepare('DELETE FROM exemplars WHERE feature = ?');
-    const insEx = db.prepare('INSERT INTO exemplars (feature, rank, item, value, patch_map) VALUES (?, ?, ?, ?, ?)');
+    const putEx = db.prepare(
+      `INSERT INTO exemplars (feature, n, items, vals, maps) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(feature) DO UPDATE SET n = excluded.n, items = excluded.items, vals = excluded.vals, maps = excluded.maps`,
+    );
     const skip = db.prepare('UPDATE items SET status = 2, reason = ? WHERE id = ?');
     const bins = acc.histogram.bins;
     const tokens = Math.max(progress.tokens, 1);
@@ -122,16 +128,16 @@ export class IndexWriter {
           cls_max: acc.clsMax[f]!,
           hist: Buffer.from(hist.buffer),
         });
-        delEx.run(f);
-        acc.heaps.ranked(f).forEach((ex, rank) => {
-          insEx.run(f, rank, ex.item, ex.value, Buffer.from(ex.map.buffer, ex.map.byteOffset, ex.map.byteLength));
-        });
+        if (!all && !acc.exemplarsDirty[f]) continue;
+        const packed = packExemplars(acc.heaps.ranked(f), acc.patches);
+        putEx.run(f, packed.n, packed.items, packed.vals, packed.maps);
       }
       db.prepare("INSERT INTO meta (key, value) VALUES ('progress', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(
         JSON.stringify(progress),
       );
     })();
     acc.dirty.fill(0);
+    acc.exemplarsDirty.fill(0);
   }
 
   setProgress(progress: IndexProgress): void {
@@ -142,9 +148,13 @@ export class IndexWriter {
 
   /** Distinct items that are some feature's exemplar: the ones that need a thumbnail. */
   exemplarItems(): { id: number; path: string }[] {
-    return this.db
-      .prepare('SELECT id, path FROM items WHERE id IN (SELECT DISTINCT item FROM exemplars) ORDER BY id')
-      .all() as { id: number; path: string }[];
+    const ids = new Set<number>();
+    for (const r of this.db.prepare('SELECT items FROM exemplars').iterate() as Iterable<{ items: Buffer }>) {
+      const items = new Int32Array(r.items.buffer.slice(r.items.byteOffset, r.items.byteOffset + r.items.byteLength));
+      for (const id of items) ids.add(id);
+    }
+    const byId = this.db.prepare('SELECT path FROM items WHERE id = ?');
+    return [...ids].sort((a, b) => a - b).map((id) => ({ id, path: (byId.get(id) as { path: string }).path }));
   }
 
   close(): void {

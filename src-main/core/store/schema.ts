@@ -29,15 +29,15 @@ const MIGRATIONS: Record<number, string> = {
     CREATE INDEX features_log_freq ON features(log_freq, id);
     CREATE INDEX features_mean ON features(mean, id);
     CREATE INDEX features_max ON features(max, id);
+    -- One row per feature: its top-k packed best first (items Int32, values Float32, patch maps
+    -- float16 [k, patches] row-major over the grid). Packed rows keep checkpoints cheap.
     CREATE TABLE exemplars (
-      feature INTEGER NOT NULL,
-      rank INTEGER NOT NULL,
-      item INTEGER NOT NULL,
-      value REAL NOT NULL,
-      patch_map BLOB NOT NULL,      -- float16 per patch, row-major over the grid
-      PRIMARY KEY (feature, rank)
-    ) WITHOUT ROWID;
-    CREATE INDEX exemplars_item ON exemplars(item);
+      feature INTEGER PRIMARY KEY,
+      n INTEGER NOT NULL,
+      items BLOB NOT NULL,
+      vals BLOB NOT NULL,
+      maps BLOB NOT NULL
+    );
   `,
 };
 

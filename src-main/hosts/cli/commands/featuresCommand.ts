@@ -1,0 +1,102 @@
+import path from 'node:path';
+import { featureName, type FeatureDetail, type FeatureRow, type FeatureSortKey } from '../../../contract/index.js';
+import type { StudioBackend } from '../../../core/backend.js';
+import { StudioError } from '../../../core/errors.js';
+import { EXIT, withBackend, type CliDeps } from '../context.js';
+
+// `studio features DIR`: per-feature statistics for scripts (JSON, with exemplars) or a table.
+// Rows are paged from the service (sorted there, in SQL), so 100K features never sit in memory.
+
+const PAGE_SIZE = 1000;
+
+export interface FeaturesOptions {
+  json?: boolean;
+  feature?: number;
+  sort?: FeatureSortKey;
+  limit?: number;
+}
+
+interface FeatureJson {
+  index: number;
+  frequency: number;
+  mean: number;
+  max: number;
+  exemplars: Array<{ item: string; value: number }>;
+}
+
+function toFeatureJson(detail: FeatureDetail): FeatureJson {
+  const { row } = detail;
+  return {
+    index: row.index,
+    frequency: row.frequency,
+    mean: row.mean,
+    max: row.max,
+    exemplars: detail.exemplars.map((e) => ({ item: e.item, value: e.value })),
+  };
+}
+
+async function featureJson(backend: StudioBackend, indexId: string, row: FeatureRow): Promise<FeatureJson> {
+  return toFeatureJson(await backend.featureDetail({ indexId, feature: row.index }));
+}
+
+/** Rows in the requested order, page by page. `index` ascends; the statistics descend (top first). */
+async function* featureRows(backend: StudioBackend, indexId: string, sort: FeatureSortKey, limit: number) {
+  let offset = 0;
+  while (offset < limit) {
+    const page = await backend.queryFeatures({
+      indexId,
+      sort,
+      desc: sort !== 'index',
+      offset,
+      limit: Math.min(PAGE_SIZE, limit - offset),
+    });
+    if (page.rows.length === 0) return;
+    yield* page.rows;
+    offset += page.rows.length;
+    if (offset >= page.total) return;
+  }
+}
+
+const num = (v: number, digits: number) => (v === 0 ? '0' : v.toPrecision(digits));
+
+export async function featuresCommand(dir: string, options: FeaturesOptions, deps: CliDeps): Promise<number> {
+  return withBackend(deps, {}, async (backend) => {
+    const summary = await backend.openIndex({ path: path.resolve(dir) });
+    const out = deps.stdout;
+
+    if (options.feature !== undefined) {
+      if (options.feature >= summary.features) {
+        throw new StudioError('bad-input', `Feature ${options.feature} does not exist: ${summary.name} has features 0..${summary.features - 1}.`);
+      }
+      const json = toFeatureJson(await backend.featureDetail({ indexId: summary.id, feature: options.feature }));
+      if (options.json) {
+        out.write(`${JSON.stringify(json, null, 2)}\n`);
+      } else {
+        out.write(`${featureName(summary.name, json.index)}  frequency ${num(json.frequency, 3)}  mean ${num(json.mean, 4)}  max ${num(json.max, 4)}\n`);
+        for (const [rank, e] of json.exemplars.entries()) out.write(`  ${String(rank + 1).padStart(3)}. ${num(e.value, 4).padStart(9)}  ${e.item}\n`);
+      }
+      return EXIT.ok;
+    }
+
+    const sort = options.sort ?? 'index';
+    const limit = options.limit ?? summary.features;
+    if (options.json) {
+      // Streamed as it is produced: one element per line, valid JSON as a whole.
+      out.write('[');
+      let first = true;
+      for await (const row of featureRows(backend, summary.id, sort, limit)) {
+        out.write(`${first ? '\n' : ',\n'}${JSON.stringify(await featureJson(backend, summary.id, row))}`);
+        first = false;
+      }
+      out.write(first ? ']\n' : '\n]\n');
+      return EXIT.ok;
+    }
+    out.write(`${'feature'.padEnd(summary.name.length + 8)}  ${'frequency'.padStart(10)}  ${'log10'.padStart(7)}  ${'mean'.padStart(10)}  ${'max'.padStart(10)}\n`);
+    for await (const row of featureRows(backend, summary.id, sort, limit)) {
+      out.write(
+        `${featureName(summary.name, row.index).padEnd(summary.name.length + 8)}  ${num(row.frequency, 3).padStart(10)}  ${row.logFrequency.toFixed(2).padStart(7)}  ${num(row.mean, 4).padStart(10)}  ${num(row.max, 4).padStart(10)}\n`,
+      );
+    }
+    return EXIT.ok;
+  });
+}

@@ -1,0 +1,48 @@
+import path from 'node:path';
+import type { IndexSummary } from '../../../contract/index.js';
+import { EXIT, withBackend, type CliDeps } from '../context.js';
+import { formatCount } from '../progressLine.js';
+
+// `studio info DIR`: the index summary, as JSON (every IndexSummary field) or a readable table.
+
+function describeModel(s: IndexSummary): string {
+  const t = s.model.tokens;
+  const extra = [t.cls ? 'CLS' : null, t.registers > 0 ? `${t.registers} registers` : null].filter(Boolean);
+  const tokens = `${t.grid[0]}x${t.grid[1]} patches${extra.length ? ` + ${extra.join(' + ')}` : ''}`;
+  return `${s.model.name} (${s.model.family}), layer ${s.model.layer}, d=${s.model.dModel}, ${tokens}`;
+}
+
+function describeSae(s: IndexSummary): string {
+  const k = s.sae.k !== null ? ` k=${s.sae.k}` : '';
+  const groups = s.sae.groups ? `, Matryoshka groups ${s.sae.groups.join('/')}` : '';
+  return `${s.sae.format} ${s.sae.architecture}${k}, ${formatCount(s.sae.dIn)} → ${formatCount(s.sae.dSae)}${groups}`;
+}
+
+export function formatSummaryTable(s: IndexSummary): string {
+  const rows: Array<[string, string]> = [
+    ['Index', `${s.name}  (${s.path})`],
+    ['Status', s.complete ? 'complete' : 'incomplete: run the same `studio index` command to resume'],
+    ['Model', describeModel(s)],
+    ['SAE', describeSae(s)],
+    ['SAE hash', s.sae.hash],
+    ['Items', `${formatCount(s.items)} (${formatCount(s.skipped)} skipped)`],
+    ['Tokens', `${formatCount(s.tokens)} patch tokens`],
+    ['Features', `${formatCount(s.features)} (${formatCount(s.dead)} dead, ${formatCount(s.dense)} dense)`],
+    ['Mean L0', s.l0Mean.toFixed(2)],
+    ['Exemplars', `top ${s.topK} per feature`],
+    ['Labels', s.labels.length ? `${s.labels.length} (${s.labels.slice(0, 5).join(', ')}${s.labels.length > 5 ? ', …' : ''})` : 'none'],
+    ['Provider', s.provider],
+    ['Created', s.createdAt],
+    ['Schema', String(s.schemaVersion)],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}
+
+export async function infoCommand(dir: string, options: { json?: boolean }, deps: CliDeps): Promise<number> {
+  return withBackend(deps, {}, async (backend) => {
+    const summary = await backend.openIndex({ path: path.resolve(dir) });
+    deps.stdout.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummaryTable(summary)}\n`);
+    return EXIT.ok;
+  });
+}

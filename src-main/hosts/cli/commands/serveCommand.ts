@@ -1,0 +1,36 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { startWebHost } from '../../web/webHost.js';
+import { EXIT, withBackend, type CliDeps } from '../context.js';
+
+// `studio serve [DIR]`: the studio in a browser, on 127.0.0.1 (reach a remote GPU box through an
+// SSH tunnel). Builds the renderer first when this checkout has never built it.
+
+export const DEFAULT_PORT = 5199;
+
+export function rendererDirOf(projectRoot: string): string {
+  return path.join(projectRoot, 'out', 'renderer');
+}
+
+export async function serveCommand(dir: string | undefined, options: { port?: number }, deps: CliDeps): Promise<number> {
+  const rendererDir = rendererDirOf(deps.projectRoot);
+  if (!existsSync(path.join(rendererDir, 'index.html'))) {
+    deps.stderr.write('Building the studio UI (first run only)…\n');
+    await deps.buildRenderer(deps.projectRoot);
+  }
+  const openAtStart = dir ? path.resolve(dir) : undefined;
+  return withBackend(deps, { openAtStart }, async (backend) => {
+    const host = await startWebHost({ backend, port: options.port ?? DEFAULT_PORT, rendererDir });
+    deps.stdout.write(`Feature Studio is running at ${host.url}${openAtStart ? ` with ${openAtStart}` : ''}\n`);
+    deps.stdout.write('Only this machine can connect; from elsewhere use an SSH tunnel (ssh -L). Press Ctrl-C to stop.\n');
+    await new Promise<void>((resolve) => {
+      const stop = deps.onInterrupt(() => {
+        stop();
+        resolve();
+      });
+    });
+    deps.stderr.write('Stopping…\n');
+    await host.close();
+    return EXIT.ok;
+  });
+}

@@ -1,0 +1,105 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { FeatureSortKey, ProviderChoice } from '../../contract/index.js';
+import { APP_VERSION } from '../../core/version.js';
+import { EXIT, errorMessage, type CliDeps } from './context.js';
+import { featuresCommand } from './commands/featuresCommand.js';
+import { indexCommand } from './commands/indexCommand.js';
+import { infoCommand } from './commands/infoCommand.js';
+import { DEFAULT_PORT, serveCommand } from './commands/serveCommand.js';
+
+// The `studio` command line: parsing and exit codes only; each command lives in commands/.
+
+const PROVIDERS: ProviderChoice[] = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
+const SORT_KEYS: FeatureSortKey[] = ['index', 'frequency', 'mean', 'max'];
+
+function integerAtLeast(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`expected a whole number >= ${min}, got "${value}".`);
+    }
+    return n;
+  };
+}
+
+function port(value: string): number {
+  const n = integerAtLeast(0)(value);
+  if (n > 65535) throw new InvalidArgumentError(`expected a port 0..65535 (0 = any free port), got "${value}".`);
+  return n;
+}
+
+function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
+  const program = new Command('studio')
+    .description('Feature Studio: index and explore sparse-autoencoder features of vision transformers.')
+    .version(APP_VERSION)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => deps.stdout.write(text),
+      writeErr: (text) => deps.stderr.write(text),
+    })
+    .showHelpAfterError('(run "studio --help" for usage)');
+
+  const run = (fn: () => Promise<number>) => async () => setExit(await fn());
+
+  program
+    .command('index')
+    .description('Run a backbone and SAE over a dataset and write an index (resumable: rerun to continue).')
+    .requiredOption('--model <manifest>', 'backbone manifest (JSON next to the ONNX file)')
+    .requiredOption('--layer <name>', 'layer named in the manifest')
+    .requiredOption('--sae <path>', 'SAE checkpoint (saev sae.pt, SAELens folder, dictionary_learning ae.pt)')
+    .requiredOption('--data <dir>', 'dataset folder (images, optionally in label subfolders)')
+    .requiredOption('--out <dir>', 'index folder to create or resume')
+    .option('--top-k <n>', 'exemplars kept per feature', integerAtLeast(1), 32)
+    .option('--batch <n>', 'images per forward pass', integerAtLeast(1))
+    .addOption(new Option('--provider <name>', 'execution provider').choices(PROVIDERS).default('auto'))
+    .action((opts: { model: string; layer: string; sae: string; data: string; out: string; topK: number; batch?: number; provider: ProviderChoice }) =>
+      run(() => indexCommand(opts, deps))(),
+    );
+
+  program
+    .command('info')
+    .description('Show an index summary.')
+    .argument('<dir>', 'index folder')
+    .option('--json', 'print the summary as JSON')
+    .action((dir: string, opts: { json?: boolean }) => run(() => infoCommand(dir, opts, deps))());
+
+  program
+    .command('features')
+    .description('List per-feature statistics (JSON includes top exemplars).')
+    .argument('<dir>', 'index folder')
+    .option('--json', 'print JSON: an array, or one object with --feature')
+    .option('--feature <i>', 'only this feature', integerAtLeast(0))
+    .addOption(new Option('--sort <key>', 'order: index ascending, the others highest first').choices(SORT_KEYS).default('index'))
+    .option('--limit <n>', 'at most this many features', integerAtLeast(0))
+    .action((dir: string, opts: { json?: boolean; feature?: number; sort: FeatureSortKey; limit?: number }) =>
+      run(() => featuresCommand(dir, opts, deps))(),
+    );
+
+  program
+    .command('serve')
+    .description('Serve the studio UI on http://127.0.0.1 for a browser.')
+    .argument('[dir]', 'index folder to open at start')
+    .option('--port <port>', `port on 127.0.0.1 (0 = any free port)`, port, DEFAULT_PORT)
+    .action((dir: string | undefined, opts: { port: number }) => run(() => serveCommand(dir, opts, deps))());
+
+  return program;
+}
+
+/** Runs one command line (without `node studio`) and returns the process exit code. */
+export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram(deps, (code) => (exitCode = code));
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return EXIT.usage;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    // Commander already printed its message (help, unknown option, missing argument).
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    deps.stderr.write(`error: ${errorMessage(err)}\n`);
+    return EXIT.failure;
+  }
+  return exitCode;
+}

@@ -1,0 +1,149 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell, type OpenDialogOptions } from 'electron';
+import { IPC_EVENT_CHANNEL, type PathKind } from '../../contract/index.js';
+import type { StudioBackend } from '../../core/backend.js';
+import { createStudioService } from '../../core/service.js';
+import { APP_SCHEME_PRIVILEGES, registerAppProtocol } from './appProtocol.js';
+import { registerIpc } from './ipc.js';
+import { buildAppMenu } from './menu.js';
+import { useElectronSqlite } from './nativeSqlite.js';
+import { registerThumbProtocol, THUMB_SCHEME_PRIVILEGES } from './thumbProtocol.js';
+import { trustedSenderCheck } from './trust.js';
+import { createMainWindow, navigateTo } from './window.js';
+
+// Electron shell: a thin adapter that wires the core service to one window. All behaviour lives
+// in the service; this file only owns Electron objects (window, menu, dialogs, protocols, IPC).
+
+const mainDir = path.dirname(fileURLToPath(import.meta.url)); // out/main
+const preloadPath = path.join(mainDir, '..', 'preload', 'index.cjs');
+const rendererDir = path.join(mainDir, '..', 'renderer');
+// Only an unpackaged app may load the Vite dev server; a packaged one always uses its own files.
+const devServerUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
+
+// Tests (and users who want a throw-away profile) point the settings somewhere else.
+if (process.env.STUDIO_USER_DATA_DIR) app.setPath('userData', path.resolve(process.env.STUDIO_USER_DATA_DIR));
+
+// Must happen before `ready`, and only once for all custom schemes.
+protocol.registerSchemesAsPrivileged([APP_SCHEME_PRIVILEGES, THUMB_SCHEME_PRIVILEGES]);
+
+let backend: StudioBackend | null = null;
+let mainWindow: BrowserWindow | null = null;
+
+async function pickPath(kind: PathKind, title?: string): Promise<string | null> {
+  const options: OpenDialogOptions = {
+    title,
+    properties: kind === 'directory' ? ['openDirectory', 'createDirectory'] : ['openFile'],
+  };
+  const result = mainWindow
+    ? await dialog.showOpenDialog(mainWindow, options)
+    : await dialog.showOpenDialog(options);
+  return result.canceled ? null : (result.filePaths[0] ?? null);
+}
+
+function showWindow(): BrowserWindow {
+  if (mainWindow && !mainWindow.isDestroyed()) {
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
+    return mainWindow;
+  }
+  mainWindow = createMainWindow({ preloadPath, devServerUrl });
+  mainWindow.on('closed', () => (mainWindow = null));
+  return mainWindow;
+}
+
+async function openIndexFromMenu(): Promise<void> {
+  if (!backend) return;
+  const dir = await pickPath('directory', 'Open an index folder');
+  if (!dir) return;
+  try {
+    const summary = await backend.openIndex({ path: dir });
+    navigateTo(showWindow(), `#/index/${summary.id}/features`);
+  } catch (err) {
+    dialog.showErrorBox('Could not open the index', err instanceof Error ? err.message : String(err));
+  }
+}
+
+function showAbout(): void {
+  const versions = process.versions;
+  void dialog.showMessageBox({
+    type: 'info',
+    title: 'About Feature Studio',
+    message: `Feature Studio ${app.getVersion()}`,
+    detail: `Electron ${versions.electron}\nChromium ${versions.chrome}\nNode ${versions.node}\nSettings: ${app.getPath('userData')}`,
+  });
+}
+
+function hardenWebContents(): void {
+  // No webviews, and no permission prompts except writing to the clipboard ("copy feature id").
+  app.on('web-contents-created', (_event, contents) => {
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+  });
+  session.defaultSession.setPermissionRequestHandler((_contents, permission, callback) => {
+    callback(permission === 'clipboard-sanitized-write');
+  });
+}
+
+async function start(): Promise<void> {
+  const sqliteBinding = useElectronSqlite(app.getAppPath());
+  if (!sqliteBinding && !app.isPackaged) {
+    console.warn(
+      'better-sqlite3 has no Electron build in .electron-native/; run "node scripts/prepare-electron.mjs" (npm start does) if opening an index fails.',
+    );
+  }
+  hardenWebContents();
+  registerAppProtocol(protocol, rendererDir);
+
+  try {
+    backend = await createStudioService({ settingsDir: app.getPath('userData'), host: 'electron', pickPath });
+  } catch (err) {
+    dialog.showErrorBox('Feature Studio could not start', err instanceof Error ? err.message : String(err));
+    app.exit(1);
+    return;
+  }
+  registerThumbProtocol(protocol, backend);
+  registerIpc(ipcMain, backend, trustedSenderCheck(devServerUrl));
+  backend.onEvent((event) => {
+    if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC_EVENT_CHANNEL, event);
+  });
+
+  Menu.setApplicationMenu(
+    buildAppMenu({
+      openIndex: () => void openIndexFromMenu(),
+      newIndex: () => navigateTo(showWindow(), '#/'),
+      about: showAbout,
+      showSettingsFolder: () => void shell.openPath(app.getPath('userData')),
+    }),
+  );
+  showWindow();
+}
+
+// One instance: two would share the settings folder and could index into the same folder.
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => showWindow());
+  app.on('activate', () => {
+    if (backend && BrowserWindow.getAllWindows().length === 0) showWindow();
+  });
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+
+  let closing = false;
+  app.on('before-quit', (event) => {
+    // Close the service first: running jobs stop at a batch boundary and can be resumed.
+    if (closing || !backend) return;
+    closing = true;
+    event.preventDefault();
+    backend
+      .close()
+      .catch((err: unknown) => console.error('Closing the studio service failed:', err))
+      .finally(() => app.quit());
+  });
+
+  app.whenReady().then(start, (err: unknown) => {
+    console.error(err);
+    app.exit(1);
+  });
+}

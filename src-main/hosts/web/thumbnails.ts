@@ -1,0 +1,45 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { StudioBackend } from '../../core/backend.js';
+import { regularFileStats, sendFile } from './fileResponse.js';
+import { sendText } from './responses.js';
+
+// `GET /thumb/<indexId>/<file>`: thumbnails of an open index. The backend resolves the file with
+// resolveContained inside that index's thumbnail folder; we only split the URL.
+
+/** Thumbnails are rewritten only when an index is rebuilt, and then the ETag changes. */
+const THUMB_CACHE = 'private, max-age=3600';
+
+/** Splits `<indexId>/<file>` (raw, still percent-encoded); null when either part is missing. */
+export function splitThumbPath(rest: string): { indexId: string; file: string } | null {
+  const slash = rest.indexOf('/');
+  if (slash <= 0 || slash === rest.length - 1) return null;
+  let indexId: string;
+  try {
+    indexId = decodeURIComponent(rest.slice(0, slash));
+  } catch {
+    return null;
+  }
+  // The file part stays encoded: resolveContained decodes it exactly once.
+  return { indexId, file: rest.slice(slash + 1) };
+}
+
+export function serveThumbnail(
+  req: IncomingMessage,
+  res: ServerResponse,
+  backend: Pick<StudioBackend, 'resolveThumbnail'>,
+  rest: string,
+): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    sendText(res, 405, 'Thumbnails are read-only: use GET.');
+    return;
+  }
+  const parts = splitThumbPath(rest);
+  const file = parts ? backend.resolveThumbnail(parts.indexId, parts.file) : null;
+  const stats = file ? regularFileStats(file) : null;
+  if (!file || !stats) {
+    sendText(res, 404, 'No such thumbnail.');
+    return;
+  }
+  sendFile(req, res, file, stats, { 'Cache-Control': THUMB_CACHE });
+}

@@ -1,0 +1,127 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { API_METHODS, type StudioApi } from '../../contract/index.js';
+import type { StudioBackend } from '../../core/backend.js';
+import { StudioError } from '../../core/errors.js';
+import { createEventStreams } from './events.js';
+import { handleRpc } from './rpc.js';
+import { sendJson, sendText, setCommonHeaders } from './responses.js';
+import { isLoopbackHost, isSameOrigin } from './requestGuards.js';
+import { serveRenderer } from './staticFiles.js';
+import { serveThumbnail } from './thumbnails.js';
+
+// The studio over HTTP on 127.0.0.1: the renderer in a browser (remote GPU boxes through an SSH
+// tunnel, Playwright tests) talks to the same service the Electron window does.
+//   POST /api/<method>     one contract call (see rpc.ts)
+//   GET  /api/events       Server-Sent Events (see events.ts)
+//   GET  /thumb/<id>/<f>   thumbnails (see thumbnails.ts)
+//   GET  anything else     the built renderer (see staticFiles.ts)
+
+/** Only loopback: the API can read any path the user can, so it must never face a network. */
+export const WEB_HOST_ADDRESS = '127.0.0.1';
+
+export interface WebHostOptions {
+  backend: StudioBackend;
+  /** 0 picks a free port. */
+  port?: number;
+  /** The built renderer (out/renderer). */
+  rendererDir: string;
+}
+
+export interface WebHost {
+  url: string;
+  port: number;
+  /** Stops listening and ends open event streams; the backend stays open (the caller owns it). */
+  close(): Promise<void>;
+}
+
+/** The backend as the web sees it: a browser cannot get a native file dialog on the server. */
+function webApi(backend: StudioBackend): StudioApi {
+  const api = Object.fromEntries(
+    API_METHODS.map((method) => [method, (arg: unknown) => (backend[method] as (a: unknown) => unknown)(arg)]),
+  ) as unknown as StudioApi;
+  api.pickPath = async () => null;
+  return api;
+}
+
+/** Path part of a request target, still percent-encoded and not dot-normalised (on purpose). */
+function rawPathOf(target: string | undefined): string {
+  const path = (target ?? '/').split(/[?#]/, 1)[0];
+  return path.startsWith('/') ? path : `/${path}`;
+}
+
+export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
+  const { backend, rendererDir } = options;
+  const requestedPort = options.port ?? 0;
+  const api = webApi(backend);
+  const streams = createEventStreams((listener) => backend.onEvent(listener));
+  let port = requestedPort;
+
+  const server = http.createServer((req, res) => {
+    setCommonHeaders(res);
+    if (!isLoopbackHost(req.headers.host)) {
+      sendText(res, 421, 'Refused: this server only answers requests addressed to 127.0.0.1 or localhost.');
+      return;
+    }
+    if (!isSameOrigin(req, port)) {
+      sendJson(res, 403, {
+        ok: false,
+        error: { code: 'forbidden', message: 'Refused: cross-origin requests are not allowed.' },
+      });
+      return;
+    }
+    const path = rawPathOf(req.url);
+    const route = async () => {
+      if (path === '/api/events' && req.method === 'GET') {
+        streams.handle(req, res);
+      } else if (path.startsWith('/api/')) {
+        await handleRpc(req, res, api, path.slice('/api/'.length));
+      } else if (path.startsWith('/thumb/')) {
+        serveThumbnail(req, res, backend, path.slice('/thumb/'.length));
+      } else {
+        serveRenderer(req, res, rendererDir, path);
+      }
+    };
+    route().catch((err: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      sendJson(res, 500, {
+        ok: false,
+        error: { code: 'internal', message: err instanceof Error ? err.message : String(err) },
+      });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        reject(
+          new StudioError(
+            'bad-input',
+            `Port ${requestedPort} on ${WEB_HOST_ADDRESS} is already in use. Pick another with --port, or --port 0 for any free port.`,
+          ),
+        );
+      } else {
+        reject(err);
+      }
+    });
+    server.listen(requestedPort, WEB_HOST_ADDRESS, () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+
+  let closed: Promise<void> | null = null;
+  return {
+    url: `http://${WEB_HOST_ADDRESS}:${port}/`,
+    port,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        streams.closeAll();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import { contextBridge, ipcRenderer } from 'electron';
+import type { StudioClient } from '../src-main/contract/index.js';
+import { createBridge } from './bridge.js';
+
+// Sandboxed preload: exposes the typed studio API as `window.studio` and nothing else.
+// ipcRenderer stays here; the renderer only gets closures over fixed `studio:*` channels.
+
+const bridge = createBridge(
+  (channel, arg) => ipcRenderer.invoke(channel, arg),
+  (channel, listener) => ipcRenderer.on(channel, listener),
+  (channel, listener) => ipcRenderer.removeListener(channel, listener),
+) satisfies StudioClient;
+
+contextBridge.exposeInMainWorld('studio', bridge);

@@ -1,0 +1,67 @@
+import { describe, expect, it, vi } from 'vitest';
+import { API_METHODS, IPC_EVENT_CHANNEL, type StudioEvent } from '../../src-main/contract/index.js';
+import { createBridge, type IpcListener, StudioCallError } from '../../src-preload/bridge.js';
+import { fakeJob } from '../helpers/fakeBackend.js';
+
+function setup(reply: (channel: string, arg: unknown) => unknown = () => ({ ok: true, result: 42 })) {
+  const listeners = new Map<string, Set<IpcListener>>();
+  const invoke = vi.fn(async (channel: string, arg: unknown) => reply(channel, arg));
+  const on = vi.fn((channel: string, l: IpcListener) => {
+    if (!listeners.has(channel)) listeners.set(channel, new Set());
+    listeners.get(channel)!.add(l);
+  });
+  const off = vi.fn((channel: string, l: IpcListener) => listeners.get(channel)?.delete(l));
+  const bridge = createBridge(invoke, on, off);
+  const send = (channel: string, payload: unknown) => {
+    for (const l of listeners.get(channel) ?? []) l({ sender: 'ipc-event-object' }, payload);
+  };
+  return { bridge, invoke, on, off, send, listeners };
+}
+
+describe('preload bridge', () => {
+  it('exposes exactly the contract methods plus onEvent and thumbnailUrl', () => {
+    const { bridge } = setup();
+    expect(Object.keys(bridge).sort()).toEqual([...API_METHODS, 'onEvent', 'thumbnailUrl'].sort());
+    for (const value of Object.values(bridge)) expect(typeof value).toBe('function');
+  });
+
+  it('invokes studio:<method> with the single argument and unwraps the result', async () => {
+    const { bridge, invoke } = setup();
+    await expect(bridge.openIndex({ path: '/x' })).resolves.toBe(42);
+    expect(invoke).toHaveBeenLastCalledWith('studio:openIndex', { path: '/x' });
+    await bridge.appInfo();
+    expect(invoke).toHaveBeenLastCalledWith('studio:appInfo', null);
+  });
+
+  it('throws an Error carrying code and message for error envelopes', async () => {
+    const { bridge } = setup(() => ({ ok: false, error: { code: 'not-found', message: 'No index at /x.' } }));
+    const err = await bridge.openIndex({ path: '/x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).toBeInstanceOf(StudioCallError);
+    expect((err as StudioCallError).code).toBe('not-found');
+    expect((err as Error).message).toBe('No index at /x.');
+  });
+
+  it('rejects malformed replies', async () => {
+    const { bridge } = setup(() => 'garbage');
+    await expect(bridge.listJobs()).rejects.toThrow(/Malformed reply on studio:listJobs/);
+  });
+
+  it('delivers events without the IPC event object and unsubscribes', () => {
+    const { bridge, send, off, listeners } = setup();
+    const got: StudioEvent[] = [];
+    const unsubscribe = bridge.onEvent((e) => got.push(e));
+    const event: StudioEvent = { type: 'job', job: fakeJob('running', 1) };
+    send(IPC_EVENT_CHANNEL, event);
+    expect(got).toEqual([event]);
+    unsubscribe();
+    expect(off).toHaveBeenCalledTimes(1);
+    expect(listeners.get(IPC_EVENT_CHANNEL)?.size).toBe(0);
+    send(IPC_EVENT_CHANNEL, event);
+    expect(got).toHaveLength(1);
+  });
+
+  it('builds thumbnail URLs on the studio-thumb scheme', () => {
+    expect(setup().bridge.thumbnailUrl('abc123', 7)).toBe('studio-thumb://abc123/7.webp');
+  });
+});

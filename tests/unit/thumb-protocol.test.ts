@@ -1,0 +1,80 @@
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appRequestToPath } from '../../src-main/hosts/electron/appProtocol.js';
+import { thumbRequestToPath } from '../../src-main/hosts/electron/thumbProtocol.js';
+import { createFakeBackend, FAKE_INDEX_ID } from '../helpers/fakeBackend.js';
+
+let base: string;
+const backend = createFakeBackend();
+
+beforeAll(() => {
+  base = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'thumb-proto-')));
+  const thumbs = path.join(base, 'thumbs');
+  mkdirSync(thumbs);
+  writeFileSync(path.join(thumbs, '7.webp'), 'x');
+  writeFileSync(path.join(base, 'secret.txt'), 'secret');
+  symlinkSync(path.join(base, 'secret.txt'), path.join(thumbs, 'out.webp'));
+  backend.thumbDirs.set(FAKE_INDEX_ID, thumbs);
+  mkdirSync(path.join(base, 'renderer', 'assets'), { recursive: true });
+  writeFileSync(path.join(base, 'renderer', 'index.html'), '<title>x</title>');
+  writeFileSync(path.join(base, 'renderer', 'assets', 'a.js'), '');
+});
+
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+describe('thumbRequestToPath', () => {
+  it('resolves studio-thumb://<indexId>/<file> through the backend', () => {
+    expect(thumbRequestToPath(`studio-thumb://${FAKE_INDEX_ID}/7.webp`, 'GET', backend)).toEqual({
+      status: 200,
+      path: path.join(base, 'thumbs', '7.webp'),
+    });
+    expect(thumbRequestToPath(`studio-thumb://${FAKE_INDEX_ID}/7.webp?v=2`, 'GET', backend).status).toBe(200);
+  });
+
+  it('only answers GET', () => {
+    for (const method of ['POST', 'PUT', 'DELETE', 'HEAD']) {
+      expect(thumbRequestToPath(`studio-thumb://${FAKE_INDEX_ID}/7.webp`, method, backend).status).toBe(405);
+    }
+  });
+
+  it.each([
+    [`studio-thumb://${FAKE_INDEX_ID}/../secret.txt`, 404],
+    [`studio-thumb://${FAKE_INDEX_ID}/%2e%2e/secret.txt`, 404],
+    [`studio-thumb://${FAKE_INDEX_ID}/..%2fsecret.txt`, 404],
+    [`studio-thumb://${FAKE_INDEX_ID}/%2Fetc%2Fpasswd`, 404],
+    [`studio-thumb://${FAKE_INDEX_ID}//etc/passwd`, 404],
+    [`studio-thumb://${FAKE_INDEX_ID}/out.webp`, 404],
+    [`studio-thumb://${FAKE_INDEX_ID}/missing.webp`, 404],
+    ['studio-thumb://unknown/7.webp', 404],
+    [`studio-thumb://${FAKE_INDEX_ID}`, 400],
+    [`studio-thumb://${FAKE_INDEX_ID}/`, 400],
+    ['file:///etc/passwd', 400],
+    ['https://evil.example/7.webp', 400],
+  ])('refuses %s', (url, status) => {
+    expect(thumbRequestToPath(url, 'GET', backend).status).toBe(status);
+  });
+});
+
+describe('appRequestToPath', () => {
+  it('serves files of the built renderer and index.html for the bare origin', () => {
+    const dir = path.join(base, 'renderer');
+    expect(appRequestToPath('studio-app://renderer/', 'GET', dir)).toEqual({ status: 200, path: path.join(dir, 'index.html') });
+    expect(appRequestToPath('studio-app://renderer/assets/a.js', 'GET', dir)).toEqual({ status: 200, path: path.join(dir, 'assets', 'a.js') });
+    expect(appRequestToPath('studio-app://renderer/index.html#/index/x', 'GET', dir).status).toBe(200);
+  });
+
+  it.each([
+    'studio-app://renderer/../secret.txt',
+    'studio-app://renderer/%2e%2e/secret.txt',
+    'studio-app://other/index.html',
+    'studio-app://renderer/missing.js',
+  ])('refuses %s', (url) => {
+    expect(appRequestToPath(url, 'GET', path.join(base, 'renderer')).status).toBe(404);
+  });
+
+  it('is read-only', () => {
+    expect(appRequestToPath('studio-app://renderer/index.html', 'POST', path.join(base, 'renderer')).status).toBe(405);
+  });
+});
