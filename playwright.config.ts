@@ -7,7 +7,7 @@ import { defineConfig } from '@playwright/test';
 //   electron  the real app through Playwright's _electron (tests/electron); those specs skip
 //             themselves when the Electron binary has not been downloaded.
 
-const SYSTEM_CHROMIUM = '/usr/bin/chromium';
+const SYSTEM_CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export default defineConfig({
   outputDir: 'test-results',

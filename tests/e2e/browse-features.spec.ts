@@ -1,0 +1,126 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, test } from '@playwright/test';
+import { createStudioService, type StudioService } from '../../src-main/core/service.js';
+import { startWebHost, type WebHost } from '../../src-main/hosts/web/webHost.js';
+import { buildFixtureIndex } from '../helpers/buildFixtureIndex.js';
+import { plasmaRgb } from '../../src-renderer/src/lib/plasma.js';
+
+// The renderer in real Chromium against the web host and a real index built by the indexer.
+
+test.describe.configure({ mode: 'serial' });
+
+let work: string;
+let service: StudioService;
+let host: WebHost;
+let indexId: string;
+
+test.beforeAll(async () => {
+  test.setTimeout(120_000);
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'studio-e2e-'));
+  const fixture = await buildFixtureIndex(path.join(work, 'fixture'));
+  service = await createStudioService({ settingsDir: path.join(work, 'settings'), host: 'web', openAtStart: fixture.indexDir });
+  indexId = (await service.appInfo()).startIndexId!;
+  host = await startWebHost({ backend: service, port: 0, rendererDir: path.resolve('out/renderer') });
+});
+
+test.afterAll(async () => {
+  await host?.close();
+  await service?.close();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('opens the index, sorts by frequency, reads a feature with its heatmaps, steps with the keyboard', async ({ page }, testInfo) => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.goto(host.url);
+  await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/features`));
+  const summary = await service.indexSummary({ indexId });
+  await expect(page.getByTestId('feature-row').first()).toBeVisible();
+
+  // Sort by frequency, descending (the core sorts; the table shows its order).
+  const header = page.getByTestId('sort-frequency');
+  await header.click();
+  if ((await header.getAttribute('aria-sort')) !== 'descending') await header.click();
+  await expect(header).toHaveAttribute('aria-sort', 'descending');
+  const expected = await service.queryFeatures({ indexId, sort: 'frequency', desc: true, offset: 0, limit: 10 });
+  await expect
+    .poll(async () => (await page.getByTestId('feature-row').evaluateAll((rows) => rows.slice(0, 10).map((r) => Number(r.getAttribute('data-feature'))))))
+    .toEqual(expected.rows.map((r) => r.index));
+  await page.screenshot({ path: testInfo.outputPath('features-view.png') });
+
+  // Open the most frequent feature.
+  const top = expected.rows[0]!.index;
+  await page.getByTestId('feature-row').first().click();
+  await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/feature/${top}$`));
+  await expect(page.getByTestId('feature-id').first()).toContainText(`${summary.name}/${top}`);
+
+  // Exemplars in rank order, as the index holds them.
+  const detail = await service.featureDetail({ indexId, feature: top });
+  expect(detail.exemplars.length).toBeGreaterThan(3);
+  const tiles = page.getByTestId('exemplar');
+  await expect(tiles).toHaveCount(detail.exemplars.length);
+  const shown = await tiles.evaluateAll((els) => els.map((e) => [Number(e.getAttribute('data-rank')), Number(e.getAttribute('data-item'))]));
+  expect(shown).toEqual(detail.exemplars.map((e) => [e.rank, e.itemId]));
+  await expect(tiles.first().locator('img')).toHaveJSProperty('complete', true);
+
+  // The overlay pixel over a patch carries that patch's colour: plasma(v / upper), alpha 0.9 v / upper.
+  const first = detail.exemplars[0]!;
+  const [rows, cols] = detail.grid;
+  const patch = first.patchMap.indexOf(Math.max(...first.patchMap));
+  const low = first.patchMap.findIndex((v) => v > 0 && v < 0.6 * detail.upper);
+  for (const p of [patch, low].filter((p) => p >= 0)) {
+    const pixel = await page.getByTestId('overlay').first().evaluate(
+      (canvas: HTMLCanvasElement, [p, rows, cols]) => {
+        const ctx = canvas.getContext('2d')!;
+        const x = Math.floor(((p % cols) + 0.5) * (canvas.width / cols));
+        const y = Math.floor((Math.floor(p / cols) + 0.5) * (canvas.height / rows));
+        return Array.from(ctx.getImageData(x, y, 1, 1).data);
+      },
+      [p, rows, cols] as const,
+    );
+    const t = first.patchMap[p]! / detail.upper;
+    const [r, g, b] = plasmaRgb(t);
+    const alpha = 0.9 * t;
+    expect(pixel[3]! / 255).toBeCloseTo(alpha, 1);
+    // Canvas stores premultiplied colour, so low alphas lose a little precision on readback.
+    const tolerance = 3 / Math.max(alpha, 0.05);
+    expect(Math.abs(pixel[0]! - r)).toBeLessThanOrEqual(tolerance);
+    expect(Math.abs(pixel[1]! - g)).toBeLessThanOrEqual(tolerance);
+    expect(Math.abs(pixel[2]! - b)).toBeLessThanOrEqual(tolerance);
+  }
+  // A patch where the feature is silent stays transparent.
+  const silent = first.patchMap.findIndex((v) => v <= 0);
+  if (silent >= 0) {
+    const a = await page.getByTestId('overlay').first().evaluate(
+      (canvas: HTMLCanvasElement, [p, rows, cols]) => {
+        const x = Math.floor(((p % cols) + 0.5) * (canvas.width / cols));
+        const y = Math.floor((Math.floor(p / cols) + 0.5) * (canvas.height / rows));
+        return canvas.getContext('2d')!.getImageData(x, y, 1, 1).data[3];
+      },
+      [silent, rows, cols] as const,
+    );
+    expect(a).toBe(0);
+  }
+  await page.screenshot({ path: testInfo.outputPath('feature-view.png'), fullPage: true });
+  await testInfo.attach('feature-view', { path: testInfo.outputPath('feature-view.png'), contentType: 'image/png' });
+
+  // Keyboard: → goes to the next feature in table order, ← back, Escape to the table.
+  await page.keyboard.press('ArrowRight');
+  await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/feature/${expected.rows[1]!.index}$`));
+  await page.keyboard.press('ArrowLeft');
+  await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/feature/${top}$`));
+  await page.keyboard.press('o');
+  await expect(page.getByTestId('overlay').first()).toBeHidden();
+  await page.keyboard.press('Escape');
+  await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/features`));
+});
+
+test('skipped files are listed with their reason', async ({ page }) => {
+  await page.goto(`${host.url}#/index/${indexId}/features`);
+  const skipped = await service.skippedItems({ indexId });
+  expect(skipped).toHaveLength(1);
+  await page.getByTestId('summary-stats').getByRole('link').first().click();
+  await expect(page.getByRole('cell', { name: skipped[0]!.item, exact: true })).toBeVisible();
+  await expect(page.getByRole('cell', { name: /cannot decode image/ })).toBeVisible();
+});
