@@ -170,11 +170,19 @@ export interface SkippedItem {
   reason: string;
 }
 
+/**
+ * What to index. Images: `model` (backbone manifest) + `data` (image folder). Cached activations:
+ * `shards` (a saev shard folder; `layer` is one of its layers) and optionally `images` (the image
+ * folder the shards were made from, for thumbnails and labels) and `model` (whose preprocessing
+ * crops those thumbnails).
+ */
 export interface IndexRequest {
-  model: string;
+  model?: string;
   layer: string;
   sae: string;
-  data: string;
+  data?: string;
+  shards?: string;
+  images?: string;
   out: string;
   topK?: number;
   batch?: number;

@@ -118,9 +118,16 @@ export class StudioService implements StudioBackend {
   }
 
   async startIndex(req: IndexRequest): Promise<JobInfo> {
-    for (const key of ['model', 'layer', 'sae', 'data', 'out'] as const) {
+    for (const key of ['layer', 'sae', 'out'] as const) {
       if (typeof req[key] !== 'string' || req[key].trim() === '') {
         throw new StudioError('bad-request', `Missing ${key}: give the ${DESCRIPTIONS[key]}.`);
+      }
+    }
+    if (!req.shards) {
+      for (const key of ['model', 'data'] as const) {
+        if (typeof req[key] !== 'string' || req[key]!.trim() === '') {
+          throw new StudioError('bad-request', `Missing ${key}: give the ${DESCRIPTIONS[key]} (or saev activation shards instead).`);
+        }
       }
     }
     // A reader holding the output index open would see a half-written state: drop it.

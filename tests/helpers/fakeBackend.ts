@@ -201,7 +201,7 @@ export function createFakeBackend(): FakeBackend {
     },
     async startIndex(args: IndexRequest) {
       record('startIndex', args);
-      if (args.model.includes('missing')) throw new StudioError('bad-input', `Model manifest ${args.model} not found.`);
+      if (args.model?.includes('missing')) throw new StudioError('bad-input', `Model manifest ${args.model} not found.`);
       const script = [...backend.jobScript];
       // Events arrive after the caller has the JobInfo, as with the real worker.
       setTimeout(function next() {

@@ -2,12 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { IndexRequest, JobProgress } from '../../contract/index.js';
 import { StudioError } from '../errors.js';
-import { loadManifest, layerOutputName, modelInfo } from '../backbone/manifest.js';
-import { BackboneSession } from '../backbone/backboneSession.js';
-import { preprocessImage } from '../backbone/preprocess.js';
 import { checkSaeFitsLayer, loadSae, saeInfo } from '../sae/loadSae.js';
 import { SaeEncoderSession } from '../sae/encoderSession.js';
-import { scanImageFolder } from '../dataset/scanImageFolder.js';
+import type { SaeRecord } from '../sae/types.js';
 import { IndexWriter } from '../store/indexWriter.js';
 import type { IndexConfig, IndexProgress } from '../store/indexConfig.js';
 import { FeatureAccumulator } from './featureAccumulator.js';
@@ -15,6 +12,10 @@ import { DEFAULT_HISTOGRAM } from './histogram.js';
 import { indexName } from './indexName.js';
 import { RateMeter } from './rateMeter.js';
 import { writeThumbnails } from './writeThumbnails.js';
+import type { ActivationSource, LoadedBatch } from './sources/activationSource.js';
+import { ImageFolderSource } from './sources/imageFolderSource.js';
+import { SaevShardSource } from './sources/saevShardSource.js';
+import { asInputError } from './sources/inputErrors.js';
 
 export interface IndexRunOptions {
   signal?: AbortSignal;
@@ -37,10 +38,10 @@ export const DEFAULT_TOP_K = 32;
 export const DEFAULT_BATCH = 16;
 
 /**
- * One pass over an image folder through backbone and SAE, writing an index folder. Decoding of
- * batch i+1 runs (in libvips threads) while batch i is in onnxruntime, so bookkeeping and I/O hide
- * behind inference. A killed run resumes from its last checkpoint when started again with the
- * same inputs and --out.
+ * One pass over a dataset (images through a backbone, or cached saev activations) and the SAE,
+ * writing an index folder. Loading the next batch overlaps inference where that does not compete
+ * for the same cores. A killed run resumes from its last checkpoint when started again with the
+ * same inputs and output folder.
  */
 export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): Promise<IndexRunResult> {
   const signal = opts.signal;
@@ -50,49 +51,66 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
   if (!Number.isInteger(topK) || topK < 1 || topK > 1024) throw new StudioError('bad-request', `--top-k must be an integer in 1–1024 (got ${topK}).`);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 4096) throw new StudioError('bad-request', `--batch must be an integer in 1–4096 (got ${batchSize}).`);
   const out = path.resolve(req.out);
-  const progressBase = { done: 0, total: 0, skipped: 0, itemsPerSec: 0, etaSec: null };
-  report({ phase: 'preparing', ...progressBase }, null);
+  report({ phase: 'preparing', done: 0, total: 0, skipped: 0, itemsPerSec: 0, etaSec: null }, null);
 
-  const manifest = wrapInput(() => loadManifest(req.model));
-  const outputName = wrapInput(() => layerOutputName(manifest, req.layer));
-  const sae = wrapInput(() => loadSae(req.sae));
-  const dataset = scanImageFolder(req.data);
-  const backbone = await wrapInputAsync(() => BackboneSession.open(manifest, req.layer, req.provider ?? 'auto'));
-  wrapInput(() => checkSaeFitsLayer(sae, req.layer, manifest.name, backbone.d));
-  const encoder = await SaeEncoderSession.create(sae, req.provider ?? 'auto');
-  const provider = backbone.provider;
-  const layout = manifest.tokens;
-  const patches = layout.grid[0] * layout.grid[1];
+  const sae = asInputError(() => loadSae(req.sae));
+  const source = await openSource(req);
+  try {
+    asInputError(() => checkSaeFitsLayer(sae, req.layer, source.model.name, source.d));
+    const encoder = await SaeEncoderSession.create(sae, req.provider ?? 'auto');
+    try {
+      return await indexFromSource(source, encoder, sae, { req, out, topK, batchSize, signal, report, opts });
+    } finally {
+      await encoder.close();
+    }
+  } finally {
+    await source.close();
+  }
+}
 
+async function openSource(req: IndexRequest): Promise<ActivationSource> {
+  if (req.shards) return SaevShardSource.open(req.shards, req.layer, req.images ?? null, req.model ?? null);
+  if (!req.model || !req.data) {
+    throw new StudioError('bad-request', 'Give a backbone manifest and an image folder (--model and --data), or saev activation shards (--shards).');
+  }
+  return ImageFolderSource.open(req.model, req.layer, req.data, req.provider ?? 'auto');
+}
+
+interface RunContext {
+  req: IndexRequest;
+  out: string;
+  topK: number;
+  batchSize: number;
+  signal: AbortSignal | undefined;
+  report: NonNullable<IndexRunOptions['onProgress']>;
+  opts: IndexRunOptions;
+}
+
+async function indexFromSource(
+  source: ActivationSource,
+  encoder: SaeEncoderSession,
+  sae: SaeRecord,
+  { req, out, topK, batchSize, signal, report, opts }: RunContext,
+): Promise<IndexRunResult> {
+  const model = source.model;
+  const patches = model.tokens.grid[0] * model.tokens.grid[1];
+  const provider = source.provider === 'none (cached activations)' ? `${encoder.provider} (SAE only)` : source.provider;
   const config: IndexConfig = {
-    name: indexName(manifest.family, sae.dSae),
+    name: indexName(source.family, sae.dSae),
     createdAt: new Date().toISOString(),
-    model: { ...modelInfo(manifest, req.layer, backbone.d), outputName },
+    model,
     sae: saeInfo(sae),
-    dataRoot: dataset.root,
+    dataRoot: source.imageRoot ?? '',
     topK,
     histogram: DEFAULT_HISTOGRAM,
-    labels: dataset.labels,
-    request: {
-      model: manifest.manifestPath,
-      layer: req.layer,
-      sae: path.resolve(req.sae),
-      data: dataset.root,
-    },
+    labels: source.labels,
+    request: { ...source.identity, sae: path.resolve(req.sae) },
   };
 
-  const { writer, resumedFrom } = openOrCreate(out, config, dataset.items);
+  const { writer, resumedFrom } = openOrCreate(out, config, source.items);
   const acc = new FeatureAccumulator(sae.dSae, patches, topK, DEFAULT_HISTOGRAM);
-  const n = dataset.items.length;
-  let state: IndexProgress = {
-    cursor: 0,
-    tokens: 0,
-    activeEntries: 0,
-    skipped: 0,
-    provider,
-    complete: false,
-    thumbnailsDone: false,
-  };
+  const n = source.items.length;
+  let state: IndexProgress = { cursor: 0, tokens: 0, activeEntries: 0, skipped: 0, provider, complete: false, thumbnailsDone: false };
   try {
     if (resumedFrom) {
       if (resumedFrom.complete) {
@@ -104,10 +122,8 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
       state = { ...resumedFrom, provider };
     }
 
-    const hasCls = layout.cls;
+    const hasCls = source.hasCls;
     const rowsPerItem = patches + (hasCls ? 1 : 0);
-    const tokensPerItem = (hasCls ? 1 : 0) + layout.registers + patches;
-    const d = backbone.d;
     const meter = new RateMeter();
     const startCursor = state.cursor;
     meter.add(0);
@@ -124,14 +140,7 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
       meter.add(state.cursor - startCursor, now);
       const rate = meter.rate();
       report(
-        {
-          phase: 'indexing',
-          done: state.cursor,
-          total: n,
-          skipped: state.skipped,
-          itemsPerSec: rate,
-          etaSec: rate > 0 ? (n - state.cursor) / rate : null,
-        },
+        { phase: 'indexing', done: state.cursor, total: n, skipped: state.skipped, itemsPerSec: rate, etaSec: rate > 0 ? (n - state.cursor) / rate : null },
         provider,
       );
     };
@@ -147,59 +156,28 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
       opts.afterCheckpoint?.(state.cursor);
     };
 
-    const decode = (start: number) => decodeBatch(dataset.root, dataset.items, start, Math.min(start + batchSize, n), manifest.preprocess);
-    let rows = new Float32Array(0);
-    // On a GPU, decoding batch i+1 (libvips threads) overlaps batch i's inference. On CPU the
-    // cores are onnxruntime's: a concurrent decode makes its parallel kernels wait on a preempted
-    // thread, so decoding starts after inference and overlaps the single-threaded bookkeeping.
-    const overlapInference = provider !== 'cpu';
-    let pending = state.cursor < n ? decode(state.cursor) : null;
+    const load = (start: number) => source.load(start, Math.min(start + batchSize, n));
+    let pending: Promise<LoadedBatch> | null = state.cursor < n ? load(state.cursor) : null;
     emit(true);
     while (pending) {
       const batch = await pending;
-      const startNext = () => (batch.end < n && !signal?.aborted ? decode(batch.end) : null);
-      pending = overlapInference ? startNext() : null;
-
-      const good = batch.results.filter((r) => r.pixels !== null);
-      for (const r of batch.results) {
-        if (r.pixels === null) {
-          pendingSkips.push({ item: r.item, reason: r.reason });
-          state.skipped++;
-        }
+      const startNext = () => (batch.end < n && !signal?.aborted ? load(batch.end) : null);
+      pending = source.overlapLoad ? startNext() : null;
+      for (const s of batch.skipped) {
+        pendingSkips.push(s);
+        state.skipped++;
       }
-      if (good.length > 0) {
-        const pixelsPerItem = good[0]!.pixels!.length;
-        const pixels = new Float32Array(good.length * pixelsPerItem);
-        good.forEach((r, j) => pixels.set(r.pixels!, j * pixelsPerItem));
-        const { tokens, T } = await backbone.run(pixels, good.length);
-        if (T !== tokensPerItem) {
-          throw new StudioError('bad-input', `${manifest.name} produced ${T} tokens per image at ${req.layer}; its manifest declares ${tokensPerItem}.`);
-        }
-        // Rows fed to the SAE: CLS (if any) then the patches; register tokens are left out.
-        const needed = good.length * rowsPerItem * d;
-        if (rows.length < needed) rows = new Float32Array(needed);
-        let input: Float32Array;
-        if (layout.registers === 0) {
-          input = tokens.subarray(0, needed);
-        } else {
-          for (let j = 0; j < good.length; j++) {
-            const src = j * tokensPerItem * d;
-            const dst = j * rowsPerItem * d;
-            if (hasCls) rows.set(tokens.subarray(src, src + d), dst);
-            const pStart = src + ((hasCls ? 1 : 0) + layout.registers) * d;
-            rows.set(tokens.subarray(pStart, pStart + patches * d), dst + (hasCls ? d : 0));
-          }
-          input = rows.subarray(0, needed);
-        }
-        const codes = await encoder.encode(input, good.length * rowsPerItem);
-        if (!overlapInference) pending = startNext();
-        good.forEach((r, j) => acc.addItem(r.item, codes, j * rowsPerItem, hasCls));
+      const { rows, items } = await source.activations(batch);
+      if (items.length > 0) {
+        const codes = await encoder.encode(rows, items.length * rowsPerItem);
+        if (!pending) pending = startNext();
+        items.forEach((item, j) => acc.addItem(item, codes, j * rowsPerItem, hasCls));
       }
-      if (!overlapInference && !pending) pending = startNext();
+      if (!pending) pending = startNext();
       state.cursor = batch.end;
       if (signal?.aborted) {
         commit();
-        if (pending) await pending; // let in-flight decodes settle
+        if (pending) await pending; // let in-flight loads settle
         throw new StudioError('cancelled', `Indexing cancelled at item ${state.cursor} of ${n}. Start it again with the same inputs and output folder to resume.`);
       }
       // The last batch is committed by the final, complete write below.
@@ -208,8 +186,8 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
     }
     emit(true);
 
-    if (state.cursor === n && state.skipped === n) {
-      throw new StudioError('bad-input', `None of the ${n} images in ${dataset.root} could be read; see the skipped list (e.g. ${pendingSkipsHint(writer)}).`);
+    if (state.skipped === n) {
+      throw new StudioError('bad-input', `None of the ${n} items could be read; e.g. ${firstSkip(writer, pendingSkips, source)}.`);
     }
 
     // Final state of every feature (dead ones too, so the table lists all of them).
@@ -217,13 +195,14 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
     state.activeEntries = acc.activeEntries;
     writer.checkpoint(acc, state, pendingSkips, true);
 
-    await writeThumbnails(writer, dataset.root, manifest.preprocess, {
-      signal,
-      onProgress: (done, total) =>
-        report({ phase: 'thumbnails', done, total, skipped: state.skipped, itemsPerSec: 0, etaSec: null }, provider),
-    });
-    if (signal?.aborted) {
-      throw new StudioError('cancelled', 'Indexing cancelled while writing thumbnails. Start it again with the same inputs and output folder to resume.');
+    if (source.imageRoot && source.preprocess) {
+      await writeThumbnails(writer, source.imageRoot, source.preprocess, {
+        signal,
+        onProgress: (done, total) => report({ phase: 'thumbnails', done, total, skipped: state.skipped, itemsPerSec: 0, etaSec: null }, provider),
+      });
+      if (signal?.aborted) {
+        throw new StudioError('cancelled', 'Indexing cancelled while writing thumbnails. Start it again with the same inputs and output folder to resume.');
+      }
     }
     state.complete = true;
     state.thumbnailsDone = true;
@@ -232,35 +211,13 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
     return { out, items: n - state.skipped, skipped: state.skipped, provider, resumed: resumedFrom !== null };
   } finally {
     writer.close();
-    await backbone.close?.();
-    await encoder.close?.();
   }
 }
 
-interface DecodedItem {
-  item: number;
-  pixels: Float32Array | null;
-  reason: string;
-}
-
-async function decodeBatch(
-  root: string,
-  items: { path: string }[],
-  start: number,
-  end: number,
-  spec: Parameters<typeof preprocessImage>[1],
-): Promise<{ start: number; end: number; results: DecodedItem[] }> {
-  const jobs: Promise<DecodedItem>[] = [];
-  for (let i = start; i < end; i++) {
-    const file = path.join(root, items[i]!.path);
-    jobs.push(
-      preprocessImage(file, spec).then(
-        (r) => ({ item: i, pixels: r.pixels, reason: '' }),
-        (err: unknown) => ({ item: i, pixels: null, reason: err instanceof Error ? err.message : String(err) }),
-      ),
-    );
-  }
-  return { start, end, results: await Promise.all(jobs) };
+function firstSkip(writer: IndexWriter, pending: { item: number; reason: string }[], source: ActivationSource): string {
+  if (pending[0]) return `${source.items[pending[0].item]!.path}: ${pending[0].reason}`;
+  const row = writer.db.prepare('SELECT path, reason FROM items WHERE status = 2 LIMIT 1').get() as { path: string; reason: string } | undefined;
+  return row ? `${row.path}: ${row.reason}` : 'none recorded';
 }
 
 function openOrCreate(
@@ -300,37 +257,12 @@ function openOrCreate(
 function differences(a: IndexConfig, b: IndexConfig): string[] {
   const diff: string[] = [];
   if (a.sae.hash !== b.sae.hash) diff.push('SAE weights differ');
-  if (a.request.model !== b.request.model) diff.push(`model ${a.request.model} vs ${b.request.model}`);
-  if (a.request.layer !== b.request.layer) diff.push(`layer ${a.request.layer} vs ${b.request.layer}`);
-  if (a.dataRoot !== b.dataRoot) diff.push(`data ${a.dataRoot} vs ${b.dataRoot}`);
+  for (const key of new Set([...Object.keys(a.request), ...Object.keys(b.request)])) {
+    if (key === 'sae') continue;
+    const x = (a.request as Record<string, string>)[key] ?? '';
+    const y = (b.request as Record<string, string>)[key] ?? '';
+    if (x !== y) diff.push(`${key} ${x || '(none)'} vs ${y || '(none)'}`);
+  }
   if (a.topK !== b.topK) diff.push(`top-k ${a.topK} vs ${b.topK}`);
   return diff;
-}
-
-function pendingSkipsHint(writer: IndexWriter): string {
-  const row = writer.db.prepare('SELECT path, reason FROM items WHERE status = 2 LIMIT 1').get() as { path: string; reason: string } | undefined;
-  return row ? `${row.path}: ${row.reason}` : 'none recorded';
-}
-
-function wrapInput<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw asInputError(err);
-  }
-}
-
-async function wrapInputAsync<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw asInputError(err);
-  }
-}
-
-/** Problems with the user's files are input errors (actionable), not crashes. */
-function asInputError(err: unknown): unknown {
-  if (err instanceof StudioError) return err;
-  if (err instanceof Error) return new StudioError('bad-input', err.message);
-  return err;
 }

@@ -39,7 +39,7 @@ export class JobManager {
     const job: JobInfo = {
       jobId,
       kind: 'index',
-      title: `Index ${path.basename(request.data)} → ${path.basename(out)}`,
+      title: `Index ${path.basename(request.data ?? request.shards ?? '')} → ${path.basename(out)}`,
       state: 'running',
       progress: { phase: 'preparing', done: 0, total: 0, skipped: 0, itemsPerSec: 0, etaSec: null },
       provider: null,

@@ -1,4 +1,4 @@
-import type { HistogramSpec, IndexRequest, ModelInfo, SaeInfo } from '../../contract/index.js';
+import type { HistogramSpec, ModelInfo, SaeInfo } from '../../contract/index.js';
 
 /** What an index was built from; written once, compared on resume. */
 export interface IndexConfig {
@@ -11,7 +11,8 @@ export interface IndexConfig {
   topK: number;
   histogram: HistogramSpec;
   labels: string[];
-  request: Required<Pick<IndexRequest, 'model' | 'layer' | 'sae' | 'data'>>;
+  /** What the activations came from (model/layer/data, or shards/layer/images) and the SAE path. */
+  request: Record<string, string>;
 }
 
 /** Streaming state saved with every checkpoint. */

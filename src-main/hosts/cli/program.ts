@@ -3,7 +3,7 @@ import type { FeatureSortKey, ProviderChoice } from '../../contract/index.js';
 import { APP_VERSION } from '../../core/version.js';
 import { EXIT, errorMessage, type CliDeps } from './context.js';
 import { featuresCommand } from './commands/featuresCommand.js';
-import { indexCommand } from './commands/indexCommand.js';
+import { indexCommand, type IndexOptions } from './commands/indexCommand.js';
 import { infoCommand } from './commands/infoCommand.js';
 import { DEFAULT_PORT, serveCommand } from './commands/serveCommand.js';
 
@@ -44,15 +44,17 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
   program
     .command('index')
     .description('Run a backbone and SAE over a dataset and write an index (resumable: rerun to continue).')
-    .requiredOption('--model <manifest>', 'backbone manifest (JSON next to the ONNX file)')
-    .requiredOption('--layer <name>', 'layer named in the manifest')
-    .requiredOption('--sae <path>', 'SAE checkpoint (saev sae.pt, SAELens folder, dictionary_learning ae.pt)')
-    .requiredOption('--data <dir>', 'dataset folder (images, optionally in label subfolders)')
+    .option('--model <manifest>', 'backbone manifest (JSON next to the ONNX file); with --shards, only crops thumbnails')
+    .requiredOption('--layer <name>', 'layer named in the manifest, or one of the shards\' layers')
+    .requiredOption('--sae <path>', 'SAE checkpoint (SAELens folder, .safetensors + sidecar, saev sae.pt, dictionary_learning ae.pt)')
+    .option('--data <dir>', 'image folder (optionally in label subfolders)')
+    .option('--shards <dir>', 'saev activation shards (metadata.json + acts*.bin) instead of running a backbone')
+    .option('--images <dir>', 'with --shards: the image folder the shards were made from (thumbnails, labels)')
     .requiredOption('--out <dir>', 'index folder to create or resume')
     .option('--top-k <n>', 'exemplars kept per feature', integerAtLeast(1), 32)
     .option('--batch <n>', 'images per forward pass', integerAtLeast(1))
     .addOption(new Option('--provider <name>', 'execution provider').choices(PROVIDERS).default('auto'))
-    .action((opts: { model: string; layer: string; sae: string; data: string; out: string; topK: number; batch?: number; provider: ProviderChoice }) =>
+    .action((opts: IndexOptions) =>
       run(() => indexCommand(opts, deps))(),
     );
 

@@ -75,10 +75,12 @@ function runJob(backend: StudioBackend, request: IndexRequest, deps: CliDeps): P
 }
 
 export interface IndexOptions {
-  model: string;
+  model?: string;
   layer: string;
   sae: string;
-  data: string;
+  data?: string;
+  shards?: string;
+  images?: string;
   out: string;
   topK?: number;
   batch?: number;
@@ -86,11 +88,18 @@ export interface IndexOptions {
 }
 
 export async function indexCommand(options: IndexOptions, deps: CliDeps): Promise<number> {
+  if (!options.shards && (!options.model || !options.data)) {
+    deps.stderr.write('error: give --model and --data (images through a backbone), or --shards (saev activations)\n');
+    return EXIT.usage;
+  }
+  const resolve = (p?: string) => (p ? path.resolve(p) : undefined);
   const request: IndexRequest = {
-    model: path.resolve(options.model),
+    model: resolve(options.model),
     layer: options.layer,
     sae: path.resolve(options.sae),
-    data: path.resolve(options.data),
+    data: resolve(options.data),
+    shards: resolve(options.shards),
+    images: resolve(options.images),
     out: path.resolve(options.out),
     topK: options.topK,
     batch: options.batch,

@@ -1,0 +1,35 @@
+import type { ModelInfo } from '../../../contract/index.js';
+import type { PreprocessSpec } from '../../backbone/manifest.js';
+import type { DatasetItem } from '../../store/indexWriter.js';
+
+/** A batch as loaded from disk (decoded images, or shard bytes), before any inference. */
+export interface LoadedBatch {
+  start: number;
+  end: number;
+  skipped: { item: number; reason: string }[];
+}
+
+/**
+ * Where the indexer's activations come from: images through an ONNX backbone, or saev's cached
+ * activation shards. Either way the indexer receives, per good item, the CLS row (when the layout
+ * has one) followed by the patch rows in grid order, registers already dropped.
+ */
+export interface ActivationSource<B extends LoadedBatch = LoadedBatch> {
+  readonly items: DatasetItem[];
+  readonly labels: string[];
+  /** Folder the item paths are relative to, when thumbnails can be made; else null. */
+  readonly imageRoot: string | null;
+  readonly preprocess: PreprocessSpec | null;
+  readonly model: ModelInfo;
+  readonly family: string;
+  readonly d: number;
+  readonly hasCls: boolean;
+  readonly provider: string;
+  /** Whether loading batch i+1 should overlap batch i's inference (false when both compete for CPU). */
+  readonly overlapLoad: boolean;
+  /** What identifies the source in the index config, for resume checks. */
+  readonly identity: Record<string, string>;
+  load(start: number, end: number): Promise<B>;
+  activations(batch: B): Promise<{ rows: Float32Array; items: number[] }>;
+  close(): Promise<void>;
+}
