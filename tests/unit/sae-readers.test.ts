@@ -264,11 +264,16 @@ describe('errors say what was found and what is expected', () => {
     expect(() => loadSae(file)).toThrow(/"groups" in .*g\.json must be cumulative widths, strictly increasing and ending at d_sae = 8; found \[4, 6\]/);
   });
 
-  it('.pt files (and folders holding one) are recognised and declined for now', () => {
-    const dir = freshDir();
-    writeFileSync(join(dir, 'sae.pt'), 'not really a torch file');
-    for (const target of [join(dir, 'sae.pt'), dir]) {
-      expect(() => loadSae(target)).toThrow(/is a PyTorch checkpoint; reading saev and dictionary_learning \.pt files is coming but not supported yet/);
+  it('.pt files (and folders holding one) go to the saev or dictionary_learning reader by name', () => {
+    const saevDir = freshDir();
+    writeFileSync(join(saevDir, 'sae.pt'), 'not really a torch file');
+    for (const target of [join(saevDir, 'sae.pt'), saevDir]) {
+      expect(() => loadSae(target)).toThrow(/does not start with saev's JSON header line .* so it is not a saev sae\.pt/);
+    }
+    const dictDir = freshDir();
+    writeFileSync(join(dictDir, 'ae.pt'), 'not really a torch file');
+    for (const target of [join(dictDir, 'ae.pt'), dictDir]) {
+      expect(() => loadSae(target)).toThrow(/ae\.pt is not a readable zip archive: no end-of-central-directory record/);
     }
   });
 

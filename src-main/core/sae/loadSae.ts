@@ -1,13 +1,16 @@
 // One entry point for every SAE checkpoint the studio reads: users point at a folder or a file
 // and the format is recognised from names alone (cheap, no parsing). Each format is one entry
-// in SAE_FORMATS; supporting a new one (saev and dictionary_learning torch files are next) means
-// replacing or adding an entry, nothing else.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+// in SAE_FORMATS; supporting a new one means adding an entry, nothing else. The one exception
+// to "names alone": a .pt file not named sae.pt or ae.pt is told apart by its first byte
+// (saev files start with a JSON header line, plain torch.save zips with 'PK').
+import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { SaeInfo } from '../../contract/index.js';
 import { readBareSafetensorsSae } from './bareSafetensors.js';
+import { DICTLEARN_CONFIG, DICTLEARN_WEIGHTS, readDictionaryLearningCheckpoint } from './dictionaryLearning.js';
 import { SAELENS_CFG, SAELENS_WEIGHTS, readSaeLensFolder } from './saelens.js';
 import { saeWeightsHash } from './saeHash.js';
+import { SAEV_FILE, readSaevCheckpoint } from './saev.js';
 import type { SaeRecord } from './types.js';
 
 interface SaeTarget {
@@ -25,7 +28,6 @@ interface SaeFormat {
 // Pointing at the optional sparsity file of a SAELens folder still means "this folder".
 const SAELENS_FOLDER_FILES = [SAELENS_WEIGHTS, 'sparsity.safetensors'];
 const TORCH_EXTENSIONS = ['.pt', '.pth'];
-const TORCH_FOLDER_FILES = ['sae.pt', 'ae.pt'];
 
 const SAE_FORMATS: SaeFormat[] = [
   {
@@ -38,18 +40,21 @@ const SAE_FORMATS: SaeFormat[] = [
     read: ({ path, isDirectory }) => readSaeLensFolder(isDirectory ? path : dirname(path)),
   },
   {
-    describe: 'a saev sae.pt or dictionary_learning ae.pt (not yet supported)',
+    describe: `a saev ${SAEV_FILE} (JSON header line + torch.save zip), or a folder holding one`,
     matches: ({ path, isDirectory }) =>
       isDirectory
-        ? TORCH_FOLDER_FILES.some((name) => existsSync(join(path, name)))
-        : TORCH_EXTENSIONS.includes(extname(path).toLowerCase()),
-    read: ({ path }) => {
-      throw new Error(
-        `${path} is a PyTorch checkpoint; reading saev and dictionary_learning .pt files is coming but not supported yet. ` +
-          `For now convert it to a safetensors file with W_enc [d_in, d_sae], b_enc, W_dec [d_sae, d_in], b_dec ` +
-          `and a sidecar JSON such as {"architecture": "topk", "k": 32}`,
-      );
-    },
+        ? existsSync(join(path, SAEV_FILE))
+        : isTorchFile(path) && (basename(path) === SAEV_FILE || (basename(path) !== DICTLEARN_WEIGHTS && startsWithJsonHeader(path))),
+    read: ({ path, isDirectory }) => readSaevCheckpoint(isDirectory ? join(path, SAEV_FILE) : path),
+  },
+  {
+    describe: `a dictionary_learning ${DICTLEARN_WEIGHTS} (with its ${DICTLEARN_CONFIG} beside it), or their folder`,
+    matches: ({ path, isDirectory }) =>
+      isDirectory
+        ? existsSync(join(path, DICTLEARN_WEIGHTS))
+        : isTorchFile(path) || (basename(path) === DICTLEARN_CONFIG && existsSync(join(dirname(path), DICTLEARN_WEIGHTS))),
+    read: ({ path, isDirectory }) =>
+      readDictionaryLearningCheckpoint(isDirectory ? join(path, DICTLEARN_WEIGHTS) : isTorchFile(path) ? path : join(dirname(path), DICTLEARN_WEIGHTS)),
   },
   {
     describe: 'a bare .safetensors file (W_enc, b_enc, W_dec, b_dec) with a sidecar <name>.json or sae.json',
@@ -57,6 +62,21 @@ const SAE_FORMATS: SaeFormat[] = [
     read: ({ path }) => readBareSafetensorsSae(path),
   },
 ];
+
+function isTorchFile(path: string): boolean {
+  return TORCH_EXTENSIONS.includes(extname(path).toLowerCase());
+}
+
+/** saev's sae.pt begins with '{' (its JSON header); torch.save zips begin with 'PK'. */
+function startsWithJsonHeader(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const first = Buffer.alloc(1);
+    return readSync(fd, first, 0, 1, 0) === 1 && first[0] === 0x7b;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** Read an SAE checkpoint (folder or file) in any supported format. */
 export function loadSae(path: string): SaeRecord {
