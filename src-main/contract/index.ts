@@ -187,6 +187,13 @@ export interface IndexRequest {
   topK?: number;
   batch?: number;
   provider?: ProviderChoice;
+  /** Overrides the SAE's input normalisation (e.g. the scale SAELens does not save). */
+  normalization?: NormalizationOverride;
+}
+
+export interface NormalizationOverride {
+  mode: SaeNormalizationInfo['mode'];
+  scale?: number | null;
 }
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -249,6 +256,8 @@ export interface StudioApi {
   scatter(args: { indexId: string }): Promise<ScatterData>;
   skippedItems(args: { indexId: string }): Promise<SkippedItem[]>;
   inspectModel(args: { manifest: string }): Promise<ModelInspection>;
+  /** What a checkpoint path holds: format, architecture, widths, k/threshold, groups, normalisation. */
+  inspectSae(args: { path: string }): Promise<SaeInfo>;
   startIndex(args: IndexRequest): Promise<JobInfo>;
   cancelJob(args: { jobId: string }): Promise<void>;
   listJobs(): Promise<JobInfo[]>;
@@ -268,6 +277,7 @@ export const API_METHODS = [
   'scatter',
   'skippedItems',
   'inspectModel',
+  'inspectSae',
   'startIndex',
   'cancelJob',
   'listJobs',

@@ -11,6 +11,7 @@ import type {
   JobInfo,
   ModelInspection,
   PathKind,
+  SaeInfo,
   ScatterData,
   SkippedItem,
   StudioEvent,
@@ -22,6 +23,7 @@ import { THUMBS_DIR } from './store/indexConfig.js';
 import { JobManager } from './jobs/jobManager.js';
 import { availableProviders } from './onnx/providers.js';
 import { inspectModel } from './backbone/manifest.js';
+import { loadSae, saeInfo } from './sae/loadSae.js';
 import { resolveContained } from './paths/containedPath.js';
 import { SettingsStore } from './settingsStore.js';
 import { APP_VERSION } from './version.js';
@@ -112,6 +114,15 @@ export class StudioService implements StudioBackend {
   async inspectModel({ manifest }: { manifest: string }): Promise<ModelInspection> {
     try {
       return inspectModel(manifest);
+    } catch (err) {
+      throw new StudioError('bad-input', err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  async inspectSae({ path: saePath }: { path: string }): Promise<SaeInfo> {
+    if (typeof saePath !== 'string' || saePath.trim() === '') throw new StudioError('bad-request', 'Give the path of an SAE checkpoint file or folder.');
+    try {
+      return saeInfo(loadSae(path.resolve(saePath.trim())));
     } catch (err) {
       throw new StudioError('bad-input', err instanceof Error ? err.message : String(err));
     }

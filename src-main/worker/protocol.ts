@@ -18,6 +18,12 @@ export const startMessageSchema = z.object({
     topK: z.number().int().positive().optional(),
     batch: z.number().int().positive().optional(),
     provider: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']).optional(),
+    normalization: z
+      .object({
+        mode: z.enum(['none', 'scale', 'constant_norm_rescale', 'layer_norm']),
+        scale: z.number().positive().nullable().optional(),
+      })
+      .optional(),
   }),
   checkpointIntervalMs: z.number().int().nonnegative().optional(),
 });

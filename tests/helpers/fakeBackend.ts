@@ -199,6 +199,10 @@ export function createFakeBackend(): FakeBackend {
       record('inspectModel', args);
       return { name: 'tiny', family: 'clip', layers: [], inputSize: 224, tokens: fakeSummary().model.tokens };
     },
+    async inspectSae(args) {
+      record('inspectSae', args);
+      return fakeSummary().sae;
+    },
     async startIndex(args: IndexRequest) {
       record('startIndex', args);
       if (args.model?.includes('missing')) throw new StudioError('bad-input', `Model manifest ${args.model} not found.`);

@@ -104,6 +104,16 @@ describe('resume after a kill, and bad input', () => {
     expect(() => IndexReader.open('f', out)).toThrow(/newer Feature Studio \(index schema 99; this version reads up to 1\)/);
   });
 
+  it('an SAE whose normalisation scale is not in the checkpoint asks for it, and the override is used', async () => {
+    const scaled = makeSae(path.join(work, 'sae-scaled'), { dIn: 16, dSae: 32, architecture: 'relu', seed: 2, normalizeActivations: 'expected_average_only_in' });
+    const base = { model: vit.manifestPath, layer: 'block_0', sae: scaled, data: dataDir, topK: 2, provider: 'cpu' as const };
+    await expect(runIndex({ ...base, out: path.join(work, 'n1') })).rejects.toThrow(/--norm scale --norm-scale/);
+    await runIndex({ ...base, out: path.join(work, 'n2'), normalization: { mode: 'scale', scale: 0.5 } });
+    const r = IndexReader.open('n', path.join(work, 'n2'));
+    expect(r.summary().sae.normalization).toEqual({ mode: 'scale', scale: 0.5, hasMean: false });
+    r.close();
+  });
+
   it('a folder that is not an index says so', () => {
     expect(() => IndexReader.open('n', dataDir)).toThrow(/is not a Feature Studio index/);
   });

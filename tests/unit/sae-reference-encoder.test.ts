@@ -170,7 +170,7 @@ describe('input normalisation (before b_dec is subtracted)', () => {
 describe('encodeReference refuses what it cannot encode', () => {
   it('a scale the checkpoint did not carry', () => {
     const sae = identitySae(2, { normalization: { mode: 'scale', mean: null, scale: null } });
-    expect(() => encodeOne(sae, [1, 2])).toThrow(/scale factor that its checkpoint does not carry.*set the scale before encoding/);
+    expect(() => encodeOne(sae, [1, 2])).toThrow(/scale factor that its checkpoint does not carry.*--norm scale --norm-scale X/);
   });
 
   it('x of the wrong length, a threshold-less jumprelu, a TopK without k', () => {

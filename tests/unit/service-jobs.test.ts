@@ -100,3 +100,20 @@ describe('service: index jobs in a worker thread, events, reopening', () => {
     await expect(service.startIndex({ model: '', layer: 'x', sae: 'y', data: 'z', out: 'w' })).rejects.toThrow(/Missing model/);
   });
 });
+
+describe('service: inspecting an SAE checkpoint', () => {
+  it('says what a checkpoint holds, and why a path is not one', async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'studio-inspect-'));
+    const service = await createStudioService({ settingsDir: path.join(work, 'settings'), host: 'web' });
+    try {
+      const sae = makeSae(path.join(work, 'sae'), { dIn: 16, dSae: 24, architecture: 'topk', k: 3, seed: 1 });
+      const info = await service.inspectSae({ path: sae });
+      expect(info).toMatchObject({ format: 'saelens', architecture: 'topk', dIn: 16, dSae: 24, k: 3 });
+      expect(info.hash).toMatch(/^[0-9a-f]{64}$/);
+      await expect(service.inspectSae({ path: path.join(work, 'nothing-here') })).rejects.toMatchObject({ code: 'bad-input' });
+    } finally {
+      await service.close();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+});

@@ -54,6 +54,7 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
   report({ phase: 'preparing', done: 0, total: 0, skipped: 0, itemsPerSec: 0, etaSec: null }, null);
 
   const sae = asInputError(() => loadSae(req.sae));
+  if (req.normalization) applyNormalizationOverride(sae, req.normalization);
   const source = await openSource(req);
   try {
     asInputError(() => checkSaeFitsLayer(sae, req.layer, source.model.name, source.d));
@@ -212,6 +213,18 @@ async function indexFromSource(
   } finally {
     writer.close();
   }
+}
+
+/** The user's normalisation replaces the checkpoint's; a saev-style mean vector is kept for 'scale'. */
+function applyNormalizationOverride(sae: SaeRecord, o: NonNullable<IndexRequest['normalization']>): void {
+  if (o.mode === 'scale' && !(typeof o.scale === 'number' && Number.isFinite(o.scale) && o.scale > 0)) {
+    throw new StudioError('bad-request', `Normalisation 'scale' needs a positive scale (got ${o.scale}).`);
+  }
+  sae.normalization = {
+    mode: o.mode,
+    mean: o.mode === 'scale' ? sae.normalization.mean : null,
+    scale: o.mode === 'scale' ? o.scale! : null,
+  };
 }
 
 function firstSkip(writer: IndexWriter, pending: { item: number; reason: string }[], source: ActivationSource): string {

@@ -59,7 +59,7 @@ export function checkEncodable(sae: SaeRecord): void {
   }
   const norm = sae.normalization;
   if (norm.mode === 'scale' && norm.scale === null) {
-    throw new Error(`${where} normalises inputs by a scale its checkpoint does not carry; set the scale before encoding`);
+    throw new Error(`${where} normalises inputs by a scale its checkpoint does not carry; set it with --norm scale --norm-scale X (CLI) or the normalisation fields of the new-index form`);
   }
   if (norm.mean && norm.mean.length !== dIn) throw new Error(`${where}: normalisation mean has ${norm.mean.length} values, expected d_in = ${dIn}`);
 }

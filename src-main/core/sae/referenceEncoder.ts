@@ -48,7 +48,7 @@ function checkEncodable(sae: SaeRecord): void {
   if (sae.normalization.mode === 'scale' && sae.normalization.scale === null) {
     throw new Error(
       `${where} normalises inputs by a scale factor that its checkpoint does not carry ` +
-        `(e.g. SAELens expected_average_only_in: sqrt(d_in) / mean ||x|| over training data); set the scale before encoding`,
+        `(e.g. SAELens expected_average_only_in: sqrt(d_in) / mean ||x|| over training data); set it with --norm scale --norm-scale X (CLI) or the normalisation fields of the new-index form`,
     );
   }
   if (sae.normalization.mean && sae.normalization.mean.length !== sae.dIn) {

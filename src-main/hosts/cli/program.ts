@@ -54,6 +54,10 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .option('--top-k <n>', 'exemplars kept per feature', integerAtLeast(1), 32)
     .option('--batch <n>', 'images per forward pass', integerAtLeast(1))
     .addOption(new Option('--provider <name>', 'execution provider').choices(PROVIDERS).default('auto'))
+    .addOption(
+      new Option('--norm <mode>', "override the SAE's input normalisation").choices(['none', 'scale', 'constant_norm_rescale', 'layer_norm']),
+    )
+    .option('--norm-scale <x>', "with --norm scale: (x - mean) * X, e.g. SAELens expected_average_only_in's factor", Number)
     .action((opts: IndexOptions) =>
       run(() => indexCommand(opts, deps))(),
     );

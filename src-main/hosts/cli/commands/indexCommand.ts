@@ -81,6 +81,8 @@ export interface IndexOptions {
   data?: string;
   shards?: string;
   images?: string;
+  norm?: 'none' | 'scale' | 'constant_norm_rescale' | 'layer_norm';
+  normScale?: number;
   out: string;
   topK?: number;
   batch?: number;
@@ -104,6 +106,7 @@ export async function indexCommand(options: IndexOptions, deps: CliDeps): Promis
     topK: options.topK,
     batch: options.batch,
     provider: options.provider,
+    normalization: options.norm ? { mode: options.norm, scale: options.normScale ?? null } : undefined,
   };
   const started = deps.now();
   return withBackend(deps, {}, async (backend) => {
