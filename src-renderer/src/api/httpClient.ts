@@ -1,0 +1,86 @@
+import type { ApiErrorPayload, ApiMethod, StudioApi, StudioClient, StudioEvent } from '@contract';
+import { API_METHODS } from '@contract';
+import { StudioError } from './studioError';
+
+type Reply = { ok: true; result: unknown } | { ok: false; error: ApiErrorPayload };
+
+export interface HttpClientOptions {
+  /** Prefix of the host's URLs; '' means relative to the page. */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  /** Factory for the event stream, replaceable in tests. */
+  eventSource?: (url: string) => EventSource;
+}
+
+/**
+ * StudioClient over the web host: `POST /api/<method>` with the single argument as JSON (or null),
+ * events over Server-Sent Events at `/api/events` (EventSource reconnects by itself), thumbnails
+ * at `/thumb/<index>/<item>.webp`.
+ */
+export function createHttpClient(options: HttpClientOptions = {}): StudioClient {
+  const base = options.baseUrl ?? '';
+  const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const openEvents = options.eventSource ?? ((url: string) => new EventSource(url));
+
+  async function call(method: ApiMethod, args: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await doFetch(`${base}/api/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(args ?? null),
+      });
+    } catch (error) {
+      throw new StudioError(
+        'host-unreachable',
+        `Could not reach the studio host (${(error as Error).message}). Is \`studio serve\` still running?`,
+      );
+    }
+    let reply: Reply;
+    try {
+      reply = (await response.json()) as Reply;
+    } catch {
+      throw new StudioError('bad-reply', `The host answered ${method} with HTTP ${response.status} and no JSON body.`);
+    }
+    if (reply.ok) return reply.result;
+    throw new StudioError(reply.error?.code ?? 'internal', reply.error?.message ?? `${method} failed`);
+  }
+
+  const api = Object.fromEntries(
+    API_METHODS.map((method) => [method, (args?: unknown) => call(method, args)]),
+  ) as unknown as StudioApi;
+
+  // One EventSource shared by all listeners, opened on first subscription.
+  const listeners = new Set<(event: StudioEvent) => void>();
+  let source: EventSource | null = null;
+
+  function onEvent(listener: (event: StudioEvent) => void): () => void {
+    listeners.add(listener);
+    if (!source) {
+      source = openEvents(`${base}/api/events`);
+      source.onmessage = (message: MessageEvent<string>) => {
+        let event: StudioEvent;
+        try {
+          event = JSON.parse(message.data) as StudioEvent;
+        } catch {
+          return; // keep-alive comments and malformed lines are not events
+        }
+        for (const l of listeners) l(event);
+      };
+    }
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && source) {
+        source.close();
+        source = null;
+      }
+    };
+  }
+
+  return {
+    ...api,
+    onEvent,
+    thumbnailUrl: (indexId, itemId) =>
+      `${base}/thumb/${encodeURIComponent(indexId)}/${encodeURIComponent(String(itemId))}.webp`,
+  };
+}

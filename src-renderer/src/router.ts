@@ -1,0 +1,16 @@
+import { createRouter, createWebHashHistory, type Router, type RouterHistory } from 'vue-router';
+
+// Hash history: the Electron build loads index.html from a file, where path URLs cannot work.
+export function createStudioRouter(history: RouterHistory = createWebHashHistory()): Router {
+  return createRouter({
+    history,
+    routes: [
+      { path: '/', name: 'welcome', component: () => import('./views/WelcomeView.vue') },
+      { path: '/index/:indexId', redirect: (to) => ({ name: 'features', params: to.params }) },
+      { path: '/index/:indexId/features', name: 'features', component: () => import('./views/FeaturesView.vue') },
+      { path: '/index/:indexId/feature/:feature', name: 'feature', component: () => import('./views/FeatureView.vue') },
+      { path: '/index/:indexId/skipped', name: 'skipped', component: () => import('./views/SkippedView.vue') },
+      { path: '/:unknown(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue') },
+    ],
+  });
+}

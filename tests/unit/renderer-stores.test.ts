@@ -1,0 +1,309 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createPinia, setActivePinia } from 'pinia';
+import { isReactive } from 'vue';
+import type { JobInfo } from '../../src-main/contract/index.js';
+import { createFakeStudioClient, type FakeClientOptions, type FakeStudioClient } from '../helpers/fakeStudioClient';
+import { bindStoreClient } from '../../src-renderer/src/api/storeClient';
+import { useFeaturesStore, PAGE_SIZE, MAX_CACHED_PAGES } from '../../src-renderer/src/stores/features';
+import { useFeatureStore } from '../../src-renderer/src/stores/feature';
+import { useJobsStore } from '../../src-renderer/src/stores/jobs';
+import { useIndexStore } from '../../src-renderer/src/stores/index';
+import { useAppStore } from '../../src-renderer/src/stores/app';
+import {
+  defaultListQuery,
+  listQueryToRoute,
+  parseListQuery,
+  type FeatureListQuery,
+} from '../../src-renderer/src/lib/featureQueryParams';
+
+const ID = 'clip-24k';
+
+function setup(options: FakeClientOptions = {}): FakeStudioClient {
+  const client = createFakeStudioClient(options);
+  const pinia = createPinia();
+  setActivePinia(pinia);
+  bindStoreClient(pinia, client);
+  return client;
+}
+
+/** A gate that holds replies of chosen calls until released, to reorder answers. */
+function gate() {
+  const held: { method: string; args: unknown; release: () => void }[] = [];
+  let holding: ((method: string, args: unknown) => boolean) | null = null;
+  return {
+    held,
+    holdWhen(predicate: (method: string, args: unknown) => boolean) {
+      holding = predicate;
+    },
+    beforeReply: (method: string, args: unknown) => {
+      if (!holding?.(method, args)) return;
+      return new Promise<void>((release) => held.push({ method, args, release }));
+    },
+  };
+}
+
+const query = (patch: Partial<FeatureListQuery> = {}, filter: Partial<FeatureListQuery['filter']> = {}) => {
+  const base = defaultListQuery();
+  return { ...base, ...patch, filter: { ...base.filter, ...filter } };
+};
+
+// One synthetic 100,000-feature index shared by the read-only tests (synthesis takes ~100 ms).
+let shared: FakeStudioClient;
+beforeEach(() => {
+  shared ??= createFakeStudioClient();
+});
+
+function withShared(): FakeStudioClient {
+  const pinia = createPinia();
+  setActivePinia(pinia);
+  bindStoreClient(pinia, shared);
+  return shared;
+}
+
+describe('features store: paging 100,000 features', () => {
+  it('loads the first page, reports the total, and fetches far pages only when asked', async () => {
+    const client = withShared();
+    const store = useFeaturesStore();
+    const before = client.calls.length;
+    await store.setQuery(ID, query());
+    expect(store.total).toBe(100_000);
+    expect(store.rowAt(0)?.index).toBe(0);
+    expect(store.rowAt(PAGE_SIZE)).toBeUndefined();
+    await store.ensureRange(54_321, 54_360);
+    expect(store.rowAt(54_321)?.index).toBe(54_321);
+    const pageCalls = client.calls.slice(before).filter((c) => c.method === 'queryFeatures');
+    expect(pageCalls.map((c) => (c.args as { offset: number }).offset)).toEqual([0, 54_300]);
+  });
+
+  it('never makes rows reactive and never holds more than the page budget', async () => {
+    withShared();
+    const store = useFeaturesStore();
+    await store.setQuery(ID, query());
+    expect(isReactive(store.rowAt(0))).toBe(false);
+    // Scroll through 300 pages (30,000 rows) one screen at a time.
+    for (let p = 0; p < 300; p++) await store.ensureRange(p * PAGE_SIZE, p * PAGE_SIZE + 40);
+    let cached = 0;
+    for (let p = 0; p < 300; p++) if (store.rowAt(p * PAGE_SIZE)) cached++;
+    expect(cached).toBe(MAX_CACHED_PAGES);
+    expect(store.rowAt(299 * PAGE_SIZE)).toBeDefined(); // the pages near the viewport survive
+    expect(store.rowAt(0)).toBeUndefined();
+  });
+
+  it('sorts in the core: max descending is non-increasing across page boundaries', async () => {
+    withShared();
+    const store = useFeaturesStore();
+    await store.setQuery(ID, query({ sort: 'max', desc: true }));
+    await store.ensureRange(0, 2 * PAGE_SIZE + 5);
+    const values = Array.from({ length: 2 * PAGE_SIZE + 5 }, (_, i) => store.rowAt(i)!.max);
+    for (let i = 1; i < values.length; i++) expect(values[i]).toBeLessThanOrEqual(values[i - 1]);
+  });
+
+  it('filters: dead only matches the summary’s dead count; ranges narrow the total', async () => {
+    const client = withShared();
+    const store = useFeaturesStore();
+    await store.setQuery(ID, query({}, { dead: 'only' }));
+    expect(store.total).toBe(client.summary.dead);
+    expect(store.rowAt(0)?.count).toBe(0);
+    await store.setQuery(ID, query({}, { dead: 'exclude', minLogFrequency: -3, maxLogFrequency: -2 }));
+    expect(store.total).toBeGreaterThan(0);
+    expect(store.total).toBeLessThan(100_000 - client.summary.dead);
+    const lf = store.rowAt(0)!.logFrequency;
+    expect(lf).toBeGreaterThanOrEqual(-3);
+    expect(lf).toBeLessThanOrEqual(-2);
+  });
+
+  it('drops answers to a query the user already left (stale-result filtering)', async () => {
+    const g = gate();
+    setup({ index: { features: 5_000 }, beforeReply: g.beforeReply });
+    const store = useFeaturesStore();
+    g.holdWhen((method, args) => method === 'queryFeatures' && (args as { sort: string }).sort === 'mean');
+    const slow = store.setQuery(ID, query({ sort: 'mean', desc: true }));
+    g.holdWhen(() => false);
+    await store.setQuery(ID, query({}, { dead: 'only' }));
+    const deadTotal = store.total;
+    const firstDead = store.rowAt(0)?.index;
+    g.held.forEach((h) => h.release());
+    await slow;
+    expect(store.query.filter.dead).toBe('only');
+    expect(store.total).toBe(deadTotal);
+    expect(store.rowAt(0)?.index).toBe(firstDead);
+    expect(store.rowAt(0)?.count).toBe(0);
+  });
+
+  it('keeps cache, selection and scroll when the same query comes back (returning from a feature)', async () => {
+    const client = withShared();
+    const store = useFeaturesStore();
+    await store.setQuery(ID, query({ sort: 'frequency', desc: true }));
+    store.select(42);
+    store.scrollTop = 1_176;
+    const calls = client.calls.length;
+    await store.setQuery(ID, query({ sort: 'frequency', desc: true }));
+    expect(client.calls.length).toBe(calls);
+    expect(store.selected).toBe(42);
+    expect(store.scrollTop).toBe(1_176);
+    await store.setQuery(ID, query({ sort: 'frequency', desc: false }));
+    expect(store.selected).toBe(0);
+  });
+
+  it('steps to neighbours in table order, falling back to index order', async () => {
+    withShared();
+    const store = useFeaturesStore();
+    await store.setQuery(ID, query({ sort: 'max', desc: true }));
+    const third = store.rowAt(2)!.index;
+    const fourth = store.rowAt(3)!.index;
+    expect(await store.neighbour(third, 1, 100_000)).toBe(fourth);
+    expect(store.selected).toBe(3);
+    expect(await store.neighbour(store.rowAt(0)!.index, -1, 100_000)).toBeNull();
+    // The last row of page 0 steps into page 1, which is fetched on demand.
+    const last = store.rowAt(PAGE_SIZE - 1)!.index;
+    const next = await store.neighbour(last, 1, 100_000);
+    expect(next).toBe(store.rowAt(PAGE_SIZE)!.index);
+    // A feature not in any loaded page: plain index order, clamped to the SAE.
+    await store.setQuery(ID, query({}, { dead: 'only' }));
+    const alive = shared.summary.features - 1;
+    expect(await store.neighbour(99_998, 1, 100_000)).toBe(alive);
+    expect(await store.neighbour(99_999, 1, 100_000)).toBeNull();
+  });
+
+  it('keeps the core’s error with its code', async () => {
+    withShared();
+    const store = useFeaturesStore();
+    await store.setQuery('no-such-index', query());
+    expect(store.error?.code).toBe('not-found');
+    expect(store.total).toBeNull();
+  });
+});
+
+describe('feature list query string', () => {
+  it('round-trips sort and filters and leaves defaults out of the URL', () => {
+    const q = query({ sort: 'max', desc: true }, { dead: 'exclude', minMean: 0.5, maxLogFrequency: -2 });
+    const route = listQueryToRoute(q);
+    expect(route).toEqual({ sort: 'max', dir: 'desc', dead: 'exclude', minMean: '0.5', maxLogFrequency: '-2' });
+    expect(parseListQuery(route as Record<string, string>)).toEqual(q);
+    expect(listQueryToRoute(defaultListQuery())).toEqual({});
+  });
+
+  it('ignores malformed values', () => {
+    const q = parseListQuery({ sort: 'bogus', dead: 'maybe', minMean: 'abc' });
+    expect(q).toEqual(defaultListQuery());
+  });
+});
+
+describe('feature store', () => {
+  it('loads a feature’s exemplars on one colour scale', async () => {
+    withShared();
+    const store = useFeatureStore();
+    await store.load(ID, 6909);
+    const d = store.detail!;
+    expect(d.row.index).toBe(6909);
+    expect(d.exemplars.length).toBeGreaterThan(0);
+    expect(d.upper).toBe(Math.max(...d.exemplars.map((e) => e.value)));
+    expect(d.exemplars.map((e) => e.rank)).toEqual(d.exemplars.map((_, i) => i));
+    expect(d.exemplars[0].patchMap).toHaveLength(d.grid[0] * d.grid[1]);
+    expect(isReactive(d)).toBe(false);
+  });
+
+  it('shows the feature asked for last even when an earlier answer arrives later', async () => {
+    const g = gate();
+    setup({ index: { features: 1_000 }, beforeReply: g.beforeReply });
+    const store = useFeatureStore();
+    g.holdWhen((method, args) => method === 'featureDetail' && (args as { feature: number }).feature === 1);
+    const first = store.load(ID, 1);
+    g.holdWhen(() => false);
+    await store.load(ID, 2);
+    g.held.forEach((h) => h.release());
+    await first;
+    expect(store.detail?.row.index).toBe(2);
+    expect(store.loading).toBe(false);
+  });
+
+  it('reports a missing feature as an error with a code', async () => {
+    setup({ index: { features: 1_000 } });
+    const store = useFeatureStore();
+    await store.load(ID, 5_000);
+    expect(store.detail).toBeNull();
+    expect(store.error?.code).toBe('not-found');
+    expect(store.error?.message).toMatch(/0 to 999/);
+  });
+});
+
+describe('jobs store', () => {
+  const running = (done: number): JobInfo => ({
+    jobId: 'job-a',
+    kind: 'index',
+    title: 'Index val',
+    state: 'running',
+    progress: { phase: 'indexing', done, total: 1_000, skipped: 2, itemsPerSec: 120, etaSec: 8 },
+    provider: 'cuda',
+    out: '/tmp/out',
+    error: null,
+    startedAt: '2025-05-01T10:00:00.000Z',
+  });
+
+  it('merges listJobs() with events without letting the older snapshot win', async () => {
+    const g = gate();
+    const client = setup({ index: { features: 100 }, beforeReply: g.beforeReply, jobs: [running(100)] });
+    const store = useJobsStore();
+    g.holdWhen((method) => method === 'listJobs');
+    const started = store.start();
+    await Promise.resolve();
+    // An event arrives while listJobs() is in flight; the snapshot (done=100) is older.
+    client.emit({ type: 'job', job: running(600) });
+    g.held.forEach((h) => h.release());
+    await started;
+    expect(store.jobs).toHaveLength(1);
+    expect(store.job('job-a')?.progress.done).toBe(600);
+    expect(store.active).toHaveLength(1);
+    store.stop();
+    expect(client.listenerCount()).toBe(0);
+  });
+
+  it('starts indexing, opens the panel, and follows cancel through events', async () => {
+    const client = setup({ index: { features: 100 } });
+    const store = useJobsStore();
+    await store.start();
+    const job = await store.startIndex({ model: '/m.json', layer: 'blocks.10', sae: '/s.pt', data: '/d', out: '/o' });
+    expect(store.panelOpen).toBe(true);
+    expect(store.job(job.jobId)?.state).toBe('running');
+    await store.cancel(job.jobId);
+    expect(store.job(job.jobId)?.state).toBe('cancelled');
+    expect(store.active).toHaveLength(0);
+    await store.cancel('job-missing');
+    expect(store.cancelErrors.get('job-missing')?.code).toBe('not-found');
+    expect(client.calls.some((c) => c.method === 'listJobs')).toBe(true);
+  });
+});
+
+describe('index and app stores', () => {
+  it('opens an index by path and explains a wrong path', async () => {
+    const client = setup({ index: { features: 2_000 } });
+    const index = useIndexStore();
+    expect(await index.openPath('/nowhere')).toBeNull();
+    expect(index.summaryError?.code).toBe('not-found');
+    const summary = await index.openPath(client.summary.path + '/');
+    expect(summary?.id).toBe(ID);
+    expect(index.summaryError).toBeNull();
+    await index.loadScatter(ID);
+    expect(index.scatter?.logFrequency).toHaveLength(2_000);
+    await index.loadSkipped(ID);
+    expect(index.skipped?.length).toBe(client.summary.skipped);
+  });
+
+  it('ensure() loads a summary for a route entered directly, once', async () => {
+    const client = setup({ index: { features: 2_000 } });
+    const index = useIndexStore();
+    await index.ensure(ID);
+    await index.ensure(ID);
+    expect(client.calls.filter((c) => c.method === 'indexSummary')).toHaveLength(1);
+    expect(index.summary?.name).toBe('CLIP-24K');
+  });
+
+  it('app info is fetched once and carries startIndexId', async () => {
+    const client = setup({ index: { features: 10 }, startIndexId: ID });
+    const app = useAppStore();
+    const [a, b] = await Promise.all([app.load(), app.load()]);
+    expect(a).toBe(b);
+    expect(a?.startIndexId).toBe(ID);
+    expect(client.calls.filter((c) => c.method === 'appInfo')).toHaveLength(1);
+  });
+});
