@@ -370,7 +370,7 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
     openIndex: (args) =>
       reply('openIndex', args, () => {
         if (args.path.replace(/\/+$/, '') !== summary.path) {
-          throw notFound(`No index at ${args.path}: the folder has no studio.sqlite. Pick the folder an indexing run wrote.`);
+          throw notFound(`No index at ${args.path}: the folder has no index.sqlite. Pick the folder an indexing run wrote.`);
         }
         return summary;
       }),
