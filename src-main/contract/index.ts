@@ -96,6 +96,9 @@ export interface FeatureFilter {
   maxMean?: number | null;
   minMax?: number | null;
   maxMax?: number | null;
+  /** Feature index range, inclusive (e.g. one Matryoshka group). */
+  minIndex?: number | null;
+  maxIndex?: number | null;
 }
 
 export interface FeatureQuery {

@@ -55,6 +55,11 @@ test('opens the index, sorts by frequency, reads a feature with its heatmaps, st
   await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/feature/${top}$`));
   await expect(page.getByTestId('feature-id').first()).toContainText(`${summary.name}/${top}`);
 
+  // Matryoshka groups are named on the feature.
+  const groups = summary.sae.groups!;
+  const g = groups.findIndex((end) => top < end);
+  await expect(page.getByTestId('matryoshka-group')).toContainText(`Matryoshka group ${g + 1}/${groups.length}`);
+
   // Exemplars in rank order, as the index holds them.
   const detail = await service.featureDetail({ indexId, feature: top });
   expect(detail.exemplars.length).toBeGreaterThan(3);
@@ -114,6 +119,16 @@ test('opens the index, sorts by frequency, reads a feature with its heatmaps, st
   await expect(page.getByTestId('overlay').first()).toBeHidden();
   await page.keyboard.press('Escape');
   await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/features`));
+});
+
+test('the table filters one Matryoshka group', async ({ page }) => {
+  await page.goto(`${host.url}#/index/${indexId}/features`);
+  await page.getByTestId('filter-group').selectOption('1');
+  await expect(page).toHaveURL(/minIndex=48&maxIndex=95|maxIndex=95.*minIndex=48/);
+  await expect(page.getByTestId('row-count')).toContainText('48 match');
+  const shown = await page.getByTestId('feature-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-feature'))));
+  expect(shown.length).toBeGreaterThan(0);
+  expect(shown.every((f) => f >= 48 && f <= 95)).toBe(true);
 });
 
 test('skipped files are listed with their reason', async ({ page }) => {

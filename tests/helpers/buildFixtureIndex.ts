@@ -18,7 +18,17 @@ export interface FixtureIndex {
 export async function buildFixtureIndex(work: string, opts: { perLabel?: number; dSae?: number } = {}): Promise<FixtureIndex> {
   fs.mkdirSync(work, { recursive: true });
   const vit = await makeTinyVit({ dir: path.join(work, 'vit'), imageSize: 96, patchSize: 16, dModel: 24, cls: true, seed: 21, family: 'clip' });
-  const saePath = makeSae(path.join(work, 'sae'), { dIn: 24, dSae: opts.dSae ?? 192, architecture: 'topk', k: 6, seed: 8 });
+  // A Matryoshka-style TopK SAE (nested groups recorded in the sidecar), so views show its groups.
+  const dSae = opts.dSae ?? 192;
+  const saePath = makeSae(path.join(work, 'sae'), {
+    dIn: 24,
+    dSae,
+    architecture: 'topk',
+    k: 6,
+    seed: 8,
+    format: 'safetensors',
+    groups: [dSae / 4, dSae / 2, dSae],
+  });
   const data = await makeImageFolder(path.join(work, 'data'), {
     labels: ['beach', 'desert', 'forest', 'ocean', 'snow'],
     perLabel: opts.perLabel ?? 12,

@@ -147,7 +147,8 @@ function passes(c: FeatureColumns, i: number, f: FeatureFilter | undefined): boo
   return (
     inRange(c.logFrequency[i], f.minLogFrequency, f.maxLogFrequency) &&
     inRange(c.mean[i], f.minMean, f.maxMean) &&
-    inRange(c.max[i], f.minMax, f.maxMax)
+    inRange(c.max[i], f.minMax, f.maxMax) &&
+    inRange(i, f.minIndex, f.maxIndex)
   );
 }
 

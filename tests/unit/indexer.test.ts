@@ -174,6 +174,10 @@ describe('indexer on a generated image folder', () => {
     expect(paged.rows.map((r) => r.index)).toEqual(full.rows.slice(10, 15).map((r) => r.index));
     const ranged = reader.queryFeatures({ indexId: 'test', sort: 'index', desc: false, offset: 0, limit: 100, filter: { minMax: 1, maxLogFrequency: -0.5 } });
     expect(ranged.rows.every((r) => r.max >= 1 && r.logFrequency <= -0.5)).toBe(true);
+    // An index range (how the UI shows one Matryoshka group).
+    const group = reader.queryFeatures({ indexId: 'test', sort: 'max', desc: true, offset: 0, limit: 100, filter: { minIndex: 8, maxIndex: 15 } });
+    expect(group.total).toBe(8);
+    expect(group.rows.map((r) => r.index).sort((a, b) => a - b)).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
   });
 
   it('writes one thumbnail per exemplar image, the crop the model saw', async () => {

@@ -214,6 +214,7 @@ export class IndexReader {
     range('log_freq', 'logFreq', f.minLogFrequency, f.maxLogFrequency);
     range('mean', 'mean', f.minMean, f.maxMean);
     range('max', 'max', f.minMax, f.maxMax);
+    range('id', 'index', f.minIndex, f.maxIndex);
     return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
   }
 }

@@ -25,11 +25,13 @@ export function defaultListQuery(): FeatureListQuery {
       maxMean: null,
       minMax: null,
       maxMax: null,
+      minIndex: null,
+      maxIndex: null,
     },
   };
 }
 
-const RANGE_KEYS = ['minLogFrequency', 'maxLogFrequency', 'minMean', 'maxMean', 'minMax', 'maxMax'] as const;
+const RANGE_KEYS = ['minLogFrequency', 'maxLogFrequency', 'minMean', 'maxMean', 'minMax', 'maxMax', 'minIndex', 'maxIndex'] as const;
 
 function first(value: LocationQuery[string]): string | null {
   const v = Array.isArray(value) ? value[0] : value;
