@@ -18,12 +18,26 @@ function describeSae(s: IndexSummary): string {
   return `${s.sae.format} ${s.sae.architecture}${k}, ${formatCount(s.sae.dIn)} → ${formatCount(s.sae.dSae)}${groups}`;
 }
 
+function describeNormalization(s: IndexSummary): string {
+  const n = s.sae.normalization;
+  const bDec = s.sae.applyBDecToInput ? 'b_dec subtracted before encoding' : 'b_dec not subtracted';
+  const threshold = s.sae.threshold === 'none' ? '' : `, ${s.sae.threshold} threshold`;
+  const norm =
+    n.mode === 'none'
+      ? 'no normalisation'
+      : n.mode === 'scale'
+        ? `(x${n.hasMean ? ' − mean' : ''}) × ${n.scale ?? 'unset'}`
+        : n.mode.replace(/_/g, ' ');
+  return `${norm}; ${bDec}${threshold}`;
+}
+
 export function formatSummaryTable(s: IndexSummary): string {
   const rows: Array<[string, string]> = [
     ['Index', `${s.name}  (${s.path})`],
     ['Status', s.complete ? 'complete' : 'incomplete: run the same `studio index` command to resume'],
     ['Model', describeModel(s)],
     ['SAE', describeSae(s)],
+    ['SAE input', describeNormalization(s)],
     ['SAE hash', s.sae.hash],
     ['Items', `${formatCount(s.items)} (${formatCount(s.skipped)} skipped)`],
     ['Tokens', `${formatCount(s.tokens)} patch tokens`],
