@@ -88,6 +88,24 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .option('--port <port>', `port on 127.0.0.1 (0 = any free port)`, port, DEFAULT_PORT)
     .action((dir: string | undefined, opts: { port: number }) => run(() => serveCommand(dir, opts, deps))());
 
+  program
+    .command('inspect-model')
+    .description("List an ONNX backbone's inputs, outputs and candidate layers; --expose writes a copy that outputs them.")
+    .argument('<file>', 'ONNX model')
+    .option('--json', 'print JSON')
+    .option('--expose <names>', 'comma-separated candidate layers (block_10) or tensor names to add as outputs')
+    .option('--out <file>', 'where to write the copy (default: <model>.with-<layers>.onnx next to the model)')
+    .option('--manifest <file>', 'backbone manifest to update, or to create when missing (default: next to the copy)')
+    .option('--size <n>', 'input image size, for models whose H and W are symbolic', integerAtLeast(1))
+    .option('--input-shape <dims>', 'full test input shape, e.g. 1,16,3,224,224 for video')
+    .action((file: string, opts: { json?: boolean; expose?: string; out?: string; manifest?: string; size?: number; inputShape?: string }) =>
+      run(async () => {
+        // Imported lazily so the other commands do not load the ONNX surgery code.
+        const { inspectModelCommand } = await import('./commands/inspectModelCommand.js');
+        return inspectModelCommand(file, opts, deps);
+      })(),
+    );
+
   return program;
 }
 
