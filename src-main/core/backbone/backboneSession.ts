@@ -2,11 +2,13 @@
 // manifest's layer. Opening checks everything a bad manifest or export could get wrong (input
 // name, output name, token layout, width) so the indexer fails before its first batch, clearly.
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelInfo, ProviderChoice, ProviderName, TokenLayout } from '../../contract/index.js';
 import { createSession, type CreateSessionOptions } from '../onnx/providers.js';
 import { layerOutputName, modelInfo, patchOffset, tokenCount, type BackboneManifest } from './manifest.js';
+import { pruneToOutputs } from '../onnx/graphSurgery.js';
 
 export interface BackboneLayout extends TokenLayout {
   /** Tokens per image: CLS + registers + patches. */
@@ -60,7 +62,7 @@ export class BackboneSession {
           `export it next to the manifest or fix the manifest's "model" field`,
       );
     }
-    const created = await createSession(manifest.modelPath, provider, options);
+    const created = await openPruned(manifest.modelPath, outputName, provider, options);
     const { session } = created;
     try {
       if (!session.inputNames.includes(manifest.inputName)) {
@@ -173,4 +175,32 @@ async function dryRun(
     throw new Error(`${modelFile} output '${outputName}' has shape [${out.dims.join(', ')}]; expected [batch, tokens, d_model]`);
   }
   return { T: out.dims[1]!, d: out.dims[2]! };
+}
+
+/**
+ * onnxruntime computes every node feeding any graph output, so a model that also outputs
+ * last_hidden_state would run all its blocks for an early layer. Open a copy pruned to the one
+ * output we read; when pruning is not possible (output missing, external weights that a byte
+ * buffer cannot reach), open the file as it is and let the checks above explain any problem.
+ */
+async function openPruned(
+  modelPath: string,
+  outputName: string,
+  provider: ProviderChoice,
+  options: CreateSessionOptions,
+): Promise<Awaited<ReturnType<typeof createSession>>> {
+  let pruned: Uint8Array | null = null;
+  try {
+    pruned = pruneToOutputs(await readFile(modelPath), [outputName]);
+  } catch {
+    pruned = null;
+  }
+  if (pruned) {
+    try {
+      return await createSession(pruned, provider, options);
+    } catch {
+      // e.g. weights stored beside the model: fall through to the file itself.
+    }
+  }
+  return createSession(modelPath, provider, options);
 }
