@@ -160,6 +160,24 @@ describe('indexer on a generated image folder', () => {
     expect(checked).toBeGreaterThan(20);
   });
 
+  it('keeps each item\'s strongest features (max over patches) for matching', () => {
+    const F = 40;
+    for (const [id, rel] of allItems.entries()) {
+      if (data.corrupt.includes(rel)) {
+        expect(reader.itemActivations(id)).toEqual([]);
+        continue;
+      }
+      const expected = Array.from({ length: F }, (_, f) => ({ feature: f, value: brute.ranking[f]!.find((r) => r.item === id)?.value ?? 0 }))
+        .filter((x) => x.value > 0)
+        .sort((a, b) => b.value - a.value || a.feature - b.feature)
+        .slice(0, 64);
+      const got = reader.itemActivations(id);
+      expect(got.map((g) => g.feature)).toEqual(expected.map((e) => e.feature));
+      got.forEach((g, i) => expect(g.value).toBe(fromHalf(toHalf(expected[i]!.value))));
+    }
+    expect([...reader.allItemActivations()].map((x) => x.path)).toEqual(data.files);
+  });
+
   it('sorts and filters in the store', () => {
     const all = reader.queryFeatures({ indexId: 'test', sort: 'frequency', desc: true, offset: 0, limit: 100 }).rows;
     const counts = all.map((r) => r.count);

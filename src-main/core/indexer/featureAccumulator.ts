@@ -1,6 +1,17 @@
 import type { HistogramSpec } from '../../contract/index.js';
 import { ExemplarHeaps } from './exemplarHeaps.js';
 import { histogramBin } from './histogram.js';
+import { toHalf } from '../util/float16.js';
+
+/** Features kept per item for matching: DESIGN.md's budget (~0.5 GB for ImageNet at 64). */
+export const ITEM_TOP_FEATURES = 64;
+
+/** An item's strongest features by max over patches, best first (values as float16 bits). */
+export interface ItemActivations {
+  item: number;
+  feats: Int32Array;
+  vals: Uint16Array;
+}
 
 /** Sparse encoder output: per row, only the features with value > 0 (CSR). */
 export interface SparseRows {
@@ -29,6 +40,8 @@ export class FeatureAccumulator {
   readonly exemplarsDirty: Uint8Array;
   tokens = 0;
   activeEntries = 0;
+  /** Per-item top features since the last checkpoint; the writer drains it. */
+  pendingItems: ItemActivations[] = [];
 
   // Per-item scratch, reused across items so the hot loop allocates nothing.
   private readonly stamp: Int32Array;
@@ -101,6 +114,7 @@ export class FeatureAccumulator {
     }
     this.tokens += P;
     this.activeEntries += eEnd - eStart;
+    this.pendingItems.push(this.itemTopFeatures(item, nTouched));
 
     // Features for which this item enters the top-k get their full patch map gathered.
     let nQual = 0;
@@ -124,5 +138,20 @@ export class FeatureAccumulator {
       const s = this.slotOf[f]!;
       if (s >= 0 && this.heaps.offer(f, this.itemMax[f]!, item, scratch, s * P)) this.exemplarsDirty[f] = 1;
     }
+  }
+
+  /** The item's ITEM_TOP_FEATURES strongest features (max over patches), best first, ties by id. */
+  private itemTopFeatures(item: number, nTouched: number): ItemActivations {
+    const order = Array.from(this.touched.subarray(0, nTouched));
+    const m = this.itemMax;
+    if (order.length > 1) order.sort((a, b) => m[b]! - m[a]! || a - b);
+    const n = Math.min(order.length, ITEM_TOP_FEATURES);
+    const feats = new Int32Array(n);
+    const vals = new Uint16Array(n);
+    for (let i = 0; i < n; i++) {
+      feats[i] = order[i]!;
+      vals[i] = toHalf(m[order[i]!]!);
+    }
+    return { item, feats, vals };
   }
 }

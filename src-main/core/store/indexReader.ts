@@ -13,7 +13,7 @@ import type {
   SkippedItem,
 } from '../../contract/index.js';
 import { StudioError } from '../errors.js';
-import { halfArrayToFloat } from '../util/float16.js';
+import { fromHalf, halfArrayToFloat } from '../util/float16.js';
 import { openDatabase } from './openDatabase.js';
 import { assertReadable, migrate, schemaVersionOf } from './schema.js';
 import { INDEX_DB_FILE, type IndexConfig, type IndexProgress } from './indexConfig.js';
@@ -167,6 +167,20 @@ export class IndexReader {
     return this.db.prepare('SELECT path AS item, reason FROM items WHERE status = 2 ORDER BY id').all() as SkippedItem[];
   }
 
+  /** An item's strongest features by max over patches, best first (see ITEM_TOP_FEATURES). */
+  itemActivations(itemId: number): { feature: number; value: number }[] {
+    const r = this.db.prepare('SELECT feats, vals FROM item_acts WHERE item = ?').get(itemId) as { feats: Buffer; vals: Buffer } | undefined;
+    return r ? decodeItemActs(r) : [];
+  }
+
+  /** Every indexed item's strongest features, in item order (for matching across indexes). */
+  *allItemActivations(): Generator<{ item: number; path: string; acts: { feature: number; value: number }[] }> {
+    const rows = this.db
+      .prepare('SELECT a.item, i.path, a.feats, a.vals FROM item_acts a JOIN items i ON i.id = a.item ORDER BY a.item')
+      .iterate() as Iterable<{ item: number; path: string; feats: Buffer; vals: Buffer }>;
+    for (const r of rows) yield { item: r.item, path: r.path, acts: decodeItemActs(r) };
+  }
+
   /** Item path (relative to the dataset root) for an item id, for thumbnails and the CLI. */
   itemPath(itemId: number): string | null {
     const r = this.db.prepare('SELECT path FROM items WHERE id = ?').get(itemId) as { path: string } | undefined;
@@ -217,4 +231,10 @@ export class IndexReader {
     range('id', 'index', f.minIndex, f.maxIndex);
     return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
   }
+}
+
+function decodeItemActs(r: { feats: Buffer; vals: Buffer }): { feature: number; value: number }[] {
+  const feats = new Int32Array(r.feats.buffer.slice(r.feats.byteOffset, r.feats.byteOffset + r.feats.byteLength));
+  const vals = new Uint16Array(r.vals.buffer.slice(r.vals.byteOffset, r.vals.byteOffset + r.vals.byteLength));
+  return Array.from(feats, (feature, i) => ({ feature, value: fromHalf(vals[i]!) }));
 }

@@ -33,6 +33,7 @@ export class IndexWriter {
       db.prepare('DELETE FROM items').run();
       db.prepare('DELETE FROM features').run();
       db.prepare('DELETE FROM exemplars').run();
+      db.prepare('DELETE FROM item_acts').run();
       const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
       setMeta.run('config', JSON.stringify(config));
       const insert = db.prepare('INSERT INTO items (id, path, label) VALUES (?, ?, ?)');
@@ -108,10 +109,14 @@ export class IndexWriter {
        ON CONFLICT(feature) DO UPDATE SET n = excluded.n, items = excluded.items, vals = excluded.vals, maps = excluded.maps`,
     );
     const skip = db.prepare('UPDATE items SET status = 2, reason = ? WHERE id = ?');
+    const putItem = db.prepare('INSERT OR REPLACE INTO item_acts (item, feats, vals) VALUES (?, ?, ?)');
     const bins = acc.histogram.bins;
     const tokens = Math.max(progress.tokens, 1);
     db.transaction(() => {
       for (const s of skipped) skip.run(s.reason, s.item);
+      for (const it of acc.pendingItems) {
+        putItem.run(it.item, Buffer.from(it.feats.buffer, it.feats.byteOffset, it.feats.byteLength), Buffer.from(it.vals.buffer, it.vals.byteOffset, it.vals.byteLength));
+      }
       db.prepare('UPDATE items SET status = 1 WHERE id < ? AND status = 0').run(progress.cursor);
       for (let f = 0; f < acc.features; f++) {
         if (!all && !acc.dirty[f]) continue;
@@ -138,6 +143,7 @@ export class IndexWriter {
     })();
     acc.dirty.fill(0);
     acc.exemplarsDirty.fill(0);
+    acc.pendingItems = [];
   }
 
   setProgress(progress: IndexProgress): void {

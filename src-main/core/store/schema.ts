@@ -31,6 +31,13 @@ const MIGRATIONS: Record<number, string> = {
     CREATE INDEX features_max ON features(max, id);
     -- One row per feature: its top-k packed best first (items Int32, values Float32, patch maps
     -- float16 [k, patches] row-major over the grid). Packed rows keep checkpoints cheap.
+    -- Per item, its strongest features by max over patches (for cross-model matching and
+    -- per-image queries): up to ITEM_TOP_FEATURES feature ids (Int32) and float16 values, best first.
+    CREATE TABLE item_acts (
+      item INTEGER PRIMARY KEY,
+      feats BLOB NOT NULL,
+      vals BLOB NOT NULL
+    );
     CREATE TABLE exemplars (
       feature INTEGER PRIMARY KEY,
       n INTEGER NOT NULL,
