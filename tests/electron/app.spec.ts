@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { _electron as electron, expect, test, type ElectronApplication } from '@playwright/test';
+import { _electron as electron, expect, test, type ElectronApplication, type Page } from '@playwright/test';
 
 // The real Electron app. Needs Electron's binary, which `npm install` fetches lazily (on first
 // launch) and which cannot be downloaded on our build machines: there these specs skip.
@@ -23,56 +24,126 @@ function electronBinary(): string | null {
 
 const binary = electronBinary();
 test.skip(!binary, 'Electron binary not installed on this machine (it downloads on first npm start); skipping Electron specs');
+test.describe.configure({ mode: 'serial' });
 
-let app: ElectronApplication;
-let userData: string;
-
-test.beforeAll(async () => {
+async function ensureBuilt(): Promise<void> {
   if (!existsSync(path.join(root, 'out', 'main', 'index.js'))) {
     const { build } = await import('electron-vite');
     await build({ root });
   }
-  userData = mkdtempSync(path.join(os.tmpdir(), 'studio-electron-'));
-  app = await electron.launch({
+}
+
+/** Starts the app as `electron <root> [...args]` with a throw-away settings folder. */
+async function launch(userData: string, args: string[] = []): Promise<ElectronApplication> {
+  return electron.launch({
     executablePath: binary!,
-    args: [root],
+    args: [root, ...args],
     cwd: root,
     env: { ...process.env, STUDIO_USER_DATA_DIR: userData, ELECTRON_RENDERER_URL: '' },
   });
-});
+}
 
-test.afterAll(async () => {
-  await app?.close();
-  if (userData) rmSync(userData, { recursive: true, force: true });
-});
+test.describe('a fresh start', () => {
+  let app: ElectronApplication;
+  let userData: string;
 
-test('opens the welcome screen in a locked-down window', async () => {
-  const page = await app.firstWindow();
-  await page.waitForLoadState('domcontentloaded');
-  await expect(page).toHaveTitle('Feature Studio');
-  expect(page.url()).toMatch(/^studio-app:\/\/renderer\//);
-
-  // The preload exposes the typed API and nothing of Node or ipcRenderer.
-  const exposed = await page.evaluate(() => ({
-    studio: Object.keys((window as unknown as { studio?: object }).studio ?? {}).sort(),
-    require: typeof (window as unknown as { require?: unknown }).require,
-    process: typeof (window as unknown as { process?: unknown }).process,
-  }));
-  expect(exposed.studio).toContain('appInfo');
-  expect(exposed.studio).toContain('onEvent');
-  expect(exposed.studio).not.toContain('invoke');
-  expect(exposed.require).toBe('undefined');
-  expect(exposed.process).toBe('undefined');
-
-  const info = await page.evaluate(() =>
-    (window as unknown as { studio: { appInfo(): Promise<{ host: string }> } }).studio.appInfo(),
-  );
-  expect(info.host).toBe('electron');
-
-  // Navigation away from the app is refused (will-navigate), so the page stays ours.
-  await page.evaluate(() => {
-    window.location.href = 'https://example.com/';
+  test.beforeAll(async () => {
+    await ensureBuilt();
+    userData = mkdtempSync(path.join(os.tmpdir(), 'studio-electron-'));
+    app = await launch(userData);
   });
-  await page.waitForTimeout(500);
-  expect(page.url()).toMatch(/^studio-app:\/\/renderer\//);
+
+  test.afterAll(async () => {
+    await app?.close();
+    if (userData) rmSync(userData, { recursive: true, force: true });
+  });
+
+  test('opens the welcome screen in a locked-down window', async () => {
+    const page = await app.firstWindow();
+    await page.waitForLoadState('domcontentloaded');
+    await expect(page).toHaveTitle('Feature Studio');
+    expect(page.url()).toMatch(/^studio-app:\/\/renderer\//);
+    await expect(page.getByRole('heading', { name: 'Feature Studio', level: 1 })).toBeVisible();
+
+    // The preload exposes the typed API and nothing of Node or ipcRenderer.
+    const exposed = await page.evaluate(() => ({
+      studio: Object.keys((window as unknown as { studio?: object }).studio ?? {}).sort(),
+      require: typeof (window as unknown as { require?: unknown }).require,
+      process: typeof (window as unknown as { process?: unknown }).process,
+    }));
+    expect(exposed.studio).toContain('appInfo');
+    expect(exposed.studio).toContain('onEvent');
+    expect(exposed.studio).not.toContain('invoke');
+    expect(exposed.require).toBe('undefined');
+    expect(exposed.process).toBe('undefined');
+
+    const info = await page.evaluate(() =>
+      (window as unknown as { studio: { appInfo(): Promise<{ host: string }> } }).studio.appInfo(),
+    );
+    expect(info.host).toBe('electron');
+
+    // No Node in the page even through a worker the page could start.
+    const workerRequire = await page.evaluate(async () => {
+      const code = 'postMessage(typeof require + "/" + typeof process)';
+      const worker = new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
+      return await new Promise<string>((resolve) => (worker.onmessage = (e) => resolve(String(e.data))));
+    });
+    expect(workerRequire).toBe('undefined/undefined');
+
+    // Navigation away from the app is refused (will-navigate), so the page stays ours.
+    await page.evaluate(() => {
+      window.location.href = 'https://example.com/';
+    });
+    await page.waitForTimeout(500);
+    expect(page.url()).toMatch(/^studio-app:\/\/renderer\//);
+  });
+});
+
+test.describe('Feature Studio <index folder>', () => {
+  let app: ElectronApplication;
+  let work: string;
+  let page: Page;
+
+  test.beforeAll(async () => {
+    test.setTimeout(240_000);
+    await ensureBuilt();
+    // better-sqlite3 for Electron's ABI (.electron-native/); a no-op when already built. The first
+    // run downloads a prebuilt binary or Electron's headers.
+    execFileSync(process.execPath, [path.join(root, 'scripts', 'prepare-electron.mjs')], { cwd: root, stdio: 'inherit' });
+    work = mkdtempSync(path.join(os.tmpdir(), 'studio-electron-index-'));
+    const { buildFixtureIndex } = await import('../helpers/buildFixtureIndex.js');
+    const fixture = await buildFixtureIndex(path.join(work, 'fixture'));
+    app = await launch(path.join(work, 'settings'), [fixture.indexDir]);
+    page = await app.firstWindow();
+    await page.waitForLoadState('domcontentloaded');
+  });
+
+  test.afterAll(async () => {
+    await app?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test('opens the index named on the command line and walks features → feature → back', async () => {
+    // Straight to the features table of that index (the service opened it at start).
+    await expect(page).toHaveURL(/#\/index\/[0-9a-f]{12}\/features/, { timeout: 30_000 });
+    const rows = page.getByTestId('feature-row');
+    await expect(rows.first()).toBeVisible();
+    const featuresUrl = page.url();
+
+    // Open a feature: its exemplars, with thumbnails served by the studio-thumb protocol.
+    const feature = await rows.first().getAttribute('data-feature');
+    await rows.first().click();
+    await expect(page).toHaveURL(new RegExp(`/feature/${feature}$`));
+    const tiles = page.getByTestId('exemplar');
+    await expect(tiles.first()).toBeVisible();
+    expect(await tiles.count()).toBeGreaterThan(0);
+    const image = tiles.first().locator('img');
+    await expect(image).toHaveAttribute('src', /^studio-thumb:\/\//);
+    await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+
+    // Back returns to the table.
+    await page.goBack();
+    await expect(page).toHaveURL(featuresUrl);
+    await expect(rows.first()).toBeVisible();
+  });
 });

@@ -3,6 +3,23 @@ import { API_METHODS, IPC_EVENT_CHANNEL, type StudioEvent } from '../../src-main
 import { createBridge, type IpcListener, StudioCallError } from '../../src-preload/bridge.js';
 import { fakeJob } from '../helpers/fakeBackend.js';
 
+// src-preload/index.ts against a stand-in for electron: what it hands to contextBridge.
+const exposed = vi.hoisted(() => ({ calls: [] as Array<[string, Record<string, unknown>]>, invoked: [] as unknown[][] }));
+vi.mock('electron', () => {
+  const electron = {
+    contextBridge: { exposeInMainWorld: (key: string, api: Record<string, unknown>) => exposed.calls.push([key, api]) },
+    ipcRenderer: {
+      invoke: async (...args: unknown[]) => {
+        exposed.invoked.push(args);
+        return { ok: true, result: null };
+      },
+      on: () => undefined,
+      removeListener: () => undefined,
+    },
+  };
+  return { ...electron, default: electron };
+});
+
 function setup(reply: (channel: string, arg: unknown) => unknown = () => ({ ok: true, result: 42 })) {
   const listeners = new Map<string, Set<IpcListener>>();
   const invoke = vi.fn(async (channel: string, arg: unknown) => reply(channel, arg));
@@ -63,5 +80,17 @@ describe('preload bridge', () => {
 
   it('builds thumbnail URLs on the studio-thumb scheme', () => {
     expect(setup().bridge.thumbnailUrl('abc123', 7)).toBe('studio-thumb://abc123/7.webp');
+  });
+});
+
+describe('preload entry (src-preload/index.ts)', () => {
+  it('exposes one object, window.studio, with exactly the contract API and no IPC primitives', async () => {
+    await import('../../src-preload/index.js');
+    expect(exposed.calls.map(([key]) => key)).toEqual(['studio']);
+    const api = exposed.calls[0]![1];
+    expect(Object.keys(api).sort()).toEqual([...API_METHODS, 'onEvent', 'thumbnailUrl'].sort());
+    for (const key of ['invoke', 'send', 'on', 'ipcRenderer', 'sendSync', 'postMessage']) expect(api).not.toHaveProperty(key);
+    await (api.appInfo as () => Promise<unknown>)();
+    expect(exposed.invoked.at(-1)).toEqual(['studio:appInfo', null]);
   });
 });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRequestToPath } from '../../src-main/hosts/electron/appProtocol.js';
-import { thumbRequestToPath } from '../../src-main/hosts/electron/thumbProtocol.js';
+import { registerThumbProtocol, thumbRequestToPath } from '../../src-main/hosts/electron/thumbProtocol.js';
 import { createFakeBackend, FAKE_INDEX_ID } from '../helpers/fakeBackend.js';
 
 let base: string;
@@ -16,6 +16,7 @@ beforeAll(() => {
   writeFileSync(path.join(thumbs, '7.webp'), 'x');
   writeFileSync(path.join(base, 'secret.txt'), 'secret');
   symlinkSync(path.join(base, 'secret.txt'), path.join(thumbs, 'out.webp'));
+  symlinkSync(base, path.join(thumbs, 'dir-out'));
   backend.thumbDirs.set(FAKE_INDEX_ID, thumbs);
   mkdirSync(path.join(base, 'renderer', 'assets'), { recursive: true });
   writeFileSync(path.join(base, 'renderer', 'index.html'), '<title>x</title>');
@@ -46,6 +47,15 @@ describe('thumbRequestToPath', () => {
     [`studio-thumb://${FAKE_INDEX_ID}/%2Fetc%2Fpasswd`, 404],
     [`studio-thumb://${FAKE_INDEX_ID}//etc/passwd`, 404],
     [`studio-thumb://${FAKE_INDEX_ID}/out.webp`, 404],
+    // More traversal spellings: double encoding, backslashes, NUL, symlinked folders, Windows paths.
+    [`studio-thumb://${FAKE_INDEX_ID}/%252e%252e/secret.txt`, 404],
+    [`studio-thumb://${FAKE_INDEX_ID}/..%5csecret.txt`, 404],
+    [`studio-thumb://${FAKE_INDEX_ID}/%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd`, 404],
+    [`studio-thumb://${FAKE_INDEX_ID}/7.webp%00.png`, 404],
+    [`studio-thumb://${FAKE_INDEX_ID}/dir-out/secret.txt`, 404],
+    [`studio-thumb://${FAKE_INDEX_ID}/C:%5CWindows%5Cwin.ini`, 404],
+    [`studio-thumb://${FAKE_INDEX_ID}/.%2e/secret.txt`, 404],
+    ['studio-thumb://..%2f..%2f/7.webp', 404],
     [`studio-thumb://${FAKE_INDEX_ID}/missing.webp`, 404],
     ['studio-thumb://unknown/7.webp', 404],
     [`studio-thumb://${FAKE_INDEX_ID}`, 400],
@@ -76,5 +86,36 @@ describe('appRequestToPath', () => {
 
   it('is read-only', () => {
     expect(appRequestToPath('studio-app://renderer/index.html', 'POST', path.join(base, 'renderer')).status).toBe(405);
+  });
+});
+
+describe('registerThumbProtocol (the handler Electron calls)', () => {
+  type Handler = (request: { url: string; method: string }) => Promise<Response>;
+  const handlerFor = () => {
+    let handler: Handler | undefined;
+    registerThumbProtocol({ handle: (_scheme: string, h: unknown) => void (handler = h as Handler) } as never, backend);
+    return handler!;
+  };
+
+  it('serves a thumbnail with its bytes and an image type', async () => {
+    const response = await handlerFor()({ url: `studio-thumb://${FAKE_INDEX_ID}/7.webp`, method: 'GET' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/webp');
+    expect(await response.text()).toBe('x');
+  });
+
+  it.each([
+    `studio-thumb://${FAKE_INDEX_ID}/../secret.txt`,
+    `studio-thumb://${FAKE_INDEX_ID}/%2e%2e%2fsecret.txt`,
+    `studio-thumb://${FAKE_INDEX_ID}/out.webp`,
+    `studio-thumb://${FAKE_INDEX_ID}/dir-out/secret.txt`,
+  ])('never returns the secret for %s', async (url) => {
+    const response = await handlerFor()({ url, method: 'GET' });
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(await response.text()).not.toContain('secret');
+  });
+
+  it('refuses writes', async () => {
+    expect((await handlerFor()({ url: `studio-thumb://${FAKE_INDEX_ID}/7.webp`, method: 'PUT' })).status).toBe(405);
   });
 });

@@ -6,6 +6,7 @@ import type { StudioBackend } from '../../core/backend.js';
 import { createStudioService } from '../../core/service.js';
 import { APP_SCHEME_PRIVILEGES, registerAppProtocol } from './appProtocol.js';
 import { registerIpc } from './ipc.js';
+import { indexFolderOf, indexPathFromArgv } from './launchArgs.js';
 import { buildAppMenu } from './menu.js';
 import { useElectronSqlite } from './nativeSqlite.js';
 import { registerThumbProtocol, THUMB_SCHEME_PRIVILEGES } from './thumbProtocol.js';
@@ -29,6 +30,11 @@ protocol.registerSchemesAsPrivileged([APP_SCHEME_PRIVILEGES, THUMB_SCHEME_PRIVIL
 
 let backend: StudioBackend | null = null;
 let mainWindow: BrowserWindow | null = null;
+/** An index folder macOS handed us (`open-file`) before the service was up. */
+let pendingOpen: string | null = null;
+
+const launchArgOptions = (cwd: string) => ({ cwd, defaultApp: Boolean(process.defaultApp) });
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 async function pickPath(kind: PathKind, title?: string): Promise<string | null> {
   const options: OpenDialogOptions = {
@@ -52,16 +58,20 @@ function showWindow(): BrowserWindow {
   return mainWindow;
 }
 
-async function openIndexFromMenu(): Promise<void> {
+async function openIndexAt(dir: string): Promise<void> {
   if (!backend) return;
-  const dir = await pickPath('directory', 'Open an index folder');
-  if (!dir) return;
   try {
     const summary = await backend.openIndex({ path: dir });
     navigateTo(showWindow(), `#/index/${summary.id}/features`);
   } catch (err) {
-    dialog.showErrorBox('Could not open the index', err instanceof Error ? err.message : String(err));
+    dialog.showErrorBox('Could not open the index', messageOf(err));
   }
+}
+
+async function openIndexFromMenu(): Promise<void> {
+  if (!backend) return;
+  const dir = await pickPath('directory', 'Open an index folder');
+  if (dir) await openIndexAt(dir);
 }
 
 function showAbout(): void {
@@ -82,6 +92,7 @@ function hardenWebContents(): void {
   session.defaultSession.setPermissionRequestHandler((_contents, permission, callback) => {
     callback(permission === 'clipboard-sanitized-write');
   });
+  session.defaultSession.setPermissionCheckHandler((_contents, permission) => permission === 'clipboard-sanitized-write');
 }
 
 async function start(): Promise<void> {
@@ -94,10 +105,19 @@ async function start(): Promise<void> {
   hardenWebContents();
   registerAppProtocol(protocol, rendererDir);
 
+  // `Feature Studio <index folder>` (see launchArgs.ts): opened at start, like `studio serve DIR`.
+  const launchIndex = pendingOpen ?? indexPathFromArgv(process.argv, launchArgOptions(process.cwd()));
+  pendingOpen = null;
+  const serviceOptions = { settingsDir: app.getPath('userData'), host: 'electron' as const, pickPath };
   try {
-    backend = await createStudioService({ settingsDir: app.getPath('userData'), host: 'electron', pickPath });
+    backend = await createStudioService({ ...serviceOptions, openAtStart: launchIndex ?? undefined }).catch((err: unknown) => {
+      if (!launchIndex) throw err;
+      // A folder that is not a readable index must not keep the app from starting.
+      dialog.showErrorBox(`Could not open ${launchIndex}`, messageOf(err));
+      return createStudioService(serviceOptions);
+    });
   } catch (err) {
-    dialog.showErrorBox('Feature Studio could not start', err instanceof Error ? err.message : String(err));
+    dialog.showErrorBox('Feature Studio could not start', messageOf(err));
     app.exit(1);
     return;
   }
@@ -122,7 +142,24 @@ async function start(): Promise<void> {
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
-  app.on('second-instance', () => showWindow());
+  app.on('second-instance', (_event, argv, workingDirectory) => {
+    showWindow();
+    const dir = indexPathFromArgv(argv, launchArgOptions(workingDirectory));
+    if (dir) void openIndexAt(dir);
+  });
+  // macOS hands over folders given to `open -a "Feature Studio" <folder>` (or dropped on the Dock
+  // icon) as open-file events, possibly before `ready`.
+  app.on('open-file', (event, file) => {
+    event.preventDefault();
+    const dir = indexFolderOf(file);
+    if (!dir) return;
+    if (backend) {
+      showWindow();
+      void openIndexAt(dir);
+    } else {
+      pendingOpen = dir;
+    }
+  });
   app.on('activate', () => {
     if (backend && BrowserWindow.getAllWindows().length === 0) showWindow();
   });

@@ -1,0 +1,202 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { ELECTRON_CSP } from '../../src-main/hosts/electron/appProtocol.js';
+import { APP_ENTRY_URL } from '../../src-main/hosts/electron/trust.js';
+import {
+  devServerCsp,
+  isExternalWebLink,
+  mainWindowOptions,
+  navigationDecision,
+  redirectAllowed,
+  windowOpenDecision,
+} from '../../src-main/hosts/electron/windowPolicy.js';
+
+// The studio window's security settings, checked without the Electron binary: the pure policy in
+// windowPolicy.ts, and window.ts's wiring of it against a stand-in for electron's BrowserWindow.
+
+type Listener = (...args: unknown[]) => unknown;
+
+const fake = vi.hoisted(() => {
+  const state = {
+    windows: [] as Array<{
+      options: unknown;
+      listeners: Map<string, (...args: unknown[]) => unknown>;
+      openHandler?: (details: { url: string }) => unknown;
+      loaded: string[];
+    }>,
+    openedExternally: [] as string[],
+    headerHooks: [] as unknown[],
+  };
+  class BrowserWindow {
+    record: (typeof state.windows)[number];
+    webContents: {
+      setWindowOpenHandler(h: (details: { url: string }) => unknown): void;
+      on(event: string, l: (...args: unknown[]) => unknown): void;
+      executeJavaScript(code: string): Promise<unknown>;
+    };
+    constructor(options: unknown) {
+      const record = { options, listeners: new Map(), loaded: [] as string[] } as (typeof state.windows)[number];
+      this.record = record;
+      state.windows.push(record);
+      this.webContents = {
+        setWindowOpenHandler: (h) => {
+          record.openHandler = h;
+        },
+        on: (event, l) => {
+          record.listeners.set(event, l);
+        },
+        executeJavaScript: async () => undefined,
+      };
+    }
+    once() {}
+    show() {}
+    async loadURL(url: string) {
+      this.record.loaded.push(url);
+    }
+  }
+  return {
+    state,
+    module: {
+      BrowserWindow,
+      shell: {
+        openExternal: async (url: string) => {
+          state.openedExternally.push(url);
+        },
+      },
+      session: { defaultSession: { webRequest: { onHeadersReceived: (...args: unknown[]) => state.headerHooks.push(args) } } },
+    },
+  };
+});
+
+vi.mock('electron', () => ({ ...fake.module, default: fake.module }));
+
+const { createMainWindow } = await import('../../src-main/hosts/electron/window.js');
+
+function directives(csp: string): Map<string, string[]> {
+  return new Map(
+    csp
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .filter((parts) => parts[0])
+      .map(([name, ...values]) => [name!, values]),
+  );
+}
+
+describe('BrowserWindow options', () => {
+  it('isolates and sandboxes the renderer, without Node, webviews or insecure content', () => {
+    const { webPreferences } = mainWindowOptions('/app/out/preload/index.cjs');
+    expect(webPreferences).toMatchObject({
+      preload: '/app/out/preload/index.cjs',
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+    });
+    // Nothing that loosens the defaults sneaks in.
+    for (const key of ['enableBlinkFeatures', 'additionalArguments', 'partition', 'session']) {
+      expect(webPreferences).not.toHaveProperty(key);
+    }
+  });
+
+  it('is what window.ts creates, and the window loads the app protocol page', () => {
+    fake.state.windows.length = 0;
+    createMainWindow({ preloadPath: '/app/out/preload/index.cjs' });
+    expect(fake.state.windows).toHaveLength(1);
+    expect(fake.state.windows[0]!.options).toEqual(mainWindowOptions('/app/out/preload/index.cjs'));
+    expect(fake.state.windows[0]!.loaded).toEqual([APP_ENTRY_URL]);
+  });
+});
+
+describe('navigation and new windows', () => {
+  let win: (typeof fake.state.windows)[number];
+  beforeEach(() => {
+    fake.state.windows.length = 0;
+    fake.state.openedExternally.length = 0;
+    createMainWindow({ preloadPath: '/p.cjs' });
+    win = fake.state.windows[0]!;
+  });
+
+  const navigate = (event: string, url: string) => {
+    const e = { prevented: false, preventDefault() { this.prevented = true; } };
+    (win.listeners.get(event) as Listener)(e, url);
+    return e.prevented;
+  };
+
+  it('stays on the app: in-app navigation passes, everything else is stopped', () => {
+    expect(navigate('will-navigate', `${APP_ENTRY_URL}#/index/abc/features`)).toBe(false);
+    expect(navigate('will-navigate', 'file:///etc/passwd')).toBe(true);
+    expect(navigate('will-navigate', 'studio-app://other/index.html')).toBe(true);
+    expect(navigate('will-navigate', 'javascript:alert(1)')).toBe(true);
+    expect(fake.state.openedExternally).toEqual([]);
+  });
+
+  it('sends web links to the system browser instead of navigating', () => {
+    expect(navigate('will-navigate', 'https://github.com/some/paper')).toBe(true);
+    expect(navigate('will-navigate', 'http://example.com/')).toBe(true);
+    expect(fake.state.openedExternally).toEqual(['https://github.com/some/paper', 'http://example.com/']);
+  });
+
+  it('never opens a new Electron window; web links open externally, other schemes nowhere', () => {
+    expect(win.openHandler!({ url: 'https://example.com/a' })).toEqual({ action: 'deny' });
+    expect(win.openHandler!({ url: 'file:///etc/passwd' })).toEqual({ action: 'deny' });
+    expect(win.openHandler!({ url: `${APP_ENTRY_URL}#/x` })).toEqual({ action: 'deny' });
+    expect(win.openHandler!({ url: 'smb://host/share' })).toEqual({ action: 'deny' });
+    expect(fake.state.openedExternally).toEqual(['https://example.com/a']);
+  });
+
+  it('stops redirects away from the app', () => {
+    expect(navigate('will-redirect', 'https://evil.example/')).toBe(true);
+    expect(navigate('will-redirect', `${APP_ENTRY_URL}`)).toBe(false);
+  });
+
+  it('in development trusts only the dev server origin', () => {
+    const dev = 'http://localhost:5173';
+    expect(navigationDecision('http://localhost:5173/#/x', dev)).toBe('allow');
+    expect(navigationDecision('http://localhost:5174/', dev)).toBe('open-external');
+    expect(navigationDecision('http://localhost:5173/')).toBe('open-external');
+    expect(redirectAllowed('http://localhost:5173/a', dev)).toBe(true);
+    expect(redirectAllowed('http://localhost:5173/a')).toBe(false);
+  });
+
+  it('classifies links', () => {
+    expect(isExternalWebLink('https://a.b/')).toBe(true);
+    expect(isExternalWebLink('HTTP://A.B/')).toBe(true);
+    for (const url of ['file:///x', 'javascript:void(0)', 'data:text/html,x', 'studio-thumb://a/1.webp', 'mailto:a@b.c', 'not a url']) {
+      expect(isExternalWebLink(url), url).toBe(false);
+      expect(windowOpenDecision(url)).toBe('deny');
+    }
+  });
+});
+
+describe('Content-Security-Policy', () => {
+  it.each([
+    ['app protocol', ELECTRON_CSP],
+    ['dev server', devServerCsp('http://localhost:5173')],
+  ])('%s: no eval, scripts only from the app, connections and images restricted', (_name, csp) => {
+    const d = directives(csp);
+    expect(csp).not.toContain("'unsafe-eval'");
+    expect(csp).not.toContain("'wasm-unsafe-eval'");
+    expect(d.get('default-src')).toEqual(["'self'"]);
+    expect(d.get('script-src')).toEqual(["'self'"]);
+    expect(d.get('object-src')).toEqual(["'none'"]);
+    expect(d.get('base-uri')).toEqual(["'none'"]);
+    expect(d.get('frame-ancestors')).toEqual(["'none'"]);
+    expect(d.get('form-action')).toEqual(["'none'"]);
+    // Images: our own files, canvas exports and the thumbnail scheme; never the network.
+    expect(d.get('img-src')).toEqual(["'self'", 'data:', 'blob:', 'studio-thumb:']);
+    // Connections: our origin, plus only the dev server's HMR socket under `npm run dev`.
+    const connect = d.get('connect-src')!;
+    expect(connect[0]).toBe("'self'");
+    for (const source of connect.slice(1)) expect(source).toBe('ws://localhost:5173');
+    for (const values of d.values()) {
+      for (const v of values) expect(['*', 'http:', 'https:', 'ws:', 'wss:', 'file:']).not.toContain(v);
+    }
+  });
+
+  it('the app protocol CSP allows no extra connection at all', () => {
+    expect(directives(ELECTRON_CSP).get('connect-src')).toEqual(["'self'"]);
+  });
+});
