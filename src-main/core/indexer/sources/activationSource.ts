@@ -25,8 +25,6 @@ export interface ActivationSource<B extends LoadedBatch = LoadedBatch> {
   readonly d: number;
   readonly hasCls: boolean;
   readonly provider: string;
-  /** Whether loading batch i+1 should overlap batch i's inference (false when both compete for CPU). */
-  readonly overlapLoad: boolean;
   /** What identifies the source in the index config, for resume checks. */
   readonly identity: Record<string, string>;
   load(start: number, end: number): Promise<B>;

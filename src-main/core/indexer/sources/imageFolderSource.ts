@@ -15,7 +15,6 @@ interface DecodedBatch extends LoadedBatch {
 /** Images decoded with sharp and run through the manifest's ONNX backbone at one layer. */
 export class ImageFolderSource implements ActivationSource<DecodedBatch> {
   readonly imageRoot: string;
-  readonly overlapLoad: boolean;
   private rows = new Float32Array(0);
 
   private constructor(
@@ -26,10 +25,6 @@ export class ImageFolderSource implements ActivationSource<DecodedBatch> {
     private readonly backbone: BackboneSession,
   ) {
     this.imageRoot = dataset.root;
-    // On a GPU, decoding batch i+1 (libvips threads) overlaps batch i's inference. On CPU the
-    // cores are onnxruntime's: a concurrent decode makes its parallel kernels wait on a preempted
-    // thread, so decoding runs after inference, overlapping only the single-threaded bookkeeping.
-    this.overlapLoad = backbone.provider !== 'cpu';
   }
 
   static async open(model: string, layer: string, data: string, provider: ProviderChoice): Promise<ImageFolderSource> {

@@ -19,7 +19,6 @@ interface ShardBatch extends LoadedBatch {
  * are preprocessed like the family's manifest (or the one given) so the patch grid lines up.
  */
 export class SaevShardSource implements ActivationSource<ShardBatch> {
-  readonly overlapLoad = true;
   readonly provider = 'none (cached activations)';
 
   private constructor(
