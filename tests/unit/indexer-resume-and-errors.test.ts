@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { runIndex } from '../../src-main/core/indexer/runIndex.js';
 import { IndexReader } from '../../src-main/core/store/indexReader.js';
+import { SCHEMA_VERSION } from '../../src-main/core/store/schema.js';
 import { makeTinyVit, type TinyVit } from '../helpers/makeTinyVit.js';
 import { makeSae } from '../helpers/makeSae.js';
 import { makeImageFolder } from '../helpers/makeImageFolder.js';
@@ -101,7 +102,7 @@ describe('resume after a kill, and bad input', () => {
     const db = new Database(path.join(out, 'index.sqlite'));
     db.pragma('user_version = 99');
     db.close();
-    expect(() => IndexReader.open('f', out)).toThrow(/newer Feature Studio \(index schema 99; this version reads up to 1\)/);
+    expect(() => IndexReader.open('f', out)).toThrow(new RegExp(`newer Feature Studio \\(index schema 99; this version reads up to ${SCHEMA_VERSION}\\)`));
   });
 
   it('an SAE whose normalisation scale is not in the checkpoint asks for it, and the override is used', async () => {
