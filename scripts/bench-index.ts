@@ -1,6 +1,6 @@
 // Benchmark (not a test): indexer throughput against the bare ONNX forward pass on the same images.
 //
-//   npm run bench:index [-- --images 256 --batch 16 --provider cpu]
+//   npm run bench:index [-- --images 256 --batch 16 --provider cpu --rounds 3]
 //
 // Uses ../shared/fixtures/vit-tiny-224 (ViT-Ti shape, 224x224, 14x14 patches, d=192) and its
 // 16x-wide SAELens TopK SAE (3072 features, k=32). Prints images/s for
@@ -36,6 +36,7 @@ async function main() {
   const nImages = Number(arg('images', '256'));
   const batch = Number(arg('batch', '16'));
   const provider = arg('provider', 'cpu') as ProviderChoice;
+  const rounds = Number(arg('rounds', '3'));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'studio-bench-'));
   const facts = JSON.parse(fs.readFileSync(path.join(fixture, 'facts.json'), 'utf8'));
 
@@ -80,46 +81,50 @@ async function main() {
     batches.push({ pixels, n: chunk.length });
   }
   const forward = async () => {
+    const t0 = performance.now();
     for (const b of batches) {
       const { tokens } = await backbone.run(b.pixels, b.n);
       await encoder.encode(tokens, b.n * 197);
     }
+    return (performance.now() - t0) / 1000;
   };
-  await forward(); // warm-up
-  let bareSec = Infinity;
-  for (let rep = 0; rep < 2; rep++) {
-    const t0 = performance.now();
-    await forward();
-    bareSec = Math.min(bareSec, (performance.now() - t0) / 1000);
-  }
-  await backbone.close?.();
-  await encoder.close?.();
 
   // 2. The full indexer on the same files. The pass is timed from its first batch (after the
   // sessions are open, as for the bare forward) to the start of thumbnails.
-  let passStart = 0;
-  let passEnd = 0;
-  const t1 = performance.now();
-  await runIndex(
-    { model: manifestPath, layer: 'block_10', sae: path.join(fixture, 'sae-topk-3072'), data, out: path.join(work, 'index'), batch, provider },
-    {
-      onProgress: (p) => {
-        if (p.phase === 'indexing' && passStart === 0) passStart = performance.now();
-        if (p.phase === 'thumbnails' && passEnd === 0) passEnd = performance.now();
+  const indexer = async (round: number) => {
+    let passStart = 0;
+    let passEnd = 0;
+    const t1 = performance.now();
+    await runIndex(
+      { model: manifestPath, layer: 'block_10', sae: path.join(fixture, 'sae-topk-3072'), data, out: path.join(work, `index-${round}`), batch, provider },
+      {
+        onProgress: (p) => {
+          if (p.phase === 'indexing' && passStart === 0) passStart = performance.now();
+          if (p.phase === 'thumbnails' && passEnd === 0) passEnd = performance.now();
+        },
       },
-    },
-  );
-  const t2 = performance.now();
-  const passSec = ((passEnd || t2) - (passStart || t1)) / 1000;
-  const totalSec = (t2 - t1) / 1000;
+    );
+    const t2 = performance.now();
+    return { pass: ((passEnd || t2) - (passStart || t1)) / 1000, total: (t2 - t1) / 1000 };
+  };
 
-  const bare = nImages / bareSec;
-  const indexer = nImages / passSec;
-  console.log(`vit-tiny-224 + SAELens TopK 3072 (k=32), ${nImages} images, batch ${batch}, provider ${backbone.provider}, ${os.availableParallelism()} cores`);
-  console.log(`bare forward (backbone + SAE encoder, best of 2): ${bare.toFixed(1)} images/s`);
-  console.log(`indexer pass (decode + forward + stats + top-k + SQLite): ${indexer.toFixed(1)} images/s`);
-  console.log(`ratio indexer / bare forward: ${(indexer / bare).toFixed(3)}`);
-  console.log(`indexer including thumbnails: ${(nImages / totalSec).toFixed(1)} images/s`);
+  // Rounds alternate the two measurements so background load hits both alike; medians are reported.
+  await forward(); // warm-up
+  const rows: { bare: number; pass: number; total: number }[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const bareSec = await forward();
+    const { pass, total } = await indexer(round);
+    rows.push({ bare: nImages / bareSec, pass: nImages / pass, total: nImages / total });
+    console.log(`round ${round + 1}: bare ${(nImages / bareSec).toFixed(1)} images/s, indexer ${(nImages / pass).toFixed(1)} images/s, ratio ${(bareSec / pass).toFixed(3)}`);
+  }
+  await backbone.close();
+  await encoder.close();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(`vit-tiny-224 + SAELens TopK 3072 (k=32), ${nImages} images, batch ${batch}, provider ${backbone.provider}, ${os.availableParallelism()} cores, median of ${rounds} rounds`);
+  console.log(`bare forward (backbone + SAE encoder): ${median(rows.map((r) => r.bare)).toFixed(1)} images/s`);
+  console.log(`indexer pass (decode + forward + stats + top-k + SQLite): ${median(rows.map((r) => r.pass)).toFixed(1)} images/s`);
+  console.log(`ratio indexer / bare forward: ${median(rows.map((r) => r.pass / r.bare)).toFixed(3)}`);
+  console.log(`indexer including thumbnails: ${median(rows.map((r) => r.total)).toFixed(1)} images/s`);
   fs.rmSync(work, { recursive: true, force: true });
 }
 
