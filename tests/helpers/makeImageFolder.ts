@@ -4,17 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { mulberry32 } from './prng.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface ImageFolderOptions {
   labels?: string[];
@@ -31,7 +22,7 @@ export async function makeImageFolder(dir: string, opts: ImageFolderOptions = {}
   const perLabel = opts.perLabel ?? 8;
   const W = opts.width ?? 40;
   const H = opts.height ?? 36;
-  const rand = prng(opts.seed ?? 1);
+  const rand = mulberry32(opts.seed ?? 1);
   const files: string[] = [];
   for (const [li, label] of labels.entries()) {
     fs.mkdirSync(path.join(dir, label), { recursive: true });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { SaeArchitecture } from '../../src-main/contract/index.js';
 import { writeSafetensors, type Float32Tensor } from '../../src-main/core/sae/safetensors.js';
 import type { SaeWeights } from '../../src-main/core/sae/types.js';
+import { mulberry32 } from './prng.js';
 
 export interface MakeSaeOptions {
   dIn: number;
@@ -37,17 +38,7 @@ export interface GeneratedSae {
   threshold: Float32Array | null;
 }
 
-/** mulberry32: tiny, fast, good enough for test data, and identical on every platform. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 /** Uniform values with mean 0 and the given standard deviation. */
 function uniform(random: () => number, n: number, std: number, mean = 0): Float32Array {

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { OnnxGraphBuilder, attr } from '../../src-main/core/onnx/graphBuilder.js';
+import { mulberry32 } from './prng.js';
 
 export interface TinyVitOptions {
   /** Directory to write into; a fresh temp directory when omitted. */
@@ -36,17 +37,6 @@ const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 const IMAGENET_STD = [0.229, 0.224, 0.225];
 
-/** mulberry32: tiny, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uniform(rand: () => number, n: number, scale: number): Float32Array {
   const out = new Float32Array(n);
@@ -65,7 +55,7 @@ export async function makeTinyVit(options: TinyVitOptions = {}): Promise<TinyVit
   const grid = S / P;
   const prefix = (cls ? 1 : 0) + registers;
   const T = prefix + grid * grid;
-  const rand = prng(options.seed ?? 1);
+  const rand = mulberry32(options.seed ?? 1);
 
   const b = new OnnxGraphBuilder('tiny_vit');
   b.addInput('pixel_values', 'float32', ['batch', 3, S, S]);

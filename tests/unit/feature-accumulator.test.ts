@@ -2,20 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { FeatureAccumulator, type SparseRows } from '../../src-main/core/indexer/featureAccumulator.js';
 import { DEFAULT_HISTOGRAM, histogramBin } from '../../src-main/core/indexer/histogram.js';
 import { fromHalf, toHalf } from '../../src-main/core/util/float16.js';
+import { mulberry32 } from '../helpers/prng.js';
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Dense activations [items][rows][features] with sparsity and deliberate ties. */
 function makeDense(items: number, rows: number, features: number, seed: number): number[][][] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   return Array.from({ length: items }, () =>
     Array.from({ length: rows }, () =>
       Array.from({ length: features }, () => {
