@@ -63,10 +63,13 @@ export class JobManager {
       if (msg.type === 'progress') this.update(jobId, { progress: msg.progress, provider: msg.provider });
       else if (msg.type === 'done') {
         const j = this.jobs.get(jobId)!;
+        // A finished job shows its average speed over the whole run.
+        const seconds = (Date.now() - Date.parse(j.startedAt)) / 1000;
+        const total = j.progress.total;
         finish({
           state: 'done',
           provider: msg.provider,
-          progress: { ...j.progress, phase: 'finalizing', done: j.progress.total, etaSec: 0, skipped: msg.skipped },
+          progress: { ...j.progress, phase: 'finalizing', done: total, etaSec: 0, skipped: msg.skipped, itemsPerSec: seconds > 0 ? total / seconds : 0 },
         });
       } else if (msg.type === 'failed') {
         finish({ state: msg.error.code === 'cancelled' ? 'cancelled' : 'failed', error: msg.error.message });
