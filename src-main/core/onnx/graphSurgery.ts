@@ -249,6 +249,83 @@ function checkExternalData(parsed: ParsedModel): Set<string> {
 }
 
 /**
+ * The part of a model after an internal tensor: a copy whose only input is `cut` (e.g. a block's
+ * output, [batch, tokens, d]) and whose outputs are `outputs`. Used to run the rest of the network
+ * on edited activations. When `cut` is an Identity of another tensor (how exporters often name
+ * outputs), later nodes read that other tensor: it is fed from the new input too.
+ */
+export function tailGraph(bytes: Uint8Array, cut: string, outputs: string[], cutDims: (number | string)[]): Uint8Array {
+  const parsed = parseModel(bytes, `ONNX model (${bytes.byteLength} bytes)`, null);
+  const { graph } = parsed;
+  const index = indexGraph(graph);
+  if (!index.producer.has(cut)) throw unknownTensor(parsed, cut);
+  for (const name of outputs) if (!index.producer.has(name)) throw unknownTensor(parsed, name);
+  // Names that carry the cut value: the cut and the tensors it is an Identity of.
+  const aliases = new Set([cut]);
+  for (let name = cut; ; ) {
+    const node = graph.node[index.producer.get(name)!]!;
+    if (node.opType !== 'Identity' || !node.input[0] || !index.producer.has(node.input[0])) break;
+    name = node.input[0];
+    aliases.add(name);
+  }
+  const needed = new Set(outputs);
+  const keepNode = new Array<boolean>(graph.node.length).fill(false);
+  for (let i = graph.node.length - 1; i >= 0; i--) {
+    const node = graph.node[i]!;
+    if (!node.output.some((o) => needed.has(o))) continue;
+    if (node.output.some((o) => aliases.has(o))) continue; // produced upstream of the cut: fed instead
+    keepNode[i] = true;
+    for (const name of nodeReads(node)) needed.add(name);
+  }
+  for (let i = 0; i < graph.node.length; i++) {
+    if (!keepNode[i]) continue;
+    for (const name of nodeReads(graph.node[i]!)) {
+      if (graph.input.some((g) => g.name === name) && !index.initializers.has(name)) {
+        throw new Error(`${parsed.label}: ${outputs.join(', ')} also depends on input '${name}' directly, not only through '${cut}'; the model cannot be split there`);
+      }
+    }
+  }
+  const kept = (field: number, names: string[]) => {
+    const entries = entriesOf(parsed, field);
+    return new Set(entries.filter((_, i) => needed.has(names[i]!) && !aliases.has(names[i]!)));
+  };
+  const nodes = entriesOf(parsed, GRAPH.node);
+  const keepEntries = new Set<WireField>([
+    ...nodes.filter((_, i) => keepNode[i]),
+    ...kept(GRAPH.initializer, graph.initializer.map((t) => t.name)),
+    ...kept(GRAPH.sparseInitializer, graph.sparseInitializer.map((v) => v.values?.name ?? '')),
+    ...kept(GRAPH.valueInfo, graph.valueInfo.map((v) => v.name)),
+  ]);
+  const filtered = new Set<number>([GRAPH.node, GRAPH.initializer, GRAPH.sparseInitializer, GRAPH.input, GRAPH.valueInfo, GRAPH.output]);
+  // Identity nodes from the new input to every other alias come first (nodes stay topologically sorted).
+  const parts: Uint8Array[] = [];
+  for (const alias of aliases) {
+    if (alias === cut || !needed.has(alias)) continue;
+    parts.push(concatBytes(lengthDelimited(GRAPH.node, onnx.NodeProto.encode({ opType: 'Identity', input: [cut], output: [alias], name: `feed_${alias}` }).finish())));
+  }
+  for (const f of parsed.graphFields) {
+    if (!filtered.has(f.field) || keepEntries.has(f)) parts.push(entryBytes(parsed, f));
+  }
+  const cutInput = onnx.ValueInfoProto.encode({
+    name: cut,
+    type: {
+      tensorType: {
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: { dim: cutDims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  }).finish();
+  parts.push(concatBytes(lengthDelimited(GRAPH.input, cutInput)));
+  const declared = new Map<string, Uint8Array>();
+  entriesOf(parsed, GRAPH.valueInfo).forEach((f, i) => declared.set(graph.valueInfo[i]!.name, parsed.bytes.subarray(f.dataStart, f.end)));
+  entriesOf(parsed, GRAPH.output).forEach((f, i) => declared.set(graph.output[i]!.name, parsed.bytes.subarray(f.dataStart, f.end)));
+  for (const name of outputs) {
+    parts.push(concatBytes(lengthDelimited(GRAPH.output, declared.get(name) ?? onnx.ValueInfoProto.encode({ name }).finish())));
+  }
+  return spliceGraph(parsed, parts);
+}
+
+/**
  * Session option that lets onnxruntime find external data when a model is loaded from bytes
  * (e.g. a pruned copy): it otherwise resolves locations against the working directory.
  */
