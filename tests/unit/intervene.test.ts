@@ -14,6 +14,10 @@ import { makeTinyVit } from '../helpers/makeTinyVit.js';
 import { makeSae } from '../helpers/makeSae.js';
 import { makeImageFolder } from '../helpers/makeImageFolder.js';
 import { mulberry32 } from '../helpers/prng.js';
+import { runIndex } from '../../src-main/core/indexer/runIndex.js';
+import { IndexReader } from '../../src-main/core/store/indexReader.js';
+import { interveneCommand } from '../../src-main/hosts/cli/commands/interveneCommand.js';
+import type { CliDeps } from '../../src-main/hosts/cli/context.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
 const haveFixtures = fs.existsSync(path.join(fixtures, 'toy-clip', 'model.onnx'));
@@ -176,6 +180,49 @@ describe('intervening on SAE features', () => {
         await iv.close();
       }
     }
+  });
+
+  it('studio intervene prints the head output before and after, scaling values by the index max', async () => {
+    const dir = path.join(work, 'cli');
+    const vit = await makeTinyVit({ dir, imageSize: 32, patchSize: 8, dModel: 16, cls: true, seed: 12 });
+    const sae = makeSae(path.join(dir, 'sae'), { dIn: 16, dSae: 24, architecture: 'relu', seed: 13 });
+    // The toy blocks do not mix tokens, so a per-patch (segmentation) head is where edits show.
+    const head = writeHead(path.join(dir, 'head'), 'segmentation', 'last_hidden_state', randomWeights(3 * 16, 14), 3, 16);
+    const index = path.join(dir, 'index');
+    await runIndex({ model: vit.manifestPath, layer: 'block_0', sae, data: path.dirname(path.dirname(images[0]!)), out: index, topK: 2, provider: 'cpu' });
+    // Two live features: the ones with the largest max activation in the index.
+    const picker = IndexReader.open('p', index);
+    const [fa, fb] = picker.queryFeatures({ indexId: 'p', sort: 'max', desc: true, offset: 0, limit: 2 }).rows.map((r) => r.index) as [number, number];
+    picker.close();
+    const out: string[] = [];
+    const err: string[] = [];
+    const deps = { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) } } as unknown as CliDeps;
+    const code = await interveneCommand(
+      { model: vit.manifestPath, layer: 'block_0', sae, head, index, image: images[0]!, set: `${fa}=-2,${fb}=0`, patches: '0,0;1,2', json: true, provider: 'cpu' },
+      deps,
+    );
+    expect(err.join('')).toBe('');
+    expect(code).toBe(0);
+    const printed = JSON.parse(out.join(''));
+    // The same edit through the API, with values scaled by the features' max in the index.
+    const reader = IndexReader.open('i', index);
+    const maxA = reader.featureDetail(fa).row.max;
+    reader.close();
+    const iv = await Intervener.open({ model: vit.manifestPath, layer: 'block_0', sae, head, provider: 'cpu' });
+    await iv.setImage(images[0]!);
+    const { before, after } = await iv.run([{ feature: fa, value: -2 * maxA }, { feature: fb, value: 0 }], [0, 6]);
+    await iv.close();
+    expect(printed.before).toEqual(before.patchClasses);
+    expect(printed.after).toEqual(after.patchClasses);
+    after.patchProbs!.forEach((probs, p) => {
+      const moved = probs.some((v, c) => Math.abs(v - before.patchProbs![p]![c]!) > 1e-7);
+      expect(moved).toBe(p === 0 || p === 6);
+    });
+
+    err.length = 0;
+    expect(await interveneCommand({ model: vit.manifestPath, layer: 'block_0', sae, head, image: images[0]!, set: '3=0' }, deps)).toBe(2);
+    expect(err.join('')).toMatch(/give --index DIR, or --absolute/);
+    expect(await interveneCommand({ model: vit.manifestPath, layer: 'block_0', sae, head, image: images[0]!, set: '3:0', absolute: true }, deps)).toBe(2);
   });
 
   it('refuses a head folder without head.json, naming what to write', () => {

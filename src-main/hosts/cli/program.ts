@@ -6,6 +6,7 @@ import { featuresCommand } from './commands/featuresCommand.js';
 import { indexCommand, type IndexOptions } from './commands/indexCommand.js';
 import { infoCommand } from './commands/infoCommand.js';
 import { DEFAULT_PORT, serveCommand } from './commands/serveCommand.js';
+import { interveneCommand, type InterveneOptions } from './commands/interveneCommand.js';
 
 // The `studio` command line: parsing and exit codes only; each command lives in commands/.
 
@@ -68,6 +69,22 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .argument('<dir>', 'index folder')
     .option('--json', 'print the summary as JSON')
     .action((dir: string, opts: { json?: boolean }) => run(() => infoCommand(dir, opts, deps))());
+
+  program
+    .command('intervene')
+    .description('Suppress or amplify SAE features on chosen patches of an image and show a task head\'s output before and after.')
+    .requiredOption('--model <manifest>', 'backbone manifest')
+    .requiredOption('--layer <name>', 'the layer the SAE reads')
+    .requiredOption('--sae <path>', 'SAE checkpoint')
+    .requiredOption('--head <dir>', 'task head folder: head.json, head.safetensors (weight, bias), labels.json')
+    .option('--index <dir>', 'index of this SAE: VALUE is a multiple of the feature\'s max activation there')
+    .requiredOption('--image <file>', 'image to run')
+    .requiredOption('--set <edits>', 'FEATURE=VALUE[,FEATURE=VALUE], e.g. 6909=0 to suppress, 6909=2 to double its max')
+    .option('--patches <list>', '"row,col;row,col" of the patch grid (default: every patch)')
+    .option('--absolute', 'VALUE is an activation, not a multiple of the feature\'s max')
+    .option('--json', 'print {"before": [[label, prob], ...], "after": [...]} (segmentation: per-patch class ids)')
+    .addOption(new Option('--provider <name>', 'execution provider').choices(PROVIDERS).default('auto'))
+    .action((opts: InterveneOptions) => run(() => interveneCommand(opts, deps))());
 
   program
     .command('features')
