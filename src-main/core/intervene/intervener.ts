@@ -40,6 +40,8 @@ const LAYER_NORM_EPS = 1e-5;
  */
 export class Intervener {
   private image: { tokens: Float32Array; codes: SparseCodes } | null = null;
+  /** The unedited output of the current image, computed once (sliders re-run only "after"). */
+  private before: HeadOutput | null = null;
 
   private constructor(
     readonly manifest: BackboneManifest,
@@ -89,6 +91,7 @@ export class Intervener {
     const d = this.backbone.d;
     const codes = await this.encoder.encode(tokens.slice(patchOffset * d, (patchOffset + patches) * d), patches);
     this.image = { tokens: tokens.slice(), codes };
+    this.before = null;
   }
 
   /** Activation of a feature on a patch of the current image (0 where it does not fire). */
@@ -101,9 +104,9 @@ export class Intervener {
   /** Head outputs before and after the edits; `patches` null means every patch. */
   async run(edits: FeatureEdit[], patches: number[] | null): Promise<{ before: HeadOutput; after: HeadOutput }> {
     const { tokens } = this.requireImage();
-    const before = await this.headOutput(tokens);
-    const after = await this.headOutput(this.edited(edits, patches));
-    return { before, after };
+    this.before ??= await this.headOutput(tokens);
+    const after = edits.length === 0 ? this.before : await this.headOutput(this.edited(edits, patches));
+    return { before: this.before, after };
   }
 
   /** x' = x + (f' − f)·W_dec, in the layer's own (un-normalised) space. */
