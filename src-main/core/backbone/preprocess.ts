@@ -124,9 +124,13 @@ export async function preprocessImage(input: string | Buffer, spec: PreprocessSp
   }
   const { width, height, channels } = decoded.info;
   if (channels !== 3) throw new Error(`cannot decode image ${name}: expected 3 colour channels after conversion, got ${channels}`);
-  const { target, left, top } = cropGeometry(width, height, spec, name);
+  return preprocessRawRgb(decoded.data, width, height, spec, name);
+}
 
-  let pipeline = sharp(decoded.data, { raw: { width, height, channels: 3 } });
+/** The same resize, crop and normalisation for pixels already decoded (e.g. video frames). */
+export async function preprocessRawRgb(data: Buffer, width: number, height: number, spec: PreprocessSpec, name: string): Promise<PreprocessedImage> {
+  const { target, left, top } = cropGeometry(width, height, spec, name);
+  let pipeline = sharp(data, { raw: { width, height, channels: 3 } });
   // Skip the resize when sizes already match: any kernel would only add rounding.
   if (target.width !== width || target.height !== height) {
     pipeline = pipeline.resize(target.width, target.height, { fit: 'fill', kernel: KERNEL[spec.interpolation] });
