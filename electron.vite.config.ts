@@ -22,6 +22,7 @@ export default defineConfig({
         input: {
           index: fromRoot('src-main', 'hosts', 'electron', 'main.ts'),
           indexWorker: fromRoot('src-main', 'worker', 'indexWorker.ts'),
+          analysisWorker: fromRoot('src-main', 'worker', 'analysisWorker.ts'),
         },
       },
     },

@@ -84,8 +84,12 @@ export interface IndexSummary {
   dense: number;
 }
 
-export type FeatureSortKey = 'index' | 'frequency' | 'mean' | 'max';
+export type FeatureSortKey = 'index' | 'frequency' | 'mean' | 'max' | 'category' | 'reviewed';
 export type Tristate = 'any' | 'only' | 'exclude';
+
+/** The three built-in, mutually exclusive categories (the video-SAE paper's scene / action / object). */
+export type FeatureCategory = 'scene' | 'action' | 'object';
+export const FEATURE_CATEGORIES: readonly FeatureCategory[] = ['scene', 'action', 'object'];
 
 export interface FeatureFilter {
   dead?: Tristate;
@@ -99,6 +103,11 @@ export interface FeatureFilter {
   /** Feature index range, inclusive (e.g. one Matryoshka group). */
   minIndex?: number | null;
   maxIndex?: number | null;
+  /** A category, 'none' for features without one; null or absent: any. */
+  category?: FeatureCategory | 'none' | null;
+  /** Only features carrying this free tag. */
+  tag?: string | null;
+  reviewed?: Tristate;
 }
 
 export interface FeatureQuery {
@@ -123,6 +132,10 @@ export interface FeatureRow {
   max: number;
   /** Counts of positive values per histogram bin (see IndexSummary.histogram). */
   histogram: number[];
+  category: FeatureCategory | null;
+  tags: string[];
+  reviewed: boolean;
+  noteCount: number;
 }
 
 export interface FeaturePage {
@@ -159,6 +172,108 @@ export interface FeatureDetail {
   labelCounts: LabelCount[];
   clsCount: number;
   clsMax: number;
+  /** The user's category, tags, notes and reviewed mark for this feature (of this SAE). */
+  tags: FeatureTags;
+}
+
+export interface FeatureNote {
+  text: string;
+  author: string;
+  /** ISO 8601. */
+  time: string;
+}
+
+/** What the user recorded about one feature. Belongs to the SAE (its weights hash), not the index. */
+export interface FeatureTags {
+  feature: number;
+  category: FeatureCategory | null;
+  tags: string[];
+  notes: FeatureNote[];
+  reviewed: boolean;
+}
+
+/** One edit applied to every listed feature; absent fields are left as they are. */
+export interface TagEdit {
+  indexId: string;
+  features: number[];
+  /** null clears the category. */
+  category?: FeatureCategory | null;
+  reviewed?: boolean;
+  addTags?: string[];
+  removeTags?: string[];
+  /** Appends a note (author from the app setting, time now). */
+  note?: string;
+}
+
+/** Records after a change, and before it (what undo restores). */
+export interface TagChange {
+  records: FeatureTags[];
+  before: FeatureTags[];
+}
+
+export interface TagCount {
+  tag: string;
+  count: number;
+}
+
+export interface TagOverview {
+  saeHash: string;
+  categories: Record<FeatureCategory, number>;
+  reviewed: number;
+  withNotes: number;
+  tags: TagCount[];
+}
+
+export type TagFileFormat = 'csv' | 'json';
+
+export interface TagExport {
+  format: TagFileFormat;
+  /** Suggested file name, e.g. `CLIP-24K-tags.csv`. */
+  fileName: string;
+  text: string;
+  features: number;
+}
+
+export interface TagConflict {
+  feature: number;
+  ours: FeatureCategory;
+  theirs: FeatureCategory;
+}
+
+export interface TagImportReport {
+  /** Features mentioned in the file. */
+  features: number;
+  categoriesSet: number;
+  tagsAdded: number;
+  notesAdded: number;
+  reviewedSet: number;
+  /** Same feature, different category: ours was kept. */
+  conflicts: TagConflict[];
+  /** Lines or entries that could not be read, with why. */
+  skipped: { where: string; reason: string }[];
+  /** Records before the import, for undo. */
+  before: FeatureTags[];
+}
+
+/** A category the index data suggests, with its reasons; never applied without the user. */
+export interface CategorySuggestion {
+  feature: number;
+  category: FeatureCategory | null;
+  /** 0..1: how far the measurements are from the rule's thresholds. */
+  confidence: number;
+  reasons: string[];
+  /** Mean over exemplars of the fraction of patches above 10% of the feature's scale. */
+  spread: number | null;
+  /** Distinct labels among the exemplars, and the share of the most common one. */
+  labelClasses: number;
+  topLabelShare: number | null;
+}
+
+/** Suggested (rows, 'none' = no suggestion) against the user's categories (columns), over tagged features. */
+export interface TagAgreement {
+  counts: Record<FeatureCategory | 'none', Record<FeatureCategory, number>>;
+  tagged: number;
+  agree: number;
 }
 
 export interface ScatterData {
@@ -247,6 +362,159 @@ export interface AppInfo {
   startIndexId: string | null;
 }
 
+// ---- Cross-model matching, patch queries, similar features (issue 5) ----
+
+/** One side of a match run, as the UI names it. */
+export interface MatchSide {
+  indexId: string;
+  path: string;
+  name: string;
+  features: number;
+  /** Features that fired on at least one common item. */
+  live: number;
+}
+
+/** A saved match between two indexes of the same dataset, from `a`'s point of view. */
+export interface MatchSummary {
+  a: MatchSide;
+  b: MatchSide;
+  /** Items present in both (paired by relative path), and in one only. */
+  itemsCommon: number;
+  itemsOnlyA: number;
+  itemsOnlyB: number;
+  /** Example paths present in one index only (at most a few), to explain a mismatch. */
+  examplesOnlyA: string[];
+  examplesOnlyB: string[];
+  /** (item, feature of A, feature of B) triples that were accumulated: the cost of matching. */
+  coActivePairs: number;
+  mutual: number;
+  /** Matches kept per feature and direction. */
+  perFeature: number;
+  seconds: number;
+  createdAt: string;
+}
+
+/** A feature's match on the other side: correlation across items and lift on exemplars. */
+export interface MatchEntry {
+  feature: number;
+  other: number;
+  /** Pearson correlation across common items of max-over-patches activations (sparse approximation). */
+  score: number;
+  /** Mean of `other` on `feature`'s exemplars over its mean on all common items. */
+  lift: number;
+  /** Items where both are among their item's strongest features. */
+  coCount: number;
+}
+
+export interface FeatureMatches {
+  feature: number;
+  /** Best first. Empty when the feature never fired on a common item. */
+  matches: MatchEntry[];
+  /** True when the best match also picks this feature as its best. */
+  mutual: boolean;
+}
+
+export type MatchListKind = 'mutual' | 'no-counterpart';
+
+export interface MatchListQuery {
+  indexId: string;
+  otherId: string;
+  kind: MatchListKind;
+  /** For 'no-counterpart': best score below this (default 0.3). */
+  threshold?: number;
+  /** Only pairs co-active on at least this many images (default 1): hides matches of very rare features. */
+  minCoActive?: number;
+  sort: 'score' | 'feature' | 'lift';
+  desc: boolean;
+  offset: number;
+  limit: number;
+}
+
+export interface MatchListPage {
+  total: number;
+  offset: number;
+  /** For 'no-counterpart', `other` is the best (too weak) match, or -1 when there is none. */
+  rows: MatchEntry[];
+}
+
+/** A chosen pair looked at closely: lift both ways and the patch-level refinement. */
+export interface MatchPairDetail {
+  a: number;
+  b: number;
+  score: number | null;
+  liftAB: number;
+  liftBA: number;
+  /** The common grid both patch maps were resampled to (by area), e.g. [14, 14]. */
+  grid: [number, number];
+  /** Pearson correlation of the two features over (item, cell) of the common grid, on the items compared. */
+  patchCorrelation: number | null;
+  /** Mean over those items of the overlap (sum of min / sum of max) of the two normalised maps. */
+  patchOverlap: number | null;
+  /** Items whose patch maps of both features were available (exemplars of both). */
+  itemsCompared: number;
+  /** Why the refinement is missing or partial. */
+  note: string | null;
+}
+
+export interface SimilarFeature {
+  index: number;
+  /** Cosine similarity of the decoder directions. */
+  cosine: number;
+}
+
+/** An image to ask about: a file path the host can read, or the file's bytes (base64). */
+export interface QueryImageSource {
+  path?: string;
+  data?: string;
+  name?: string;
+}
+
+/** One model's view of a query image. */
+export interface QueryImageView {
+  indexId: string;
+  name: string;
+  grid: [number, number];
+  /** The model's input crop as a PNG data URL: what the patches cover. */
+  preview: string;
+  /** That crop in source-image fractions [x0, y0, x1, y1], for mapping patches between models. */
+  crop: [number, number, number, number];
+}
+
+export interface QueryImage {
+  imageId: string;
+  name: string;
+  sourceWidth: number;
+  sourceHeight: number;
+  views: QueryImageView[];
+}
+
+export interface PatchQuery {
+  imageId: string;
+  indexId: string;
+  /** [row, column] of the model's patch grid, from 0. */
+  patches: [number, number][];
+  /** Optional weight per patch (default 1): a selection mapped from another model's grid. */
+  weights?: number[];
+  limit?: number;
+}
+
+export interface PatchFeature {
+  index: number;
+  /** Activation summed over the selected patches (weighted). */
+  value: number;
+  /** Largest single-patch activation among them. */
+  max: number;
+  /** The feature's activation on every patch of the image, row-major over the grid. */
+  patchMap: number[];
+}
+
+export interface PatchQueryResult {
+  imageId: string;
+  indexId: string;
+  patches: number;
+  features: PatchFeature[];
+}
+
 export type PathKind = 'file' | 'directory';
 
 /** Every call the renderer (or any host client) can make. One argument object per method. */
@@ -266,6 +534,34 @@ export interface StudioApi {
   listJobs(): Promise<JobInfo[]>;
   /** Native file/folder picker; hosts without one resolve null and the UI asks for a typed path. */
   pickPath(args: { kind: PathKind; title?: string }): Promise<string | null>;
+  featureTags(args: { indexId: string; feature: number }): Promise<FeatureTags>;
+  editTags(args: TagEdit): Promise<TagChange>;
+  /** Puts records back exactly as given (undo/redo). */
+  restoreTags(args: { indexId: string; records: FeatureTags[] }): Promise<TagChange>;
+  tagOverview(args: { indexId: string }): Promise<TagOverview>;
+  exportTags(args: { indexId: string; format: TagFileFormat }): Promise<TagExport>;
+  /** Merges a file's tags: adds what is missing, reports category conflicts instead of overwriting. */
+  importTags(args: { indexId: string; format: TagFileFormat; text: string; force?: boolean }): Promise<TagImportReport>;
+  suggestCategory(args: { indexId: string; feature: number }): Promise<CategorySuggestion>;
+  tagAgreement(args: { indexId: string }): Promise<TagAgreement>;
+  /** Author written on new notes (app setting; default: the OS user name). */
+  noteAuthor(): Promise<string>;
+  setNoteAuthor(args: { author: string }): Promise<string>;
+  /** Matches two indexes of the same dataset (in the worker) and saves the result into both. */
+  matchIndexes(args: { indexId: string; otherId: string }): Promise<MatchSummary>;
+  /** The saved match with another index, or null when none was run. */
+  matchSummary(args: { indexId: string; otherId: string }): Promise<MatchSummary | null>;
+  /** Saved matches of this index: the other index paths, to reopen them. */
+  matchRuns(args: { indexId: string }): Promise<{ path: string; name: string; createdAt: string }[]>;
+  featureMatches(args: { indexId: string; otherId: string; feature: number; limit?: number }): Promise<FeatureMatches>;
+  matchList(args: MatchListQuery): Promise<MatchListPage>;
+  matchPair(args: { indexId: string; otherId: string; feature: number; other: number }): Promise<MatchPairDetail>;
+  /** Features of the same SAE whose decoder directions are closest to this one's. */
+  similarFeatures(args: { indexId: string; feature: number; limit?: number }): Promise<SimilarFeature[]>;
+  /** Runs an image through the models of these indexes (in the worker) and keeps its codes. */
+  loadQueryImage(args: { image: QueryImageSource; indexIds: string[] }): Promise<QueryImage>;
+  /** Features ranked by activation summed over the selected patches; a newer query supersedes an older one. */
+  queryPatches(args: PatchQuery): Promise<PatchQueryResult>;
 }
 
 export type ApiMethod = keyof StudioApi;
@@ -285,6 +581,25 @@ export const API_METHODS = [
   'cancelJob',
   'listJobs',
   'pickPath',
+  'featureTags',
+  'editTags',
+  'restoreTags',
+  'tagOverview',
+  'exportTags',
+  'importTags',
+  'suggestCategory',
+  'tagAgreement',
+  'noteAuthor',
+  'setNoteAuthor',
+  'matchIndexes',
+  'matchSummary',
+  'matchRuns',
+  'featureMatches',
+  'matchList',
+  'matchPair',
+  'similarFeatures',
+  'loadQueryImage',
+  'queryPatches',
 ] as const satisfies readonly ApiMethod[];
 
 // Compile-time check that API_METHODS lists every method exactly.
@@ -295,7 +610,16 @@ void _allMethodsListed;
 export type ApiArgs<M extends ApiMethod> = Parameters<StudioApi[M]> extends [infer A] ? A : undefined;
 export type ApiResult<M extends ApiMethod> = Awaited<ReturnType<StudioApi[M]>>;
 
-export type StudioEvent = { type: 'job'; job: JobInfo };
+export type StudioEvent = { type: 'job'; job: JobInfo } | { type: 'match-progress'; progress: MatchProgress };
+
+/** Progress of a running match (matchIndexes), for the match view. */
+export interface MatchProgress {
+  indexId: string;
+  otherId: string;
+  phase: 'reading' | 'matching' | 'saving';
+  done: number;
+  total: number;
+}
 
 export const IPC_PREFIX = 'studio:';
 export const IPC_EVENT_CHANNEL = 'studio:event';

@@ -17,6 +17,8 @@ export type StudioErrorCode =
   | 'bad-input'
   | 'schema-too-new'
   | 'cancelled'
+  /** A newer request of the same kind replaced this one before it ran (latest wins). */
+  | 'superseded'
   | 'internal';
 
 export function toErrorPayload(err: unknown): ApiErrorPayload {

@@ -15,7 +15,17 @@ import type {
   ScatterData,
   SkippedItem,
   StudioEvent,
+  CategorySuggestion,
+  FeatureTags,
+  TagAgreement,
+  TagChange,
+  TagEdit,
+  TagExport,
+  TagFileFormat,
+  TagImportReport,
+  TagOverview,
 } from '../contract/index.js';
+import { TagService } from './tags/tagService.js';
 import type { StudioBackend, StudioBackendOptions } from './backend.js';
 import { StudioError } from './errors.js';
 import { IndexReader } from './store/indexReader.js';
@@ -27,6 +37,8 @@ import { loadSae, saeInfo } from './sae/loadSae.js';
 import { resolveContained } from './paths/containedPath.js';
 import { SettingsStore } from './settingsStore.js';
 import { APP_VERSION } from './version.js';
+import { AnalysisService } from './analysis/analysisService.js';
+import type { ApiArgs, ApiResult } from '../contract/index.js';
 
 /** A stable id for an index folder, usable in routes and thumbnail URLs. */
 export function indexIdFor(dir: string): string {
@@ -42,10 +54,19 @@ export class StudioService implements StudioBackend {
   private readonly listeners = new Set<(e: StudioEvent) => void>();
   private readonly jobs: JobManager;
   private readonly settings: SettingsStore;
+  private readonly tagService: TagService;
   private startIndexId: string | null = null;
+  /** Matching, patch queries, similar features (analysis/analysisService.ts, run in the analysis worker). */
+  private readonly analysis = new AnalysisService(
+    (id) => this.reader(id),
+    (event) => {
+      for (const l of this.listeners) l(event);
+    },
+  );
 
   constructor(private readonly opts: StudioBackendOptions & { checkpointIntervalMs?: number }) {
     this.settings = new SettingsStore(opts.settingsDir);
+    this.tagService = new TagService(opts.settingsDir);
     this.jobs = new JobManager((job) => this.onJob(job), { checkpointIntervalMs: opts.checkpointIntervalMs });
   }
 
@@ -84,6 +105,7 @@ export class StudioService implements StudioBackend {
     if (!reader) {
       reader = IndexReader.open(id, abs);
       this.readers.set(id, reader);
+      this.tagService.syncOnOpen(reader);
     }
     const summary = reader.summary();
     this.settings.touch({ id, path: abs, name: summary.name });
@@ -144,6 +166,7 @@ export class StudioService implements StudioBackend {
     // A reader holding the output index open would see a half-written state: drop it.
     const id = indexIdFor(req.out);
     this.readers.get(id)?.close();
+    this.analysis.forget(path.resolve(req.out));
     this.readers.delete(id);
     return this.jobs.start(req);
   }
@@ -158,6 +181,77 @@ export class StudioService implements StudioBackend {
 
   async pickPath({ kind, title }: { kind: PathKind; title?: string }): Promise<string | null> {
     return this.opts.pickPath ? this.opts.pickPath(kind, title) : null;
+  }
+
+  // Tags, notes, reviewed marks (tags/tagService.ts): stored per SAE hash in the index and app-wide.
+
+  async featureTags({ indexId, feature }: { indexId: string; feature: number }): Promise<FeatureTags> {
+    return this.tagService.get(this.reader(indexId), feature);
+  }
+
+  async editTags(edit: TagEdit): Promise<TagChange> {
+    return this.tagService.edit(this.reader(edit.indexId), edit);
+  }
+
+  async restoreTags({ indexId, records }: { indexId: string; records: FeatureTags[] }): Promise<TagChange> {
+    return this.tagService.restore(this.reader(indexId), records);
+  }
+
+  async tagOverview({ indexId }: { indexId: string }): Promise<TagOverview> {
+    return this.tagService.overview(this.reader(indexId));
+  }
+
+  async exportTags({ indexId, format }: { indexId: string; format: TagFileFormat }): Promise<TagExport> {
+    return this.tagService.export(this.reader(indexId), format);
+  }
+
+  async importTags(args: { indexId: string; format: TagFileFormat; text: string; force?: boolean }): Promise<TagImportReport> {
+    return this.tagService.import(this.reader(args.indexId), args);
+  }
+
+  async suggestCategory({ indexId, feature }: { indexId: string; feature: number }): Promise<CategorySuggestion> {
+    return this.tagService.suggest(this.reader(indexId), feature);
+  }
+
+  async tagAgreement({ indexId }: { indexId: string }): Promise<TagAgreement> {
+    return this.tagService.agreement(this.reader(indexId));
+  }
+
+  async noteAuthor(): Promise<string> {
+    return this.tagService.author();
+  }
+
+  async setNoteAuthor({ author }: { author: string }): Promise<string> {
+    return this.tagService.setAuthor(author);
+  }
+
+  // Cross-model matching, patch queries and decoder similarity (issue 5).
+  matchIndexes(args: ApiArgs<'matchIndexes'>): Promise<ApiResult<'matchIndexes'>> {
+    return this.analysis.matchIndexes(args);
+  }
+  matchSummary(args: ApiArgs<'matchSummary'>): Promise<ApiResult<'matchSummary'>> {
+    return this.analysis.matchSummary(args);
+  }
+  matchRuns(args: ApiArgs<'matchRuns'>): Promise<ApiResult<'matchRuns'>> {
+    return this.analysis.matchRuns(args);
+  }
+  featureMatches(args: ApiArgs<'featureMatches'>): Promise<ApiResult<'featureMatches'>> {
+    return this.analysis.featureMatches(args);
+  }
+  matchList(args: ApiArgs<'matchList'>): Promise<ApiResult<'matchList'>> {
+    return this.analysis.matchList(args);
+  }
+  matchPair(args: ApiArgs<'matchPair'>): Promise<ApiResult<'matchPair'>> {
+    return this.analysis.matchPair(args);
+  }
+  similarFeatures(args: ApiArgs<'similarFeatures'>): Promise<ApiResult<'similarFeatures'>> {
+    return this.analysis.similarFeatures(args);
+  }
+  loadQueryImage(args: ApiArgs<'loadQueryImage'>): Promise<ApiResult<'loadQueryImage'>> {
+    return this.analysis.loadQueryImage(args);
+  }
+  queryPatches(args: ApiArgs<'queryPatches'>): Promise<ApiResult<'queryPatches'>> {
+    return this.analysis.queryPatches(args);
   }
 
   onEvent(listener: (event: StudioEvent) => void): () => void {
@@ -178,8 +272,10 @@ export class StudioService implements StudioBackend {
 
   async close(): Promise<void> {
     await this.jobs.close();
+    await this.analysis.close();
     for (const r of this.readers.values()) r.close();
     this.readers.clear();
+    this.tagService.close();
   }
 
   private reader(indexId: string): IndexReader {
@@ -197,6 +293,7 @@ export class StudioService implements StudioBackend {
     try {
       const reader = IndexReader.open(indexId, recent.path);
       this.readers.set(indexId, reader);
+      this.tagService.syncOnOpen(reader);
       return reader;
     } catch {
       return null;

@@ -10,6 +10,8 @@ export function createStudioRouter(history: RouterHistory = createWebHashHistory
       { path: '/index/:indexId/features', name: 'features', component: () => import('./views/FeaturesView.vue') },
       { path: '/index/:indexId/feature/:feature', name: 'feature', component: () => import('./views/FeatureView.vue') },
       { path: '/index/:indexId/skipped', name: 'skipped', component: () => import('./views/SkippedView.vue') },
+      { path: '/index/:indexId/match', name: 'match', component: () => import('./views/MatchView.vue') },
+      { path: '/index/:indexId/query', name: 'query', component: () => import('./views/QueryView.vue') },
       { path: '/:unknown(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue') },
     ],
   });

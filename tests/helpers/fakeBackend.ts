@@ -13,6 +13,8 @@ import type {
 import type { StudioBackend } from '../../src-main/core/backend.js';
 import { StudioError } from '../../src-main/core/errors.js';
 import { resolveContained } from '../../src-main/core/paths/containedPath.js';
+import { createMemoryTags } from './memoryTags.js';
+import { fakeAnalysisMethods } from './fakeAnalysis.js';
 
 // A StudioBackend with canned data for host tests (web host, IPC, CLI): records every call,
 // lets a test emit events, and resolves thumbnails with the real containment check.
@@ -46,6 +48,10 @@ export function fakeRow(index: number): FeatureRow {
     mean: count === 0 ? 0 : 1 + index / 10,
     max: count === 0 ? 0 : 2 + index,
     histogram: [0, count],
+    category: null,
+    tags: [],
+    reviewed: false,
+    noteCount: 0,
   };
 }
 
@@ -114,7 +120,7 @@ export function fakeJob(state: JobInfo['state'], done: number, extra: Partial<Jo
 }
 
 function sortRows(rows: FeatureRow[], query: FeatureQuery): FeatureRow[] {
-  const key = query.sort;
+  const key = query.sort === 'category' || query.sort === 'reviewed' ? 'index' : query.sort;
   const sorted = [...rows].sort((a, b) => (a[key] as number) - (b[key] as number) || a.index - b.index);
   return query.desc ? sorted.reverse() : sorted;
 }
@@ -124,6 +130,7 @@ export function createFakeBackend(): FakeBackend {
   const calls: FakeCall[] = [];
   const record = (method: string, arg: unknown) => calls.push({ method, arg });
   const rows = Array.from({ length: FAKE_FEATURES }, (_, i) => fakeRow(i));
+  const memoryTags = createMemoryTags('abc', () => null);
   const requireIndex = (indexId: string) => {
     if (indexId !== FAKE_INDEX_ID) throw new StudioError('not-found', `No open index with id ${indexId}.`);
   };
@@ -185,6 +192,7 @@ export function createFakeBackend(): FakeBackend {
         labelCounts: [{ label: 'cat', count: exemplars.length }],
         clsCount: 0,
         clsMax: 0,
+        tags: memoryTags.get(args.feature),
       };
     },
     async scatter(args) {
@@ -227,6 +235,65 @@ export function createFakeBackend(): FakeBackend {
       record('pickPath', args);
       return '/picked/by/native/dialog';
     },
+    async featureTags(args) {
+      record('featureTags', args);
+      requireIndex(args.indexId);
+      return memoryTags.get(args.feature);
+    },
+    async editTags(args) {
+      record('editTags', args);
+      requireIndex(args.indexId);
+      return memoryTags.edit(args);
+    },
+    async restoreTags(args) {
+      record('restoreTags', args);
+      requireIndex(args.indexId);
+      return memoryTags.restore(args.records);
+    },
+    async tagOverview(args) {
+      record('tagOverview', args);
+      requireIndex(args.indexId);
+      return memoryTags.overview();
+    },
+    async exportTags(args) {
+      record('exportTags', args);
+      requireIndex(args.indexId);
+      return memoryTags.exportTags(args.format, 'CLIP-5');
+    },
+    async importTags(args) {
+      record('importTags', args);
+      requireIndex(args.indexId);
+      return memoryTags.importTags(args.text ?? '');
+    },
+    async suggestCategory(args) {
+      record('suggestCategory', args);
+      requireIndex(args.indexId);
+      return memoryTags.suggest(args.feature);
+    },
+    async tagAgreement(args) {
+      record('tagAgreement', args);
+      requireIndex(args.indexId);
+      return memoryTags.agreement();
+    },
+    async noteAuthor() {
+      record('noteAuthor', undefined);
+      return memoryTags.author;
+    },
+    async setNoteAuthor(args) {
+      record('setNoteAuthor', args);
+      memoryTags.author = args.author ?? memoryTags.author;
+      return memoryTags.author;
+    },
+    ...fakeAnalysisMethods(
+      [
+        { id: FAKE_INDEX_ID, path: '/data/idx', name: 'CLIP-5', features: FAKE_FEATURES, grid: [2, 2] },
+        { id: 'idx2', path: '/data/idx2', name: 'DINO-5', features: FAKE_FEATURES, grid: [2, 2] },
+      ],
+      async (method, arg, produce) => {
+        record(method, arg);
+        return produce();
+      },
+    ),
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -19,6 +19,9 @@ import type {
   StudioClient,
   StudioEvent,
 } from '../../src-main/contract/index.js';
+import { createMemoryTags } from './memoryTags.js';
+import { fakeAnalysisMethods } from './fakeAnalysis.js';
+import { mulberry32 } from './prng';
 
 export interface FakeIndexOptions {
   id?: string;
@@ -63,17 +66,6 @@ const LABELS = [
   'bookshop', 'barn', 'suspension bridge', 'sailboat', 'umbrella',
 ];
 
-/** mulberry32: a tiny seeded PRNG so every run synthesises the same index. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(random: () => number): number {
   const u = Math.max(random(), 1e-12);
@@ -97,7 +89,7 @@ function synthesiseColumns(features: number, tokens: number): FeatureColumns {
     max: new Float64Array(features),
   };
   for (let i = 0; i < features; i++) {
-    const random = rng(i * 7919 + 17);
+    const random = mulberry32(i * 7919 + 17);
     const kind = random();
     let frequency = 0;
     if (kind >= 0.04) {
@@ -134,8 +126,15 @@ function histogramFor(count: number, mean: number, max: number): number[] {
   return weights.map((w) => (sum > 0 ? Math.round((w / sum) * count) : 0));
 }
 
-function passes(c: FeatureColumns, i: number, f: FeatureFilter | undefined): boolean {
+function passes(c: FeatureColumns, i: number, f: FeatureFilter | undefined, tagsOf: (i: number) => FeatureRowTags): boolean {
   if (!f) return true;
+  if (f.category || f.tag || (f.reviewed && f.reviewed !== 'any')) {
+    const t = tagsOf(i);
+    if (f.category === 'none' ? t.category !== null : f.category && t.category !== f.category) return false;
+    if (f.tag && !t.tags.includes(f.tag)) return false;
+    if (f.reviewed === 'only' && !t.reviewed) return false;
+    if (f.reviewed === 'exclude' && t.reviewed) return false;
+  }
   const dead = c.count[i] === 0;
   const dense = c.frequency[i] > 1e-2;
   if (f.dead === 'only' && !dead) return false;
@@ -151,6 +150,9 @@ function passes(c: FeatureColumns, i: number, f: FeatureFilter | undefined): boo
     inRange(i, f.minIndex, f.maxIndex)
   );
 }
+
+type FeatureRowTags = Pick<FeatureRow, 'category' | 'tags' | 'reviewed'>;
+const CATEGORY_ORDER = { scene: 0, action: 1, object: 2 } as const;
 
 function notFound(message: string): Error {
   return Object.assign(new Error(message), { code: 'not-found' });
@@ -219,14 +221,32 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
     dense,
   };
 
+  // A second index of the same dataset (another model's SAE), for the match and query views.
+  const other: IndexSummary = {
+    ...summary,
+    id: 'dino-32k',
+    path: '/data/indexes/dinov2-b14-imagenet-val',
+    name: 'DINO-32K',
+    model: { ...summary.model, name: 'DINOv2 ViT-B/14', family: 'dinov2', tokens: { ...summary.model.tokens, registers: 4, patchSize: 14 } },
+  };
+
   const skipped: SkippedItem[] = [
     { item: 'n01440764/ILSVRC2012_val_00002138.JPEG', reason: 'Unsupported colour space (CMYK JPEG)' },
     { item: 'n02009912/truncated.jpg', reason: 'Premature end of JPEG data' },
     { item: 'n04536866/notes.txt', reason: 'Not an image' },
   ];
 
+  // A deterministic "suggestion" per feature, so the agreement table has something to show.
+  const tagStore = createMemoryTags(summary.sae.hash, (f) => (columns.count[f] === 0 ? null : (['scene', 'object', null] as const)[f % 3]!));
+  let tagVersion = 0;
+
   function row(i: number): FeatureRow {
+    const t = tagStore.get(i);
     return {
+      category: t.category,
+      tags: t.tags,
+      reviewed: t.reviewed,
+      noteCount: t.notes.length,
       index: i,
       count: columns.count[i],
       frequency: columns.frequency[i],
@@ -242,14 +262,18 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
   let order: Int32Array = new Int32Array(0);
 
   function sortedIndices(q: FeatureQuery): Int32Array {
-    const key = JSON.stringify([q.sort, q.desc, q.filter ?? null]);
+    const key = JSON.stringify([q.sort, q.desc, q.filter ?? null, tagVersion]);
     if (key === orderKey) return order;
     const kept: number[] = [];
-    for (let i = 0; i < features; i++) if (passes(columns, i, q.filter)) kept.push(i);
-    const column = q.sort === 'index' ? null : columns[q.sort === 'frequency' ? 'frequency' : q.sort];
+    for (let i = 0; i < features; i++) if (passes(columns, i, q.filter, tagStore.get)) kept.push(i);
+    const tagKey = (i: number): number => {
+      const t = tagStore.get(i);
+      return q.sort === 'reviewed' ? Number(t.reviewed) : t.category ? CATEGORY_ORDER[t.category] : 3;
+    };
+    const column = q.sort === 'index' || q.sort === 'category' || q.sort === 'reviewed' ? null : columns[q.sort === 'frequency' ? 'frequency' : q.sort];
     const sign = q.desc ? -1 : 1;
     kept.sort((a, b) => {
-      const d = column ? column[a] - column[b] : a - b;
+      const d = column ? column[a] - column[b] : q.sort === 'index' ? a - b : tagKey(a) - tagKey(b);
       return d !== 0 ? sign * d : a - b; // ties by index, as the core's ORDER BY does
     });
     orderKey = key;
@@ -259,7 +283,7 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
 
   function detail(indexId: string, feature: number): FeatureDetail {
     const r = row(feature);
-    const random = rng(feature * 104729 + 3);
+    const random = mulberry32(feature * 104729 + 3);
     const [rows, cols] = grid;
     const exemplarCount = r.count === 0 ? 0 : Math.min(topK, Math.max(1, Math.round(r.count / 4)));
     const exemplars: Exemplar[] = [];
@@ -303,6 +327,7 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
       labelCounts: [...counts].map(([label, count]) => ({ label, count })).sort((a, b) => b.count - a.count),
       clsCount: Math.round(r.count / 196),
       clsMax: r.max * 0.6,
+      tags: tagStore.get(feature),
     };
   }
 
@@ -322,7 +347,7 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
   }
 
   function checkIndex(indexId: string): void {
-    if (indexId !== summary.id) throw notFound(`No open index with id "${indexId}". Open it again from the start page.`);
+    if (indexId !== summary.id && indexId !== other.id) throw notFound(`No open index with id "${indexId}". Open it again from the start page.`);
   }
 
   function runJob(job: JobInfo): void {
@@ -370,6 +395,7 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
       })),
     openIndex: (args) =>
       reply('openIndex', args, () => {
+        if (args.path.replace(/\/+$/, '') === other.path) return other;
         if (args.path.replace(/\/+$/, '') !== summary.path) {
           throw notFound(`No index at ${args.path}: the folder has no index.sqlite. Pick the folder an indexing run wrote.`);
         }
@@ -378,6 +404,7 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
     indexSummary: (args) =>
       reply('indexSummary', args, () => {
         checkIndex(args.indexId);
+        if (args.indexId === other.id) return other;
         return summary;
       }),
     queryFeatures: (args) =>
@@ -454,6 +481,43 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
       }),
     listJobs: () => reply('listJobs', null, () => [...jobs.values()]),
     pickPath: (args) => reply('pickPath', args, () => options.pickedPath ?? null),
+    featureTags: (args) =>
+      reply('featureTags', args, () => {
+        checkIndex(args.indexId);
+        return tagStore.get(args.feature);
+      }),
+    editTags: (args) =>
+      reply('editTags', args, () => {
+        checkIndex(args.indexId);
+        tagVersion++;
+        return tagStore.edit(args);
+      }),
+    restoreTags: (args) =>
+      reply('restoreTags', args, () => {
+        checkIndex(args.indexId);
+        tagVersion++;
+        return tagStore.restore(args.records);
+      }),
+    tagOverview: (args) => reply('tagOverview', args, () => tagStore.overview()),
+    exportTags: (args) => reply('exportTags', args, () => tagStore.exportTags(args.format, summary.name)),
+    importTags: (args) =>
+      reply('importTags', args, () => {
+        tagVersion++;
+        return tagStore.importTags(args.text);
+      }),
+    suggestCategory: (args) => reply('suggestCategory', args, () => tagStore.suggest(args.feature)),
+    tagAgreement: (args) => reply('tagAgreement', args, () => tagStore.agreement()),
+    noteAuthor: () => reply('noteAuthor', null, () => tagStore.author),
+    setNoteAuthor: (args) =>
+      reply('setNoteAuthor', args, () => {
+        tagStore.author = args.author;
+        return args.author;
+      }),
+    ...fakeAnalysisMethods(
+      [summary, other].map((x) => ({ id: x.id, path: x.path, name: x.name, features: x.features, grid: x.model.tokens.grid })),
+      reply,
+      options.thumbnailUrl?.(summary.id, 4242),
+    ),
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

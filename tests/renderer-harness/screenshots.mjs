@@ -70,6 +70,88 @@ const shots = [
       await page.waitForTimeout(300);
     },
   },
+  {
+    name: 'tags-feature',
+    url: '/#/index/clip-24k/feature/6909',
+    async act(page) {
+      await page.getByTestId('tag-editor').waitFor();
+      await page.keyboard.press('1');
+      await page.keyboard.press('t');
+      await page.keyboard.type('sky');
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('t');
+      await page.keyboard.type('outdoor');
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('r');
+      await page.keyboard.press('n');
+      await page.keyboard.type('Fires on open sky above the horizon; weaker on water.');
+      await page.keyboard.press('Control+Enter');
+      await page.waitForTimeout(300);
+    },
+  },
+  {
+    name: 'tags-features',
+    url: '/?features=2000#/index/clip-24k/features',
+    async act(page) {
+      await page.getByTestId('feature-row').first().waitFor();
+      const checks = page.getByTestId('row-check');
+      await checks.nth(1).click();
+      await checks.nth(6).click({ modifiers: ['Shift'] });
+      await page.getByTestId('bulk-scene').click();
+      await page.waitForTimeout(150);
+      await page.keyboard.press('Escape');
+      await checks.nth(8).click();
+      await checks.nth(9).click();
+      await page.getByTestId('bulk-tag-input').fill('water');
+      await page.getByTestId('bulk-tag-input').press('Enter');
+      await page.getByTestId('bulk-object').click();
+      await page.waitForTimeout(150);
+      await checks.nth(12).click();
+      await checks.nth(13).click();
+      await page.getByTestId('show-agreement').click();
+      await page.waitForTimeout(300);
+    },
+  },
+  {
+    name: 'match',
+    url: '/#/index/clip-24k/match?other=dino-32k',
+    async act(page) {
+      await page.getByTestId('run-match').click();
+      await page.getByTestId('match-row').first().waitFor();
+      await page.getByTestId('match-row').nth(2).click();
+      await page.getByTestId('grid-b').getByTestId('exemplar').first().waitFor();
+      await page.waitForTimeout(300);
+    },
+  },
+  {
+    name: 'match-no-counterpart',
+    url: '/#/index/clip-24k/match?other=dino-32k',
+    async act(page) {
+      await page.getByTestId('run-match').click();
+      await page.getByTestId('tab-no-counterpart').click();
+      await page.getByTestId('match-row').nth(4).click();
+      await page.getByTestId('grid-a').getByTestId('exemplar').first().waitFor();
+      await page.waitForTimeout(300);
+    },
+  },
+  {
+    name: 'query',
+    url: '/#/index/clip-24k/query?with=dino-32k',
+    async act(page) {
+      await page.getByTestId('image-path').fill('/photos/beach.jpg');
+      await page.getByTestId('image-path').press('Enter');
+      const picker = page.getByTestId('patch-picker').first();
+      await picker.waitFor();
+      const box = await picker.boundingBox();
+      await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.45, { steps: 8 });
+      await page.mouse.up();
+      await page.getByTestId('feature-strip').first().waitFor();
+      await page.getByTestId('feature-strip').nth(1).hover();
+      await page.waitForTimeout(400);
+    },
+  },
   { name: 'skipped', url: '/#/index/clip-24k/skipped' },
   { name: 'not-found-index', url: '/#/index/other-index/features' },
 ];

@@ -38,7 +38,7 @@ describe('service: index jobs in a worker thread, events, reopening', () => {
     expect(done.error).toBeNull();
     expect(done.state).toBe('done');
     expect(done.provider).toBe('cpu');
-    const mine = events.filter((e) => e.job.jobId === job.jobId).map((e) => e.job);
+    const mine = events.flatMap((e) => (e.type === 'job' && e.job.jobId === job.jobId ? [e.job] : []));
     expect(mine.some((j) => j.progress.phase === 'indexing' && j.progress.total === 30)).toBe(true);
     expect(mine.at(-1)!.state).toBe('done');
 
@@ -72,7 +72,7 @@ describe('service: index jobs in a worker thread, events, reopening', () => {
     const job = await service.startIndex(req);
     await new Promise<void>((resolve) => {
       const off = service.onEvent((e) => {
-        if (e.job.jobId === job.jobId && e.job.progress.phase === 'indexing' && e.job.progress.done >= 2) {
+        if (e.type === 'job' && e.job.jobId === job.jobId && e.job.progress.phase === 'indexing' && e.job.progress.done >= 2) {
           off();
           resolve();
         }

@@ -18,6 +18,7 @@ import { openDatabase } from './openDatabase.js';
 import { assertReadable, migrate, schemaVersionOf } from './schema.js';
 import { INDEX_DB_FILE, type IndexConfig, type IndexProgress } from './indexConfig.js';
 import { unpackExemplars } from './exemplarBlobs.js';
+import { TagStore } from '../tags/tagStore.js';
 
 const DENSE_FREQUENCY = 1e-2;
 const SORT_COLUMNS: Record<FeatureQuery['sort'], string> = {
@@ -25,7 +26,16 @@ const SORT_COLUMNS: Record<FeatureQuery['sort'], string> = {
   frequency: 'count',
   mean: 'mean',
   max: 'max',
+  // Categorised features first in scene, action, object order; then untagged.
+  category: "CASE t.category WHEN 'scene' THEN 0 WHEN 'action' THEN 1 WHEN 'object' THEN 2 ELSE 3 END",
+  reviewed: 'COALESCE(t.reviewed, 0)',
 };
+
+// Each feature row joined with its tag record (tags keyed by the SAE hash, see tags/tagTables.ts).
+const FEATURES_WITH_TAGS = `features f LEFT JOIN feature_tags t ON t.sae_hash = @saeHash AND t.feature = f.id`;
+const TAG_COLUMNS = `t.category AS category, COALESCE(t.reviewed, 0) AS reviewed,
+  (SELECT group_concat(tag, char(31)) FROM (SELECT tag FROM feature_free_tags g WHERE g.sae_hash = @saeHash AND g.feature = f.id ORDER BY tag)) AS tag_list,
+  (SELECT COUNT(*) FROM feature_notes n WHERE n.sae_hash = @saeHash AND n.feature = f.id) AS note_count`;
 
 interface FeatureDbRow {
   id: number;
@@ -36,6 +46,10 @@ interface FeatureDbRow {
   cls_count: number;
   cls_max: number;
   hist: Buffer;
+  category?: FeatureRow['category'];
+  reviewed?: number;
+  tag_list?: string | null;
+  note_count?: number;
 }
 
 /** Read side of an index folder: summary, sorted and filtered feature pages, one feature's detail. */
@@ -43,9 +57,15 @@ export class IndexReader {
   private constructor(
     readonly id: string,
     readonly dir: string,
-    private readonly db: Database.Database,
+    /** Open connection (tag storage writes through it: see tags/tagService.ts). */
+    readonly db: Database.Database,
     readonly config: IndexConfig,
   ) {}
+
+  /** This index's tags of its SAE. */
+  tags(): TagStore {
+    return new TagStore(this.db, this.config.sae.hash);
+  }
 
   static open(id: string, dir: string): IndexReader {
     const file = path.join(dir, INDEX_DB_FILE);
@@ -114,16 +134,18 @@ export class IndexReader {
     const dir = q.desc ? 'DESC' : 'ASC';
     const limit = Math.max(0, Math.min(Math.floor(q.limit), 5000));
     const offset = Math.max(0, Math.floor(q.offset));
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM features ${where}`).get(params) as { n: number }).n;
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM ${FEATURES_WITH_TAGS} ${where}`).get(params) as { n: number }).n;
     const rows = this.db
-      .prepare(`SELECT * FROM features ${where} ORDER BY ${column} ${dir}, id ${dir} LIMIT @limit OFFSET @offset`)
+      .prepare(`SELECT f.*, ${TAG_COLUMNS} FROM ${FEATURES_WITH_TAGS} ${where} ORDER BY ${column} ${dir}, id ${dir} LIMIT @limit OFFSET @offset`)
       .all({ ...params, limit, offset }) as FeatureDbRow[];
     const tokens = this.progress().tokens;
     return { total, offset, rows: rows.map((r) => this.toRow(r, tokens)) };
   }
 
   featureDetail(feature: number): FeatureDetail {
-    const r = this.db.prepare('SELECT * FROM features WHERE id = ?').get(feature) as FeatureDbRow | undefined;
+    const r = this.db
+      .prepare(`SELECT f.*, ${TAG_COLUMNS} FROM ${FEATURES_WITH_TAGS} WHERE f.id = @feature`)
+      .get({ feature, saeHash: this.config.sae.hash }) as FeatureDbRow | undefined;
     if (!r) {
       throw new StudioError('not-found', `Feature ${feature} does not exist in ${this.config.name} (features 0–${this.config.sae.dSae - 1}).`);
     }
@@ -152,6 +174,7 @@ export class IndexReader {
       labelCounts,
       clsCount: r.cls_count,
       clsMax: r.cls_max,
+      tags: this.tags().get(feature),
     };
   }
 
@@ -202,12 +225,16 @@ export class IndexReader {
       mean: r.mean,
       max: r.max,
       histogram: Array.from(hist),
+      category: r.category ?? null,
+      tags: r.tag_list ? r.tag_list.split('\u001f') : [],
+      reviewed: Boolean(r.reviewed),
+      noteCount: r.note_count ?? 0,
     };
   }
 
-  private whereClause(f: FeatureFilter): { where: string; params: Record<string, number> } {
+  private whereClause(f: FeatureFilter): { where: string; params: Record<string, number | string> } {
     const clauses: string[] = [];
-    const params: Record<string, number> = {};
+    const params: Record<string, number | string> = { saeHash: this.config.sae.hash };
     const tokens = this.progress().tokens;
     if (f.dead === 'only') clauses.push('count = 0');
     if (f.dead === 'exclude') clauses.push('count > 0');
@@ -229,6 +256,17 @@ export class IndexReader {
     range('mean', 'mean', f.minMean, f.maxMean);
     range('max', 'max', f.minMax, f.maxMax);
     range('id', 'index', f.minIndex, f.maxIndex);
+    if (f.category === 'none') clauses.push('t.category IS NULL');
+    else if (f.category) {
+      params.category = f.category;
+      clauses.push('t.category = @category');
+    }
+    if (f.tag) {
+      params.tag = f.tag;
+      clauses.push('EXISTS (SELECT 1 FROM feature_free_tags g WHERE g.sae_hash = @saeHash AND g.feature = f.id AND g.tag = @tag)');
+    }
+    if (f.reviewed === 'only') clauses.push('COALESCE(t.reviewed, 0) = 1');
+    if (f.reviewed === 'exclude') clauses.push('COALESCE(t.reviewed, 0) = 0');
     return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
   }
 }

@@ -1,8 +1,10 @@
 import type Database from 'better-sqlite3';
 import { StudioError } from '../errors.js';
+import { TAG_TABLES_SQL } from '../tags/tagTables.js';
+import { MATCH_TABLES_SQL } from '../analysis/matchTables.js';
 
 /** Bump when the layout changes, and add a migration from the previous version. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 3;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -46,6 +48,9 @@ const MIGRATIONS: Record<number, string> = {
       maps BLOB NOT NULL
     );
   `,
+  // Tags, notes and reviewed marks per (SAE hash, feature); see tags/tagTables.ts.
+  2: TAG_TABLES_SQL,
+  3: MATCH_TABLES_SQL,
 };
 
 function userVersion(db: Database.Database): number {

@@ -6,6 +6,7 @@ import { featuresCommand } from './commands/featuresCommand.js';
 import { indexCommand, type IndexOptions } from './commands/indexCommand.js';
 import { infoCommand } from './commands/infoCommand.js';
 import { DEFAULT_PORT, serveCommand } from './commands/serveCommand.js';
+import { tagsCommand, type TagsOptions } from './commands/tagsCommand.js';
 import { interveneCommand, type InterveneOptions } from './commands/interveneCommand.js';
 
 // The `studio` command line: parsing and exit codes only; each command lives in commands/.
@@ -99,11 +100,49 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     );
 
   program
+    .command('tags')
+    .description("Export or import a SAE's feature tags and notes (CSV or JSON, from the file extension); without options, summarise them.")
+    .argument('<dir>', 'index folder')
+    .option('--export <file>', 'write tags, notes and reviewed marks to FILE (.csv or .json)')
+    .option('--import <file>', 'merge FILE into the tags: adds what is missing, reports category conflicts instead of overwriting')
+    .option('--force', 'import a JSON file written for another SAE (different weights hash)')
+    .option('--json', 'print the summary or the import report as JSON')
+    .action((dir: string, opts: TagsOptions) => run(() => tagsCommand(dir, opts, deps))());
+
+  program
     .command('serve')
     .description('Serve the studio UI on http://127.0.0.1 for a browser.')
     .argument('[dir]', 'index folder to open at start')
     .option('--port <port>', `port on 127.0.0.1 (0 = any free port)`, port, DEFAULT_PORT)
     .action((dir: string | undefined, opts: { port: number }) => run(() => serveCommand(dir, opts, deps))());
+
+  program
+    .command('match')
+    .description('Match the features of two indexes of the same dataset (e.g. CLIP and DINOv2); saves the result into both.')
+    .argument('<a>', 'first index folder')
+    .argument('<b>', 'second index folder')
+    .option('--json', 'print {"a_to_b": [...], "b_to_a": [...], "mutual": [...]} (each live feature\'s best match, mutual best pairs)')
+    .action((a: string, b: string, opts: { json?: boolean }) =>
+      run(async () => {
+        const { matchCommand } = await import('./commands/matchCommand.js');
+        return matchCommand(a, b, opts, deps);
+      })(),
+    );
+
+  program
+    .command('query')
+    .description("Rank an index's features by their activation summed over chosen patches of an image.")
+    .argument('<dir>', 'index folder (its backbone manifest and SAE are used)')
+    .argument('<image>', 'image file')
+    .requiredOption('--patches <list>', 'patches as "row,col;row,col" on the model\'s grid (from 0), or "all"')
+    .option('--limit <n>', 'at most this many features', integerAtLeast(1), 20)
+    .option('--json', 'print {"features": [{"index": i, "value": v}, ...]}')
+    .action((dir: string, image: string, opts: { patches: string; json?: boolean; limit?: number }) =>
+      run(async () => {
+        const { queryCommand } = await import('./commands/queryCommand.js');
+        return queryCommand(dir, image, opts, deps);
+      })(),
+    );
 
   program
     .command('inspect-model')

@@ -21,6 +21,7 @@ export function statusForErrorCode(code: string): number {
     case 'payload-too-large':
       return 413;
     case 'schema-too-new':
+    case 'superseded':
       return 409;
     default:
       return 500;

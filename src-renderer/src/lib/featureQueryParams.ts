@@ -1,4 +1,5 @@
-import type { FeatureFilter, FeatureSortKey, Tristate } from '@contract';
+import type { FeatureCategory, FeatureFilter, FeatureSortKey, Tristate } from '@contract';
+import { FEATURE_CATEGORIES } from '@contract';
 import type { LocationQuery, LocationQueryRaw } from 'vue-router';
 
 /** The table's sort and filter, as kept in the features route's query string. */
@@ -8,7 +9,7 @@ export interface FeatureListQuery {
   filter: Required<FeatureFilter>;
 }
 
-export const SORT_KEYS: readonly FeatureSortKey[] = ['index', 'frequency', 'mean', 'max'];
+export const SORT_KEYS: readonly FeatureSortKey[] = ['index', 'frequency', 'mean', 'max', 'category', 'reviewed'];
 
 export function defaultListQuery(): FeatureListQuery {
   return {
@@ -27,8 +28,15 @@ export function defaultListQuery(): FeatureListQuery {
       maxMax: null,
       minIndex: null,
       maxIndex: null,
+      category: null,
+      tag: null,
+      reviewed: 'any',
     },
   };
+}
+
+function parseCategory(value: string | null): FeatureCategory | 'none' | null {
+  return value === 'none' || FEATURE_CATEGORIES.includes(value as FeatureCategory) ? (value as FeatureCategory | 'none') : null;
 }
 
 const RANGE_KEYS = ['minLogFrequency', 'maxLogFrequency', 'minMean', 'maxMean', 'minMax', 'maxMax', 'minIndex', 'maxIndex'] as const;
@@ -59,6 +67,9 @@ export function parseListQuery(query: LocationQuery): FeatureListQuery {
       ...base.filter,
       dead: parseTristate(first(query.dead), base.filter.dead),
       dense: parseTristate(first(query.dense), base.filter.dense),
+      category: parseCategory(first(query.category)),
+      tag: first(query.tag)?.trim() || null,
+      reviewed: parseTristate(first(query.reviewed), 'any'),
     },
   };
   for (const key of RANGE_KEYS) out.filter[key] = parseNumber(first(query[key]));
@@ -73,6 +84,9 @@ export function listQueryToRoute(q: FeatureListQuery): LocationQueryRaw {
   if (q.desc !== base.desc) out.dir = q.desc ? 'desc' : 'asc';
   if (q.filter.dead !== base.filter.dead) out.dead = q.filter.dead;
   if (q.filter.dense !== base.filter.dense) out.dense = q.filter.dense;
+  if (q.filter.category) out.category = q.filter.category;
+  if (q.filter.tag) out.tag = q.filter.tag;
+  if (q.filter.reviewed !== 'any') out.reviewed = q.filter.reviewed;
   for (const key of RANGE_KEYS) {
     const v = q.filter[key];
     if (v != null) out[key] = String(v);
@@ -82,11 +96,12 @@ export function listQueryToRoute(q: FeatureListQuery): LocationQueryRaw {
 
 /** Stable key of a list query: equal keys mean the same rows in the same order. */
 export function listQueryKey(indexId: string, q: FeatureListQuery): string {
-  return JSON.stringify([indexId, q.sort, q.desc, q.filter.dead, q.filter.dense, ...RANGE_KEYS.map((k) => q.filter[k])]);
+  const f = q.filter;
+  return JSON.stringify([indexId, q.sort, q.desc, f.dead, f.dense, ...RANGE_KEYS.map((k) => f[k]), f.category, f.tag, f.reviewed]);
 }
 
 /** True when some filter narrows the list. */
 export function isFiltered(q: FeatureListQuery): boolean {
   const f = q.filter;
-  return f.dead !== 'any' || f.dense !== 'any' || RANGE_KEYS.some((k) => f[k] != null);
+  return f.dead !== 'any' || f.dense !== 'any' || RANGE_KEYS.some((k) => f[k] != null) || f.category != null || !!f.tag || f.reviewed !== 'any';
 }

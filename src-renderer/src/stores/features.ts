@@ -32,6 +32,10 @@ export const useFeaturesStore = defineStore('features', () => {
   const selected = ref(0);
   /** Where the table was scrolled, restored when coming back from a feature. */
   const scrollTop = ref(0);
+  /** Features ticked for bulk tagging (by feature index, so they survive paging and re-sorting). */
+  const checked = ref<Set<number>>(new Set());
+  /** Position of the last ticked row, for shift-click ranges. */
+  const checkAnchor = ref<number | null>(null);
 
   let key = '';
   let generation = 0;
@@ -48,6 +52,7 @@ export const useFeaturesStore = defineStore('features', () => {
     if (nextKey === key) return inflight.get(0) ?? Promise.resolve();
     key = nextKey;
     generation++;
+    if (indexId.value !== nextIndexId) clearChecked();
     indexId.value = nextIndexId;
     query.value = next;
     pages.clear();
@@ -67,6 +72,68 @@ export const useFeaturesStore = defineStore('features', () => {
     inflight.clear();
     version.value++;
     return loadPage(0);
+  }
+
+  /**
+   * Fetches the loaded pages again (after tags changed), keeping the old rows on screen until the
+   * new ones arrive so the table does not flicker.
+   */
+  function reloadLoaded(): Promise<void> {
+    const loaded = [...pages.keys()];
+    generation++;
+    inflight.clear();
+    const myGeneration = generation;
+    const q = query.value;
+    const id = indexId.value;
+    if (id == null) return Promise.resolve();
+    return Promise.all(
+      (loaded.length ? loaded : [0]).map((page) =>
+        client
+          .queryFeatures({ indexId: id, sort: q.sort, desc: q.desc, offset: page * PAGE_SIZE, limit: PAGE_SIZE, filter: q.filter })
+          .then(
+            (result) => {
+              if (myGeneration !== generation) return;
+              pages.set(page, markRaw(Object.freeze(result.rows.map((r) => markRaw(r)))));
+              total.value = result.total;
+              error.value = null;
+              version.value++;
+            },
+            (e: unknown) => {
+              if (myGeneration === generation) error.value = describeError(e);
+            },
+          ),
+      ),
+    ).then(() => {
+      // Pages past the new end (a filter now matches fewer rows) are gone.
+      if (myGeneration !== generation || total.value == null) return;
+      for (const p of [...pages.keys()]) if (p * PAGE_SIZE >= Math.max(total.value, 1)) pages.delete(p);
+      version.value++;
+    });
+  }
+
+  function toggleChecked(feature: number, position: number): void {
+    const next = new Set(checked.value);
+    if (next.has(feature)) next.delete(feature);
+    else next.add(feature);
+    checked.value = next;
+    checkAnchor.value = position;
+  }
+
+  /** Ticks every loaded row between the anchor and `position` (shift-click). */
+  function checkRange(position: number): void {
+    const from = checkAnchor.value ?? position;
+    const next = new Set(checked.value);
+    for (let p = Math.min(from, position); p <= Math.max(from, position); p++) {
+      const row = rowAt(p);
+      if (row) next.add(row.index);
+    }
+    checked.value = next;
+    checkAnchor.value = position;
+  }
+
+  function clearChecked(): void {
+    checked.value = new Set();
+    checkAnchor.value = null;
   }
 
   function loadPage(page: number): Promise<void> {
@@ -169,6 +236,12 @@ export const useFeaturesStore = defineStore('features', () => {
     version,
     selected,
     scrollTop,
+    checked,
+    checkAnchor,
+    toggleChecked,
+    checkRange,
+    clearChecked,
+    reloadLoaded,
     pending,
     setQuery,
     refresh,

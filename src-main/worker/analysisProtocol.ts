@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import type { ApiErrorPayload } from '../contract/index.js';
+
+// Messages between the service and the analysis worker (matching, patch queries, decoder
+// similarity). Validated on arrival in the worker since they cross a thread boundary.
+
+const side = z.object({ indexId: z.string(), path: z.string(), name: z.string(), features: z.number().int().nonnegative() });
+const queryIndex = z.object({ indexId: z.string(), name: z.string(), config: z.any() });
+
+export const analysisRequestSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('match'), id: z.number(), a: side, b: side }),
+  z.object({ type: z.literal('pair'), id: z.number(), aPath: z.string(), bPath: z.string(), a: z.number().int(), b: z.number().int(), score: z.number().nullable() }),
+  z.object({ type: z.literal('similar'), id: z.number(), saePath: z.string(), feature: z.number().int().nonnegative(), limit: z.number().int().positive() }),
+  z.object({ type: z.literal('loadImage'), id: z.number(), bytes: z.instanceof(Uint8Array), name: z.string(), indexes: z.array(queryIndex) }),
+  z.object({
+    type: z.literal('query'),
+    id: z.number(),
+    key: z.string(),
+    imageId: z.string(),
+    indexId: z.string(),
+    patches: z.array(z.tuple([z.number(), z.number()])),
+    weights: z.array(z.number()).nullable(),
+    limit: z.number().int().positive(),
+  }),
+]);
+
+export type AnalysisRequest = z.infer<typeof analysisRequestSchema>;
+
+export type AnalysisReply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: ApiErrorPayload }
+  | { id: number; progress: { phase: 'reading' | 'matching' | 'saving'; done: number; total: number } };

@@ -1,0 +1,108 @@
+import { parentPort } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+import { toErrorPayload, StudioError } from '../core/errors.js';
+import { matchFeatures } from '../core/analysis/matchFeatures.js';
+import { openIndexDb, readConfig, readExemplarItems, readItemTable, saveMatch, summariesOf } from '../core/analysis/matchStore.js';
+import { pairDetail } from '../core/analysis/matchPair.js';
+import { PatchQueryEngine } from '../core/analysis/patchQuery.js';
+import { DecoderDirections } from '../core/analysis/similarFeatures.js';
+import { loadSae } from '../core/sae/loadSae.js';
+import { analysisRequestSchema, type AnalysisReply, type AnalysisRequest } from './analysisProtocol.js';
+
+// The analysis worker: cross-model matching over whole indexes, patch queries (backbone + SAE
+// on a new image, sessions kept open) and decoder similarity, all off the host's event loop.
+// Requests run one at a time in arrival order; a query or image load that a newer one of the
+// same kind has replaced while it waited is answered 'superseded' without running.
+
+if (!parentPort) throw new Error('analysisWorker must run as a worker thread');
+const port = parentPort;
+const engine = new PatchQueryEngine();
+const directions = new Map<string, DecoderDirections>();
+const latest = new Map<string, number>();
+let chain: Promise<void> = Promise.resolve();
+
+function withDb<T>(dir: string, fn: (db: Database.Database) => T): T {
+  const db = openIndexDb(dir);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+async function handle(msg: AnalysisRequest): Promise<unknown> {
+  switch (msg.type) {
+    case 'match': {
+      const t0 = performance.now();
+      return withDb(msg.a.path, (dbA) =>
+        withDb(msg.b.path, (dbB) => {
+          const cfgA = readConfig(dbA);
+          const cfgB = readConfig(dbB);
+          const progress = (phase: 'reading' | 'matching' | 'saving', done: number, total: number) =>
+            port.postMessage({ id: msg.id, progress: { phase, done, total } } satisfies AnalysisReply);
+          const exA = readExemplarItems(dbA);
+          const exB = readExemplarItems(dbB);
+          const tableA = readItemTable(dbA, cfgA.sae.dSae, (d, t) => progress('reading', d, 2 * t));
+          const tableB = readItemTable(dbB, cfgB.sae.dSae, (d, t) => progress('reading', t + d, 2 * t));
+          const result = matchFeatures(tableA, tableB, {
+            exemplarsA: (f) => exA.get(f) ?? null,
+            exemplarsB: (f) => exB.get(f) ?? null,
+            onProgress: (d, t) => progress('matching', d, t),
+          });
+          progress('saving', 0, 1);
+          if (result.itemsCommon < 2) {
+            throw new StudioError(
+              'bad-input',
+              `${msg.a.name} and ${msg.b.name} share ${result.itemsCommon} item(s) (paired by relative path; ${result.itemsOnlyA} only in the first, e.g. ${result.examplesOnlyA[0] ?? '-'}; ${result.itemsOnlyB} only in the second, e.g. ${result.examplesOnlyB[0] ?? '-'}). Matching needs two indexes of the same dataset.`,
+            );
+          }
+          const seconds = (performance.now() - t0) / 1000;
+          const { forA, forB } = summariesOf(result, msg.a, msg.b, seconds);
+          saveMatch(dbA, forA, cfgB.sae.hash, result.aToB, result.bToA, result.perFeature, { self: result.meansA, other: result.meansB });
+          saveMatch(dbB, forB, cfgA.sae.hash, result.bToA, result.aToB, result.perFeature, { self: result.meansB, other: result.meansA });
+          return forA;
+        }),
+      );
+    }
+    case 'pair':
+      return withDb(msg.aPath, (dbA) => withDb(msg.bPath, (dbB) => pairDetail(dbA, dbB, msg.a, msg.b, msg.score, msg.bPath)));
+    case 'similar': {
+      let d = directions.get(msg.saePath);
+      if (!d) {
+        const sae = loadSae(msg.saePath);
+        d = new DecoderDirections(sae.weights.W_dec, sae.dSae, sae.dIn);
+        directions.clear(); // one SAE's directions at a time: they can be hundreds of MB
+        directions.set(msg.saePath, d);
+      }
+      if (msg.feature >= d.dSae) throw new StudioError('not-found', `Feature ${msg.feature} does not exist (features 0–${d.dSae - 1}).`);
+      return d.similar(msg.feature, msg.limit);
+    }
+    case 'loadImage':
+      if (latest.get('loadImage') !== msg.id) throw new StudioError('superseded', 'A newer image replaced this one.');
+      return engine.load(Buffer.from(msg.bytes), msg.name, msg.indexes);
+    case 'query':
+      if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer query replaced this one.');
+      return engine.query(msg.imageId, msg.indexId, msg.patches as [number, number][], msg.weights, msg.limit);
+  }
+}
+
+port.on('message', (raw: unknown) => {
+  const parsed = analysisRequestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const id = typeof (raw as { id?: unknown })?.id === 'number' ? (raw as { id: number }).id : -1;
+    port.postMessage({ id, ok: false, error: { code: 'bad-request', message: `Malformed analysis request: ${parsed.error.message}` } } satisfies AnalysisReply);
+    return;
+  }
+  const msg = parsed.data;
+  if (msg.type === 'loadImage') latest.set('loadImage', msg.id);
+  if (msg.type === 'query') latest.set(msg.key, msg.id);
+  chain = chain.then(async () => {
+    let reply: AnalysisReply;
+    try {
+      reply = { id: msg.id, ok: true, result: await handle(msg) };
+    } catch (err) {
+      reply = { id: msg.id, ok: false, error: toErrorPayload(err) };
+    }
+    port.postMessage(reply);
+  });
+});
