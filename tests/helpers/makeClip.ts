@@ -9,7 +9,7 @@ export function frameColour(t: number): [number, number, number] {
   return [20 * t, 255 - 20 * t, 100];
 }
 
-export function makeClip(file: string, opts: { frames: number; width?: number; height?: number; fps?: number; codec?: 'ffv1' | 'libx264' | 'libvpx' }): string {
+export function makeClip(file: string, opts: { frames: number; width?: number; height?: number; fps?: number; codec?: 'ffv1' | 'libx264' | 'libvpx' | 'gif' }): string {
   const W = opts.width ?? 48;
   const H = opts.height ?? 32;
   const raw = Buffer.alloc(W * H * 3 * opts.frames);
@@ -19,7 +19,7 @@ export function makeClip(file: string, opts: { frames: number; width?: number; h
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const codec = opts.codec ?? 'ffv1';
-  const pixFmt = codec === 'ffv1' ? 'bgr0' : 'yuv420p';
+  const pixFmt = codec === 'ffv1' ? 'bgr0' : codec === 'gif' ? 'rgb8' : 'yuv420p';
   const res = spawnSync(
     ffmpegPath(),
     ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', String(opts.fps ?? 10), '-i', 'pipe:0', '-c:v', codec, '-pix_fmt', pixFmt, file],
