@@ -1,0 +1,300 @@
+// Which internal tensors of a model are transformer block outputs: probe shapes with a dummy
+// batch, find residual sums, and name blocks by depth.
+import onnxProto from 'onnx-proto';
+import type { onnx as OnnxTypes } from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
+import { lengthDelimited, concatBytes, GRAPH } from './onnxWire.js';
+import { type ValueInfo, type Tensor, type ParsedModel, loadModel, spliceGraph, entryBytes, entriesOf, toNumber, checkExternalData, externalDataFolderConfig, type GraphIndex, nodeReads, indexGraph } from './onnxModel.js';
+
+const { onnx } = onnxProto;
+
+// ---------------------------------------------------------------------------------------------
+// Running a copy of the graph to learn tensor shapes.
+
+export interface ProbeOptions {
+  /** Side of the (square) image input, for graphs whose spatial dims are symbolic. */
+  size?: number;
+  /** The full input shape to probe with (batch first), e.g. [1, 16, 3, 224, 224] for video. */
+  inputShape?: number[];
+  /** Folder external-data locations are relative to, when the model is given as bytes. */
+  baseDir?: string;
+}
+
+export interface ProbedTensor {
+  type: ort.Tensor.Type;
+  dims: number[];
+}
+
+export interface ProbeResult {
+  tensors: Map<string, ProbedTensor>;
+  /** The batch size the probe ran with (2 where the batch axis is dynamic, else the fixed one). */
+  batch: number;
+  inputShape: number[];
+  /** Whether the input's batch dim is symbolic, and its name. */
+  batchParam: string | null;
+  /** Whether any non-batch input dim is symbolic (tokens then vary with the input). */
+  symbolicSpatial: boolean;
+}
+
+export const INPUT_TYPES: Record<number, ort.Tensor.Type> = {
+  [onnx.TensorProto.DataType.FLOAT]: 'float32',
+  [onnx.TensorProto.DataType.FLOAT16]: 'float16',
+  [onnx.TensorProto.DataType.DOUBLE]: 'float64',
+};
+
+/** ONNX TensorProto.DataType codes of onnxruntime's tensor types, for output type info. */
+export const ONNX_TYPE: Partial<Record<ort.Tensor.Type, number>> = {
+  float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9,
+  float16: 10, float64: 11, uint32: 12, uint64: 13,
+};
+
+/** Most outputs one probe run exposes: bounds memory on huge graphs (ViT-B needs ~30). */
+export const MAX_PROBED = 1024;
+
+export function singleFeed(parsed: ParsedModel, index: GraphIndex): ValueInfo {
+  if (index.feeds.length !== 1) {
+    throw new Error(
+      `${parsed.label} has ${index.feeds.length} inputs (${index.feeds.map((i) => i.name).join(', ')}); ` +
+        `only single-input vision backbones (pixel_values) can be inspected`,
+    );
+  }
+  return index.feeds[0]!;
+}
+
+/** The input shape to probe with: fixed dims as they are, symbolic ones from options. */
+export function probeShape(parsed: ParsedModel, input: OnnxTypes.IValueInfoProto, options: ProbeOptions, batch: number): number[] {
+  const dims = input.type?.tensorType?.shape?.dim;
+  if (options.inputShape) {
+    if (dims && dims.length !== options.inputShape.length) {
+      throw new Error(`input shape [${options.inputShape.join(', ')}] has rank ${options.inputShape.length}, but ${parsed.label} input '${input.name}' has rank ${dims.length}`);
+    }
+    return [...options.inputShape];
+  }
+  if (!dims || dims.length === 0) {
+    throw new Error(`${parsed.label} input '${input.name}' declares no shape; pass the input shape (--input-shape 1,3,224,224)`);
+  }
+  const rank = dims.length;
+  return dims.map((d, k) => {
+    const fixed = toNumber(d.dimValue ?? 0);
+    if (fixed > 0) return fixed;
+    if (k === 0) return batch;
+    if (rank >= 4 && k === rank - 3) return 3; // channels of [.., C, H, W]
+    if (k >= rank - 2 && options.size) return options.size;
+    const name = d.dimParam ? `'${d.dimParam}'` : 'unnamed';
+    throw new Error(
+      `${parsed.label} input '${input.name}' has a symbolic dim ${name} at position ${k}; ` +
+        (k >= rank - 2 ? 'pass the image size (--size 224, or a manifest with input.size)' : 'pass the full input shape (--input-shape)'),
+    );
+  });
+}
+
+export function dummyInput(type: ort.Tensor.Type, shape: number[]): ort.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  // Smooth non-constant values: an all-zero image can hide shape-dependent branches behind NaNs
+  // of degenerate normalisations, and a fixed pattern keeps the probe deterministic.
+  if (type === 'float16') return new ort.Tensor('float16', new Uint16Array(n).fill(0x3400 /* 0.25 */), shape);
+  const data = type === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = 0.5 * Math.sin(i * 0.37);
+  return new ort.Tensor(type, data, shape);
+}
+
+/** A copy of the graph whose outputs are exactly `names` (onnxruntime then skips the rest). */
+export function withOutputsOnly(parsed: ParsedModel, names: string[]): Uint8Array {
+  const existing = new Map<string, Uint8Array>();
+  entriesOf(parsed, GRAPH.output).forEach((f, i) => existing.set(parsed.graph.output[i]!.name, entryBytes(parsed, f)));
+  const parts: Uint8Array[] = parsed.graphFields.filter((f) => f.field !== GRAPH.output).map((f) => entryBytes(parsed, f));
+  for (const name of names) {
+    // Name-only outputs are valid: onnxruntime infers their type and shape.
+    parts.push(existing.get(name) ?? concatBytes(lengthDelimited(GRAPH.output, onnx.ValueInfoProto.encode({ name }).finish())));
+  }
+  return spliceGraph(parsed, parts);
+}
+
+export async function probe(parsed: ParsedModel, index: GraphIndex, names: string[], options: ProbeOptions): Promise<ProbeResult> {
+  checkExternalData(parsed);
+  const input = singleFeed(parsed, index);
+  const elemType = input.type?.tensorType?.elemType ?? onnx.TensorProto.DataType.FLOAT;
+  const inputType = INPUT_TYPES[elemType];
+  if (!inputType) throw new Error(`${parsed.label} input '${input.name}' has element type ${elemType}; only float inputs (images) can be probed`);
+  const dims = input.type?.tensorType?.shape?.dim ?? [];
+  const batchDim = dims[0];
+  const batchParam = batchDim && !(toNumber(batchDim.dimValue ?? 0) > 0) ? batchDim.dimParam || 'batch' : null;
+  const symbolicSpatial = dims.slice(1).some((d) => !(toNumber(d.dimValue ?? 0) > 0));
+
+  const session = await ort.InferenceSession.create(withOutputsOnly(parsed, names), {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'basic',
+    logSeverityLevel: 4, // failures are reported below, with the input shape; no raw log lines
+    ...(parsed.baseDir ? { extra: externalDataFolderConfig(parsed.baseDir) } : {}),
+  }).catch((err: unknown) => {
+    throw new Error(`onnxruntime could not load ${parsed.label}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  });
+  try {
+    // Batch 2 where the batch is dynamic tells a batch axis from a constant leading 1. Some
+    // exports bake batch 1 into a Reshape despite a dynamic input: then fall back to 1.
+    const batches = batchParam ? [2, 1] : [0];
+    let failure: { shape: number[]; error: unknown } | null = null;
+    for (const batch of batches) {
+      const shape = probeShape(parsed, input, options, batch);
+      let result: ort.InferenceSession.OnnxValueMapType;
+      try {
+        result = await session.run({ [input.name]: dummyInput(inputType, shape) }, { logSeverityLevel: 4 });
+      } catch (error) {
+        failure = { shape, error };
+        continue;
+      }
+      const tensors = new Map<string, ProbedTensor>();
+      for (const name of names) {
+        const t = result[name];
+        if (t) tensors.set(name, { type: t.type, dims: [...t.dims] });
+        t?.dispose();
+      }
+      return { tensors, batch: shape[0]!, inputShape: shape, batchParam, symbolicSpatial };
+    }
+    throw new Error(
+      `${parsed.label} failed on a test input of shape [${failure!.shape.join(', ')}]: ${(failure!.error as Error).message.split('\n')[0]}` +
+        (symbolicSpatial ? ' (are --size / --input-shape right?)' : ''),
+      { cause: failure!.error },
+    );
+  } finally {
+    await session.release();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding block outputs.
+
+export interface Candidate {
+  /** 'block_i' (i = depth) where the residual pattern is regular; null otherwise. */
+  layer: string | null;
+  /** The tensor's name in the graph (what a manifest's `layers` maps to). */
+  tensor: string;
+  /** ['batch', tokens, d] */
+  shape: [string, number, number];
+  tokens: number;
+  dModel: number;
+  /** Op type of the node that produces it ('Add' for a residual sum). */
+  op: string;
+  node: string;
+  /** Position of the producing node in the graph (graph order = topological order). */
+  nodeIndex: number;
+  /** Why it was picked: a residual sum, a block-like name, or an existing graph output. */
+  reason: 'residual' | 'name' | 'output';
+  /** For residual sums: whether the added branch contains attention (Softmax). */
+  branch: 'attention' | 'mlp' | null;
+  isGraphOutput: boolean;
+}
+
+/** Names a person or exporter gave a block output (not auto-generated '/path/Op_output_0'). */
+export const BLOCK_NAME = /(^|[._:-])(blocks?|layers?|hidden_states?|resid(ual)?\w*)([._:-]|\d|$)/i;
+
+export const ATTENTION_OPS = new Set(['Softmax', 'Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention']);
+
+export interface Residual {
+  nodeIndex: number;
+  attention: boolean;
+}
+
+/**
+ * Residual sums: Add(x, f(x)) where x is an ancestor of the other operand (the skip connection
+ * meets its branch). Bias, epsilon and position-embedding Adds have a constant operand and are
+ * never residual. The search walks back from f(x) only through nodes after x's producer (graph
+ * order is topological), so each test costs at most one block's nodes, not the whole graph.
+ */
+export function findResiduals(index: GraphIndex): Map<string, Residual> {
+  const found = new Map<string, Residual>();
+  let budget = 20_000_000; // node visits over all Adds; far above what a ViT-H needs
+  index.nodes.forEach((node, i) => {
+    if (node.opType !== 'Add' || (node.domain && node.domain !== 'ai.onnx') || node.input.length !== 2) return;
+    const [a, b] = node.input as [string, string];
+    if (!index.dynamic.has(a) || !index.dynamic.has(b) || !node.output[0]) return;
+    const ia = index.producer.get(a) ?? -1;
+    const ib = index.producer.get(b) ?? -1;
+    if (ia === ib) return;
+    const [skip, branch, low] = ia < ib ? [a, b, ia] : [b, a, ib];
+    const seen = new Set<number>();
+    const stack = [index.producer.get(branch)!];
+    let reaches = false;
+    let attention = false;
+    while (stack.length && budget-- > 0) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      const visited = index.nodes[n]!;
+      if (ATTENTION_OPS.has(visited.opType)) attention = true;
+      for (const input of nodeReads(visited)) {
+        if (input === skip) reaches = true;
+        const p = index.producer.get(input);
+        if (p !== undefined && p > low && !seen.has(p)) stack.push(p);
+      }
+    }
+    if (reaches) found.set(node.output[0], { nodeIndex: i, attention });
+  });
+  return found;
+}
+
+/**
+ * Names residual sums block_0..block_{n-1}. Pre-norm ViTs add two residuals per block
+ * (attention, then MLP): the block ends at the MLP one. Blocks with one residual each (parallel
+ * attention+MLP, MLP-only toys) end at every one. Anything else is left unnamed rather than
+ * guessed: the user still sees every candidate's tensor name and shape.
+ */
+export function nameBlocks(residuals: Candidate[]): void {
+  if (residuals.length === 0) return;
+  const sameShape = residuals.every((c) => c.tokens === residuals[0]!.tokens && c.dModel === residuals[0]!.dModel);
+  if (!sameShape) return;
+  const kinds = residuals.map((c) => c.branch);
+  const alternating = kinds.length % 2 === 0 && kinds.every((k, i) => k === (i % 2 === 0 ? 'attention' : 'mlp'));
+  const uniform = kinds.every((k) => k === kinds[0]);
+  const ends = alternating ? residuals.filter((_, i) => i % 2 === 1) : uniform ? residuals : [];
+  ends.forEach((c, depth) => (c.layer = `block_${depth}`));
+}
+
+/**
+ * Internal tensors that look like transformer block outputs ([batch, tokens, d]), in graph
+ * order, with block names where the residual pattern is regular. Runs the graph once on a
+ * dummy input (batch 2 where the batch axis is dynamic) to learn shapes.
+ */
+export async function listCandidateLayers(model: string | Uint8Array, options: ProbeOptions = {}): Promise<Candidate[]> {
+  const parsed = loadModel(model, options.baseDir);
+  const index = indexGraph(parsed.graph);
+  const residuals = findResiduals(index);
+  const outputs = new Set(parsed.graph.output.map((o) => o.name));
+
+  const reasons = new Map<string, Candidate['reason']>();
+  for (const name of residuals.keys()) reasons.set(name, 'residual');
+  for (const name of outputs) if (!reasons.has(name) && index.producer.has(name)) reasons.set(name, 'output');
+  for (const name of index.producer.keys()) {
+    if (!reasons.has(name) && index.dynamic.has(name) && !name.includes('/') && BLOCK_NAME.test(name)) reasons.set(name, 'name');
+  }
+  const names = [...reasons.keys()].sort((x, y) => index.producer.get(x)! - index.producer.get(y)!).slice(0, MAX_PROBED);
+  if (names.length === 0) return [];
+
+  const probed = await probe(parsed, index, names, options);
+  const candidates: Candidate[] = [];
+  for (const name of names) {
+    const t = probed.tensors.get(name);
+    if (!t || t.dims.length !== 3 || t.dims[0] !== probed.batch) continue;
+    if (t.type !== 'float32' && t.type !== 'float16' && t.type !== 'float64') continue;
+    const [, tokens, dModel] = t.dims as [number, number, number];
+    if (tokens < 1 || dModel < 2) continue;
+    const nodeIndex = index.producer.get(name)!;
+    const node = index.nodes[nodeIndex]!;
+    const residual = residuals.get(name);
+    candidates.push({
+      layer: null,
+      tensor: name,
+      shape: ['batch', tokens, dModel],
+      tokens,
+      dModel,
+      op: node.opType ?? '',
+      node: node.name ?? '',
+      nodeIndex,
+      reason: reasons.get(name)!,
+      branch: residual ? (residual.attention ? 'attention' : 'mlp') : null,
+      isGraphOutput: outputs.has(name),
+    });
+  }
+  nameBlocks(candidates.filter((c) => c.reason === 'residual'));
+  return candidates;
+}
