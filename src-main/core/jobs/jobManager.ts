@@ -17,7 +17,11 @@ export class JobManager {
 
   constructor(
     private readonly onChange: (job: JobInfo) => void,
-    private readonly options: { checkpointIntervalMs?: number } = {},
+    private readonly options: {
+      checkpointIntervalMs?: number;
+      /** Where the worker comes from (tests substitute one that crashes). */
+      workerSpec?: () => { file: string; workerData: Record<string, unknown> };
+    } = {},
   ) {}
 
   list(): JobInfo[] {
@@ -48,7 +52,7 @@ export class JobManager {
       startedAt: new Date().toISOString(),
     };
     this.jobs.set(jobId, job);
-    const spec = indexWorkerSpec();
+    const spec = (this.options.workerSpec ?? indexWorkerSpec)();
     const worker = new Worker(spec.file, { workerData: spec.workerData });
     this.workers.set(jobId, worker);
     let settled = false;
