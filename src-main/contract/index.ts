@@ -515,6 +515,70 @@ export interface PatchQueryResult {
   features: PatchFeature[];
 }
 
+// ---- Interventions (issue 9) ----
+
+/** What an intervention session runs: an index's backbone, layer and SAE, a task head, one image. */
+export interface InterveneOpenArgs {
+  indexId: string;
+  /** A head folder (head.json, head.safetensors, labels.json) on the host. */
+  head: string;
+  image: QueryImageSource;
+}
+
+export interface InterveneSession {
+  sessionId: string;
+  indexId: string;
+  head: {
+    path: string;
+    task: 'classification' | 'segmentation';
+    /** The backbone output the head reads. */
+    input: string;
+    labels: string[];
+  };
+  image: { name: string; sourceWidth: number; sourceHeight: number };
+  grid: [number, number];
+  /** The model's input crop as a PNG data URL: what the patches cover. */
+  preview: string;
+}
+
+/** Set a feature to `multiple` × its max activation in the index (0 suppresses; −2 and 2 mean the same across features). */
+export interface InterveneEdit {
+  feature: number;
+  multiple: number;
+}
+
+export interface InterveneRunArgs {
+  sessionId: string;
+  edits: InterveneEdit[];
+  /** Patches (row * columns + column) to edit; null: every patch. */
+  patches: number[] | null;
+}
+
+/** A head's output: class probabilities (classification) or each patch's class (segmentation). */
+export interface InterveneOutput {
+  /** Classification: probabilities in label order. */
+  probs: number[] | null;
+  /** Segmentation: per patch (row-major) the argmax class id, and its probability. */
+  patchClasses: number[] | null;
+  patchConfidence: number[] | null;
+}
+
+export interface InterveneResult {
+  sessionId: string;
+  task: 'classification' | 'segmentation';
+  labels: string[];
+  before: InterveneOutput;
+  after: InterveneOutput;
+  /** Each edit as applied: the feature's max in the index and the activation it was set to. */
+  edits: { feature: number; multiple: number; max: number; value: number }[];
+  /** Classification: classes whose probability moved by at least CHANGED_PROB (0.005), or that entered or left the top 5. */
+  changedClasses: number[];
+  /** Segmentation: patches whose class changed. */
+  changedPatches: number[];
+  /** Milliseconds the worker spent on this run. */
+  ms: number;
+}
+
 export type PathKind = 'file' | 'directory';
 
 /** Every call the renderer (or any host client) can make. One argument object per method. */
@@ -562,6 +626,10 @@ export interface StudioApi {
   loadQueryImage(args: { image: QueryImageSource; indexIds: string[] }): Promise<QueryImage>;
   /** Features ranked by activation summed over the selected patches; a newer query supersedes an older one. */
   queryPatches(args: PatchQuery): Promise<PatchQueryResult>;
+  /** Runs an image through an index's backbone up to its layer and SAE (in the worker) and opens a task head on it. */
+  interveneOpen(args: InterveneOpenArgs): Promise<InterveneSession>;
+  /** Head output before and after setting features on patches; a newer run supersedes an older one. */
+  interveneRun(args: InterveneRunArgs): Promise<InterveneResult>;
 }
 
 export type ApiMethod = keyof StudioApi;
@@ -600,6 +668,8 @@ export const API_METHODS = [
   'similarFeatures',
   'loadQueryImage',
   'queryPatches',
+  'interveneOpen',
+  'interveneRun',
 ] as const satisfies readonly ApiMethod[];
 
 // Compile-time check that API_METHODS lists every method exactly.

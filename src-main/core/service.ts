@@ -254,6 +254,14 @@ export class StudioService implements StudioBackend {
     return this.analysis.queryPatches(args);
   }
 
+  // Interventions (issue 9): a task head before and after editing SAE features, in the analysis worker.
+  interveneOpen(args: ApiArgs<'interveneOpen'>): Promise<ApiResult<'interveneOpen'>> {
+    return this.analysis.intervene.open(args);
+  }
+  interveneRun(args: ApiArgs<'interveneRun'>): Promise<ApiResult<'interveneRun'>> {
+    return this.analysis.intervene.run(args);
+  }
+
   onEvent(listener: (event: StudioEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

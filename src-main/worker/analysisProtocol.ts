@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ApiErrorPayload } from '../contract/index.js';
 
 // Messages between the service and the analysis worker (matching, patch queries, decoder
-// similarity). Validated on arrival in the worker since they cross a thread boundary.
+// similarity, interventions). Validated on arrival in the worker since they cross a thread boundary.
 
 const side = z.object({ indexId: z.string(), path: z.string(), name: z.string(), features: z.number().int().nonnegative() });
 const queryIndex = z.object({ indexId: z.string(), name: z.string(), config: z.any() });
@@ -21,6 +21,16 @@ export const analysisRequestSchema = z.discriminatedUnion('type', [
     patches: z.array(z.tuple([z.number(), z.number()])),
     weights: z.array(z.number()).nullable(),
     limit: z.number().int().positive(),
+  }),
+  z.object({ type: z.literal('interveneOpen'), id: z.number(), bytes: z.instanceof(Uint8Array), name: z.string(), head: z.string(), index: queryIndex }),
+  z.object({
+    type: z.literal('interveneRun'),
+    id: z.number(),
+    key: z.string(),
+    sessionId: z.string(),
+    /** Absolute activations (the service scales the view's multiples by each feature's max). */
+    edits: z.array(z.object({ feature: z.number().int().nonnegative(), value: z.number().finite() })),
+    patches: z.array(z.number().int().nonnegative()).nullable(),
   }),
 ]);
 

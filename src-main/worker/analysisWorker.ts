@@ -7,16 +7,19 @@ import { pairDetail } from '../core/analysis/matchPair.js';
 import { PatchQueryEngine } from '../core/analysis/patchQuery.js';
 import { DecoderDirections } from '../core/analysis/similarFeatures.js';
 import { loadSae } from '../core/sae/loadSae.js';
+import { InterveneEngine } from '../core/intervene/interveneEngine.js';
 import { analysisRequestSchema, type AnalysisReply, type AnalysisRequest } from './analysisProtocol.js';
 
 // The analysis worker: cross-model matching over whole indexes, patch queries (backbone + SAE
-// on a new image, sessions kept open) and decoder similarity, all off the host's event loop.
+// on a new image, sessions kept open), decoder similarity and interventions (a task head before
+// and after editing SAE features, models kept open), all off the host's event loop.
 // Requests run one at a time in arrival order; a query or image load that a newer one of the
 // same kind has replaced while it waited is answered 'superseded' without running.
 
 if (!parentPort) throw new Error('analysisWorker must run as a worker thread');
 const port = parentPort;
 const engine = new PatchQueryEngine();
+const intervene = new InterveneEngine();
 const directions = new Map<string, DecoderDirections>();
 const latest = new Map<string, number>();
 let chain: Promise<void> = Promise.resolve();
@@ -83,6 +86,12 @@ async function handle(msg: AnalysisRequest): Promise<unknown> {
     case 'query':
       if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer query replaced this one.');
       return engine.query(msg.imageId, msg.indexId, msg.patches as [number, number][], msg.weights, msg.limit);
+    case 'interveneOpen':
+      if (latest.get('interveneOpen') !== msg.id) throw new StudioError('superseded', 'A newer image or head replaced this one.');
+      return intervene.open(Buffer.from(msg.bytes), msg.name, msg.head, msg.index);
+    case 'interveneRun':
+      if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer intervention replaced this one.');
+      return intervene.run(msg.sessionId, msg.edits, msg.patches);
   }
 }
 
@@ -95,7 +104,8 @@ port.on('message', (raw: unknown) => {
   }
   const msg = parsed.data;
   if (msg.type === 'loadImage') latest.set('loadImage', msg.id);
-  if (msg.type === 'query') latest.set(msg.key, msg.id);
+  if (msg.type === 'query' || msg.type === 'interveneRun') latest.set(msg.key, msg.id);
+  if (msg.type === 'interveneOpen') latest.set('interveneOpen', msg.id);
   chain = chain.then(async () => {
     let reply: AnalysisReply;
     try {

@@ -1,6 +1,10 @@
 // Canned matching / patch query / similar-feature answers shared by the fake backend (host tests)
 // and the fake client (renderer tests, screenshot harness). Deterministic in their arguments.
 import type {
+  InterveneOpenArgs,
+  InterveneResult,
+  InterveneRunArgs,
+  InterveneSession,
   FeatureMatches,
   MatchEntry,
   MatchListPage,
@@ -17,8 +21,27 @@ import type {
 
 type AnalysisMethods = Pick<
   StudioApi,
-  'matchIndexes' | 'matchSummary' | 'matchRuns' | 'featureMatches' | 'matchList' | 'matchPair' | 'similarFeatures' | 'loadQueryImage' | 'queryPatches'
+  | 'matchIndexes'
+  | 'matchSummary'
+  | 'matchRuns'
+  | 'featureMatches'
+  | 'matchList'
+  | 'matchPair'
+  | 'similarFeatures'
+  | 'loadQueryImage'
+  | 'queryPatches'
+  | 'interveneOpen'
+  | 'interveneRun'
 >;
+
+const FAKE_CLASSES = ['beach', 'desert', 'forest', 'ocean', 'snow', 'sky', 'road', 'building'];
+
+function softmaxOf(logits: number[]): number[] {
+  const m = Math.max(...logits);
+  const e = logits.map((v) => Math.exp(v - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
 
 type Reply = <T>(method: string, args: unknown, produce: () => T) => Promise<T>;
 
@@ -35,6 +58,7 @@ const GREY_PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQ
 
 export function fakeAnalysisMethods(indexes: FakeIndexRef[], reply: Reply, previewUrl?: string): AnalysisMethods {
   let matched = false;
+  const sessions = new Map<string, { index: FakeIndexRef; segmentation: boolean }>();
   // Arguments a generic caller leaves out (host routing tests) fall back to the first index.
   const ref = (id: string | undefined) => {
     const r = id === undefined ? indexes[0] : indexes.find((x) => x.id === id);
@@ -147,6 +171,56 @@ export function fakeAnalysisMethods(indexes: FakeIndexRef[], reply: Reply, previ
               }),
             }));
         return { imageId: q.imageId, indexId: q.indexId, patches: patches.length, features };
+      }),
+    // A head path containing "seg" is a segmentation head; anything else classifies. Each edit
+    // pushes the logits along a direction fixed by its feature, by its multiple minus one.
+    interveneOpen: (args: InterveneOpenArgs) =>
+      reply('interveneOpen', args, (): InterveneSession => {
+        const r = ref(args.indexId);
+        const segmentation = /seg/i.test(args.head ?? '');
+        const sessionId = `s-${r.id}-${segmentation ? 'seg' : 'cls'}`;
+        sessions.set(sessionId, { index: r, segmentation });
+        return {
+          sessionId,
+          indexId: r.id,
+          head: { path: args.head, task: segmentation ? 'segmentation' : 'classification', input: 'last_hidden_state', labels: FAKE_CLASSES },
+          image: { name: args.image?.name ?? args.image?.path?.split('/').pop() ?? 'image', sourceWidth: 640, sourceHeight: 480 },
+          grid: r.grid,
+          preview: previewUrl ?? GREY_PNG,
+        };
+      }),
+    interveneRun: (args: InterveneRunArgs) =>
+      reply('interveneRun', args, (): InterveneResult => {
+        // A generic caller (host routing tests) gives no session: a classifier on the first index.
+        const s = args.sessionId === undefined ? { index: ref(undefined), segmentation: false } : sessions.get(args.sessionId);
+        if (!s) throw Object.assign(new Error('This intervention session is not open.'), { code: 'not-found' });
+        const C = FAKE_CLASSES.length;
+        const P = s.index.grid[0] * s.index.grid[1];
+        const edits = (args.edits ?? []).map((e) => ({ ...e, max: 2 + (e.feature % 5), value: e.multiple * (2 + (e.feature % 5)) }));
+        const push = (c: number) => edits.reduce((acc, e) => acc + (1 - e.multiple) * Math.cos(e.feature * 1.7 + c), 0);
+        const logitsAt = (p: number, c: number, edited: boolean) => Math.sin(p * 0.9 + c * 1.3) * 2 + (edited ? push(c) : 0);
+        const chosen = new Set(args.patches ?? Array.from({ length: P }, (_, p) => p));
+        if (!s.segmentation) {
+          const before = softmaxOf(Array.from({ length: C }, (_, c) => logitsAt(0, c, false)));
+          const after = softmaxOf(Array.from({ length: C }, (_, c) => logitsAt(0, c, edits.length > 0)));
+          const changedClasses = before.map((p, c) => (Math.abs(after[c]! - p) >= 0.005 ? c : -1)).filter((c) => c >= 0);
+          return { sessionId: args.sessionId, task: 'classification', labels: FAKE_CLASSES, before: { probs: before, patchClasses: null, patchConfidence: null }, after: { probs: after, patchClasses: null, patchConfidence: null }, edits, changedClasses, changedPatches: [], ms: 3 };
+        }
+        const map = (edited: boolean) => {
+          const classes: number[] = [];
+          const conf: number[] = [];
+          for (let p = 0; p < P; p++) {
+            const probs = softmaxOf(Array.from({ length: C }, (_, c) => logitsAt(p, c, edited && chosen.has(p))));
+            const best = probs.indexOf(Math.max(...probs));
+            classes.push(best);
+            conf.push(probs[best]!);
+          }
+          return { probs: null, patchClasses: classes, patchConfidence: conf };
+        };
+        const before = map(false);
+        const after = map(edits.length > 0);
+        const changedPatches = before.patchClasses.map((c, p) => (after.patchClasses[p] !== c ? p : -1)).filter((p) => p >= 0);
+        return { sessionId: args.sessionId, task: 'segmentation', labels: FAKE_CLASSES, before, after, edits, changedClasses: [], changedPatches, ms: 3 };
       }),
   };
 }

@@ -19,18 +19,22 @@ import { StudioError } from '../errors.js';
 import type { IndexReader } from '../store/indexReader.js';
 import { AnalysisClient } from '../jobs/analysisClient.js';
 import { MatchStore, openIndexDb } from './matchStore.js';
+import { InterveneService } from '../intervene/interveneService.js';
+import { readImageSource } from './imageSource.js';
 import type Database from 'better-sqlite3';
-
-const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
 
 export class AnalysisService {
   private readonly client = new AnalysisClient();
   private readonly dbs = new Map<string, Database.Database>();
+  /** Interventions (issue 9): same worker, so its sessions sit beside the patch query models. */
+  readonly intervene: InterveneService;
 
   constructor(
     private readonly reader: (indexId: string) => IndexReader,
     private readonly emit: (event: StudioEvent) => void = () => {},
-  ) {}
+  ) {
+    this.intervene = new InterveneService(reader, this.client);
+  }
 
   private store(r: IndexReader): MatchStore {
     let db = this.dbs.get(r.dir);
@@ -130,23 +134,7 @@ export class AnalysisService {
       const r = this.reader(id);
       return { indexId: r.id, name: r.config.name, config: r.config };
     });
-    let bytes: Buffer;
-    let name: string;
-    if (image && typeof image.data === 'string') {
-      bytes = Buffer.from(image.data, 'base64');
-      name = image.name ?? 'image';
-    } else if (image && typeof image.path === 'string' && image.path.trim() !== '') {
-      const file = path.resolve(image.path.trim());
-      try {
-        bytes = await fs.promises.readFile(file);
-      } catch (err) {
-        throw new StudioError('not-found', `Cannot read ${file}: ${(err as Error).message}`);
-      }
-      name = path.basename(file);
-    } else {
-      throw new StudioError('bad-request', 'Give an image path or its bytes.');
-    }
-    if (bytes.length === 0 || bytes.length > MAX_IMAGE_BYTES) throw new StudioError('bad-input', `${name} is empty or larger than 64 MB.`);
+    const { bytes, name } = await readImageSource(image);
     const copy = new Uint8Array(bytes);
     return this.client.call<QueryImage>({ type: 'loadImage', bytes: copy, name, indexes }, [copy.buffer as ArrayBuffer]);
   }

@@ -4,7 +4,7 @@ import type { ProviderChoice } from '../../contract/index.js';
 import { StudioError } from '../errors.js';
 import { loadManifest, layerOutputName, type BackboneManifest } from '../backbone/manifest.js';
 import { BackboneSession } from '../backbone/backboneSession.js';
-import { preprocessImage } from '../backbone/preprocess.js';
+import { preprocessImage, type PreprocessedImage } from '../backbone/preprocess.js';
 import { checkSaeFitsLayer, loadSae } from '../sae/loadSae.js';
 import { SaeEncoderSession, type SparseCodes } from '../sae/encoderSession.js';
 import type { SaeRecord } from '../sae/types.js';
@@ -54,10 +54,22 @@ export class Intervener {
     private readonly cutName: string,
   ) {}
 
-  static async open(opts: { model: string; layer: string; sae: string; head: string; provider?: ProviderChoice }): Promise<Intervener> {
+  static async open(opts: {
+    model: string;
+    layer: string;
+    sae: string;
+    head: string;
+    provider?: ProviderChoice;
+    /** The input normalisation an index ran with, when it overrides the checkpoint's (a SAELens scale it does not save). */
+    normalization?: { mode: SaeRecord['normalization']['mode']; scale: number | null };
+  }): Promise<Intervener> {
     const manifest = loadManifest(opts.model);
     const cutName = layerOutputName(manifest, opts.layer);
     const sae = loadSae(opts.sae);
+    const norm = opts.normalization;
+    if (norm && (sae.normalization.mode !== norm.mode || sae.normalization.scale !== norm.scale)) {
+      sae.normalization = { mode: norm.mode, mean: norm.mode === 'scale' ? sae.normalization.mean : null, scale: norm.mode === 'scale' ? norm.scale : null };
+    }
     const head = loadTaskHead(opts.head);
     const provider = opts.provider ?? 'auto';
     const backbone = await BackboneSession.open(manifest, opts.layer, provider);
@@ -83,15 +95,17 @@ export class Intervener {
     return this.manifest.tokens.grid;
   }
 
-  /** Runs the backbone up to the layer and encodes the patches; later run() calls reuse it. */
-  async setImage(file: string | Buffer): Promise<void> {
-    const { pixels } = await preprocessImage(file, this.manifest.preprocess);
+  /** Runs the backbone up to the layer and encodes the patches; later run() calls reuse it. Returns the model's crop. */
+  async setImage(file: string | Buffer, label?: string): Promise<PreprocessedImage> {
+    const pre = await preprocessImage(file, this.manifest.preprocess, label);
+    const { pixels } = pre;
     const { tokens } = await this.backbone.run(pixels, 1);
     const { patchOffset, patches } = this.backbone.layout;
     const d = this.backbone.d;
     const codes = await this.encoder.encode(tokens.slice(patchOffset * d, (patchOffset + patches) * d), patches);
     this.image = { tokens: tokens.slice(), codes };
     this.before = null;
+    return pre;
   }
 
   /** Activation of a feature on a patch of the current image (0 where it does not fire). */

@@ -14,6 +14,8 @@ export const useQueryStore = defineStore('query', () => {
   const client = useStoreClient();
 
   const image = shallowRef<QueryImage | null>(null);
+  /** Where the current image came from (a path or its bytes): the intervention view reopens it. */
+  const source = shallowRef<QueryImageSource | null>(null);
   const loading = ref(false);
   const error = ref<ApiErrorPayload | null>(null);
   /** Selected patches of the first view, as row * cols + col. */
@@ -23,17 +25,18 @@ export const useQueryStore = defineStore('query', () => {
   let loadRequest = 0;
   let queryRequest = 0;
 
-  async function load(source: QueryImageSource, indexIds: string[]): Promise<void> {
+  async function load(imageSource: QueryImageSource, indexIds: string[]): Promise<void> {
     const id = ++loadRequest;
     loading.value = true;
     error.value = null;
     try {
-      const img = await client.loadQueryImage({ image: source, indexIds });
+      const img = await client.loadQueryImage({ image: imageSource, indexIds });
       if (id !== loadRequest) return;
       // Same image on the same first model (a second model added or removed): keep the selection.
       const prev = image.value;
       const keep = prev !== null && prev.imageId === img.imageId && prev.views[0]?.indexId === img.views[0]?.indexId;
       image.value = markRaw(img);
+      source.value = markRaw(imageSource);
       results.value = {};
       if (keep && selected.value.size > 0) void runQuery();
       else selected.value = new Set();
@@ -81,5 +84,5 @@ export const useQueryStore = defineStore('query', () => {
     }
   }
 
-  return { image, loading, error, selected, results, querying, load, setSelection, runQuery };
+  return { image, source, loading, error, selected, results, querying, load, setSelection, runQuery };
 });
