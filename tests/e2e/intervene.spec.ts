@@ -26,13 +26,13 @@ let image: string;
 let segHead: string;
 let clsHead: string;
 
-function writeHead(dir: string, task: 'classification' | 'segmentation', input: string, weight: Float32Array, bias: Float32Array): string {
+function writeHead(dir: string, task: 'classification' | 'segmentation', input: string, weight: Float32Array, bias: Float32Array, pool?: 'cls' | 'mean'): string {
   fs.mkdirSync(dir, { recursive: true });
   writeSafetensors(path.join(dir, 'head.safetensors'), {
     weight: { shape: [LABELS.length, 24], data: weight },
     bias: { shape: [LABELS.length], data: bias },
   });
-  fs.writeFileSync(path.join(dir, 'head.json'), JSON.stringify({ task, input }));
+  fs.writeFileSync(path.join(dir, 'head.json'), JSON.stringify({ task, input, ...(pool ? { pool } : {}) }));
   fs.writeFileSync(path.join(dir, 'labels.json'), JSON.stringify(LABELS));
   return dir;
 }
@@ -58,7 +58,9 @@ test.beforeAll(async () => {
   for (let i = 0; i < 24; i++) norm += W[top * 24 + i]! ** 2;
   for (let i = 0; i < 24; i++) weight[i] = (2 * W[top * 24 + i]!) / norm;
   segHead = writeHead(path.join(work, 'seg-head'), 'segmentation', 'block_1', weight, Float32Array.from([-2, 0, 0.1, 0.2, 0]));
-  clsHead = writeHead(path.join(work, 'cls-head'), 'classification', 'last_hidden_state', weight, Float32Array.from([0, 0.3, 0.1, 0.5, 0.2]));
+  // The toy blocks do not mix tokens, so a CLS head could never move: this one reads the mean of
+  // the patch tokens at the SAE's layer (DINOv2-style linear probes pool patches too).
+  clsHead = writeHead(path.join(work, 'cls-head'), 'classification', 'block_1', weight, Float32Array.from([0, 0.3, 0.1, 0.5, 0.2]), 'mean');
   host = await startWebHost({ backend: service, port: 0, rendererDir: path.resolve('out/renderer') });
 });
 
@@ -91,7 +93,7 @@ test('empty states say what to do', async ({ page }) => {
   await expect(page.getByRole('alert')).toContainText('No head folder');
 });
 
-test('query → test causally → move a slider → the segmentation map changes; a classifier shows bars', async ({ page }, testInfo) => {
+test('query → test causally → move a slider → the segmentation map changes, and the class bars move', async ({ page }, testInfo) => {
   await page.setViewportSize({ width: 1440, height: 900 });
   await page.goto(new URL(`#/index/${indexId}/query`, host.url).href);
   await page.getByTestId('image-file').setInputFiles(image);
@@ -151,6 +153,16 @@ test('query → test causally → move a slider → the segmentation map changes
   await page.getByTestId('head-path').press('Enter');
   await expect(page.getByTestId('class-bar')).toHaveCount(LABELS.length);
   await expect(page.getByTestId('class-bars')).toContainText('Prediction');
+  // Moving the slider moves the bars: suppressing the feature lowers class 0 ("beach", which reads
+  // along its decoder direction), amplifying it raises it.
+  const beach = page.locator('[data-testid="class-bar"][data-class="0"]');
+  await dragSlider(page, rows.first().getByTestId('feature-slider'), 0.5);
+  await expect(rows.first().getByTestId('feature-multiple')).toHaveText('suppressed');
+  const low = Number(await beach.getAttribute('data-after'));
+  await dragSlider(page, rows.first().getByTestId('feature-slider'), 1);
+  await expect(rows.first().getByTestId('feature-multiple')).toHaveText('×3.00');
+  await expect.poll(async () => Number(await beach.getAttribute('data-after'))).toBeGreaterThan(low + 0.01);
+  await expect(beach).toHaveAttribute('data-changed', 'true');
   await page.screenshot({ path: testInfo.outputPath('intervene-classification.png') });
 
   // Adding a feature by number.

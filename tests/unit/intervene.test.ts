@@ -22,14 +22,14 @@ import type { CliDeps } from '../../src-main/hosts/cli/context.js';
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
 const haveFixtures = fs.existsSync(path.join(fixtures, 'toy-clip', 'model.onnx'));
 
-function writeHead(dir: string, task: 'classification' | 'segmentation', input: string, weight: Float32Array, classes: number, d: number, seed = 1): string {
+function writeHead(dir: string, task: 'classification' | 'segmentation', input: string, weight: Float32Array, classes: number, d: number, seed = 1, pool?: string): string {
   fs.mkdirSync(dir, { recursive: true });
   const r = mulberry32(seed);
   writeSafetensors(path.join(dir, 'head.safetensors'), {
     weight: { shape: [classes, d], data: weight },
     bias: { shape: [classes], data: Float32Array.from({ length: classes }, () => r() - 0.5) },
   });
-  fs.writeFileSync(path.join(dir, 'head.json'), JSON.stringify({ task, input }));
+  fs.writeFileSync(path.join(dir, 'head.json'), JSON.stringify({ task, input, ...(pool ? { pool } : {}) }));
   fs.writeFileSync(path.join(dir, 'labels.json'), JSON.stringify(Array.from({ length: classes }, (_, c) => `class-${c}`)));
   return dir;
 }
@@ -223,6 +223,36 @@ describe('intervening on SAE features', () => {
     expect(await interveneCommand({ model: vit.manifestPath, layer: 'block_0', sae, head, image: images[0]!, set: '3=0' }, deps)).toBe(2);
     expect(err.join('')).toMatch(/give --index DIR, or --absolute/);
     expect(await interveneCommand({ model: vit.manifestPath, layer: 'block_0', sae, head, image: images[0]!, set: '3:0', absolute: true }, deps)).toBe(2);
+  });
+
+  it('classification heads can read the mean of the patch tokens, or CLS and mean concatenated', async () => {
+    const dir = path.join(work, 'pool');
+    const vit = await makeTinyVit({ dir, imageSize: 32, patchSize: 8, dModel: 16, cls: true, seed: 15 });
+    const saePath = makeSae(path.join(dir, 'sae'), { dIn: 16, dSae: 24, architecture: 'relu', seed: 16 });
+    for (const pool of ['mean', 'cls+mean'] as const) {
+      const width = pool === 'mean' ? 16 : 32;
+      const head = writeHead(path.join(dir, `head-${pool}`), 'classification', 'block_1', randomWeights(3 * width, 17), 3, width, 1, pool);
+      const iv = await Intervener.open({ model: vit.manifestPath, layer: 'block_1', sae: saePath, head, provider: 'cpu' });
+      try {
+        await iv.setImage(images[0]!);
+        const edits = [{ feature: 2, value: 3 }];
+        const { before, after } = await iv.run(edits, null);
+        // Expected: the same linear layer on the pooled edited tokens, computed here by hand.
+        const expectedFor = (x: Float32Array) => {
+          const mean = new Float32Array(16);
+          for (let p = 0; p < 16; p++) for (let i = 0; i < 16; i++) mean[i]! += x[(1 + p) * 16 + i]! / 16;
+          const v = pool === 'mean' ? mean : Float32Array.from([...x.subarray(0, 16), ...mean]);
+          return softmax(headLogits(loadTaskHead(head), v, 1));
+        };
+        expectedFor(iv.edited([], null)).forEach((p, c) => expect(before.probs![c]).toBeCloseTo(p, 6));
+        expectedFor(iv.edited(edits, null)).forEach((p, c) => expect(after.probs![c]).toBeCloseTo(p, 6));
+        expect(after.probs).not.toEqual(before.probs);
+      } finally {
+        await iv.close();
+      }
+    }
+    const wrong = writeHead(path.join(dir, 'head-wrong'), 'classification', 'block_1', randomWeights(3 * 16, 18), 3, 16, 1, 'cls+mean');
+    await expect(Intervener.open({ model: vit.manifestPath, layer: 'block_1', sae: saePath, head: wrong, provider: 'cpu' })).rejects.toThrow(/weight is 16 wide, but pool 'cls\+mean' of layer 'block_1' \(width 16\) gives 32/);
   });
 
   it('refuses a head folder without head.json, naming what to write', () => {

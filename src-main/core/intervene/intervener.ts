@@ -10,7 +10,7 @@ import { SaeEncoderSession, type SparseCodes } from '../sae/encoderSession.js';
 import type { SaeRecord } from '../sae/types.js';
 import { createSession } from '../onnx/providers.js';
 import { tailGraph } from '../onnx/graphSurgery.js';
-import { headLogits, loadTaskHead, softmax, type TaskHead } from './taskHead.js';
+import { headInputWidth, headLogits, loadTaskHead, pooledFeatures, softmax, type TaskHead } from './taskHead.js';
 
 /** Set feature `feature` to `value` (an activation) on the chosen patches. */
 export interface FeatureEdit {
@@ -80,8 +80,11 @@ export class Intervener {
       if (head.input !== cutName) {
         const bytes = await readFile(manifest.modelPath);
         tail = (await createSession(tailGraph(bytes, cutName, [head.input], ['batch', T, backbone.d]), provider)).session;
-      } else if (head.d !== backbone.d) {
-        throw new StudioError('bad-input', `The head reads width ${head.d} but layer '${opts.layer}' has width ${backbone.d}.`);
+      } else if (head.d !== headInputWidth(head, backbone.d)) {
+        throw new StudioError(
+          'bad-input',
+          `The head's weight is ${head.d} wide, but ${head.task === 'classification' ? `pool '${head.pool}' of ` : ''}layer '${opts.layer}' (width ${backbone.d}) gives ${headInputWidth(head, backbone.d)}.`,
+        );
       }
       const encoder = await SaeEncoderSession.create(sae, provider);
       return new Intervener(manifest, opts.layer, sae, head, backbone, encoder, tail, cutName);
@@ -192,12 +195,15 @@ export class Intervener {
       hidden = out.data as Float32Array;
       width = out.dims[2] as number;
     }
-    if (width !== this.head.d) throw new StudioError('bad-input', `The head reads width ${this.head.d} but '${this.head.input}' has width ${width}.`);
+    if (headInputWidth(this.head, width) !== this.head.d) {
+      throw new StudioError('bad-input', `The head reads width ${this.head.d} but '${this.head.input}' gives ${headInputWidth(this.head, width)} (pool '${this.head.pool}').`);
+    }
     const C = this.head.labels.length;
     const base = { task: this.head.task, labels: this.head.labels };
     if (this.head.task === 'classification') {
-      if (!this.manifest.tokens.cls) throw new StudioError('bad-input', 'A classification head reads the CLS token, which this backbone does not have.');
-      return { ...base, probs: softmax(headLogits(this.head, hidden.subarray(0, width), 1)), patchClasses: null, patchProbs: null };
+      const { patchOffset, patches } = this.backbone.layout;
+      const x = pooledFeatures(this.head.pool, hidden, width, this.manifest.tokens.cls, patchOffset, patches);
+      return { ...base, probs: softmax(headLogits(this.head, x, 1)), patchClasses: null, patchProbs: null };
     }
     const { patchOffset, patches } = this.backbone.layout;
     const logits = headLogits(this.head, hidden.subarray(patchOffset * width, (patchOffset + patches) * width), patches);

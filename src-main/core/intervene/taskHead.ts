@@ -13,13 +13,21 @@ const headSpecSchema = z.object({
   task: z.enum(['classification', 'segmentation']),
   /** The backbone graph output the head reads, e.g. last_hidden_state. */
   input: z.string().min(1),
+  /**
+   * Classification only: what the linear layer reads. 'cls' (CLIP-style), 'mean' of the patch
+   * tokens, or 'cls+mean' concatenated (DINOv2's linear probes), which makes the weight 2d wide.
+   */
+  pool: z.enum(['cls', 'mean', 'cls+mean']).default('cls'),
 });
+
+export type HeadPool = z.infer<typeof headSpecSchema>['pool'];
 
 export type HeadTask = z.infer<typeof headSpecSchema>['task'];
 
 export interface TaskHead {
   task: HeadTask;
   input: string;
+  pool: HeadPool;
   labels: string[];
   d: number;
   /** [classes, d] row-major. */
@@ -32,7 +40,10 @@ export function loadTaskHead(dirOrFile: string): TaskHead {
   const dir = fs.existsSync(dirOrFile) && fs.statSync(dirOrFile).isDirectory() ? dirOrFile : path.dirname(dirOrFile);
   const specFile = path.join(dir, 'head.json');
   if (!fs.existsSync(specFile)) {
-    throw new StudioError('bad-input', `No head.json in ${dir}. Write {"task": "classification" | "segmentation", "input": "<backbone output name>"} beside the weights.`);
+    throw new StudioError(
+      'bad-input',
+      `No head.json in ${dir}. Write {"task": "classification" | "segmentation", "input": "<backbone output name>", "pool": "cls" | "mean" | "cls+mean"} beside the weights.`,
+    );
   }
   const spec = headSpecSchema.safeParse(JSON.parse(fs.readFileSync(specFile, 'utf8')));
   if (!spec.success) throw new StudioError('bad-input', `${specFile}: ${spec.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -83,4 +94,25 @@ export function softmax(logits: Float32Array, offset = 0, n = logits.length): nu
   const e = Array.from({ length: n }, (_, i) => Math.exp(logits[offset + i]! - max));
   const sum = e.reduce((a, b) => a + b, 0);
   return e.map((v) => v / sum);
+}
+
+/** The vector a classification head reads from one image's tokens [T, width]. */
+export function pooledFeatures(pool: HeadPool, tokens: Float32Array, width: number, cls: boolean, patchOffset: number, patches: number): Float32Array {
+  const mean = () => {
+    const out = new Float32Array(width);
+    for (let p = 0; p < patches; p++) for (let i = 0; i < width; i++) out[i]! += tokens[(patchOffset + p) * width + i]! / patches;
+    return out;
+  };
+  if (pool !== 'mean' && !cls) throw new StudioError('bad-input', `A '${pool}' head reads the CLS token, which this backbone does not have; use "pool": "mean".`);
+  if (pool === 'cls') return tokens.slice(0, width);
+  if (pool === 'mean') return mean();
+  const out = new Float32Array(2 * width);
+  out.set(tokens.subarray(0, width), 0);
+  out.set(mean(), width);
+  return out;
+}
+
+/** The width a head's weight must have for a backbone output of `width`. */
+export function headInputWidth(head: Pick<TaskHead, 'task' | 'pool'>, width: number): number {
+  return head.task === 'classification' && head.pool === 'cls+mean' ? 2 * width : width;
 }
