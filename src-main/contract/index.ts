@@ -613,6 +613,8 @@ export interface StudioApi {
   setNoteAuthor(args: { author: string }): Promise<string>;
   /** Matches two indexes of the same dataset (in the worker) and saves the result into both. */
   matchIndexes(args: { indexId: string; otherId: string }): Promise<MatchSummary>;
+  /** Stops the running match (nothing is saved); false when none was running. */
+  cancelMatch(): Promise<boolean>;
   /** The saved match with another index, or null when none was run. */
   matchSummary(args: { indexId: string; otherId: string }): Promise<MatchSummary | null>;
   /** Saved matches of this index: the other index paths, to reopen them. */
@@ -660,6 +662,7 @@ export const API_METHODS = [
   'noteAuthor',
   'setNoteAuthor',
   'matchIndexes',
+  'cancelMatch',
   'matchSummary',
   'matchRuns',
   'featureMatches',

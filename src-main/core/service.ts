@@ -229,6 +229,9 @@ export class StudioService implements StudioBackend {
   matchIndexes(args: ApiArgs<'matchIndexes'>): Promise<ApiResult<'matchIndexes'>> {
     return this.analysis.matchIndexes(args);
   }
+  cancelMatch(): Promise<boolean> {
+    return this.analysis.cancelMatch();
+  }
   matchSummary(args: ApiArgs<'matchSummary'>): Promise<ApiResult<'matchSummary'>> {
     return this.analysis.matchSummary(args);
   }

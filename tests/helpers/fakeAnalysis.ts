@@ -22,6 +22,7 @@ import type {
 type AnalysisMethods = Pick<
   StudioApi,
   | 'matchIndexes'
+  | 'cancelMatch'
   | 'matchSummary'
   | 'matchRuns'
   | 'featureMatches'
@@ -93,6 +94,7 @@ export function fakeAnalysisMethods(indexes: FakeIndexRef[], reply: Reply, previ
         matched = true;
         return summaryOf(ref(args.indexId), ref(args.otherId));
       }),
+    cancelMatch: () => reply('cancelMatch', undefined, () => false),
     matchSummary: (args) => reply('matchSummary', args, () => (matched ? summaryOf(ref(args.indexId), ref(args.otherId)) : null)),
     matchRuns: (args) =>
       reply('matchRuns', args, () => {

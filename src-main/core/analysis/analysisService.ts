@@ -69,6 +69,11 @@ export class AnalysisService {
     });
   }
 
+  /** Stops a running match (nothing is saved); false when none was running. */
+  async cancelMatch(): Promise<boolean> {
+    return this.client.cancel('match');
+  }
+
   async matchSummary({ indexId, otherId }: { indexId: string; otherId: string }): Promise<MatchSummary | null> {
     const [a, b] = this.pairOf(indexId, otherId);
     const s = this.store(a).summary(b.dir);

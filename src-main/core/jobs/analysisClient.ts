@@ -14,7 +14,12 @@ export class AnalysisClient {
   private nextId = 1;
   private readonly pending = new Map<
     number,
-    { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (p: { phase: 'reading' | 'matching' | 'saving'; done: number; total: number }) => void }
+    {
+      type: Payload['type'];
+      resolve: (v: unknown) => void;
+      reject: (e: Error) => void;
+      onProgress?: (p: { phase: 'reading' | 'matching' | 'saving'; done: number; total: number }) => void;
+    }
   >();
 
   private ensure(): Worker {
@@ -55,9 +60,30 @@ export class AnalysisClient {
     const id = this.nextId++;
     worker.ref();
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
+      this.pending.set(id, { type: payload.type, resolve: resolve as (v: unknown) => void, reject, onProgress });
       worker.postMessage({ ...payload, id }, transfer);
     });
+  }
+
+  /**
+   * Cancels every request of one type in flight (a long match). The worker computes in one
+   * synchronous stretch, so cancelling means stopping it: other requests in flight fail with a
+   * retry hint, and the next call starts a fresh worker. Resolves false when nothing was running.
+   */
+  async cancel(type: Payload['type']): Promise<boolean> {
+    const w = this.worker;
+    if (!w || ![...this.pending.values()].some((p) => p.type === type)) return false;
+    this.worker = null;
+    for (const p of this.pending.values()) {
+      p.reject(
+        p.type === type
+          ? new StudioError('cancelled', 'Cancelled. Nothing was saved; run it again when you want the result.')
+          : new StudioError('internal', 'The analysis worker was restarted to cancel a match. Try again.'),
+      );
+    }
+    this.pending.clear();
+    await w.terminate();
+    return true;
   }
 
   async close(): Promise<void> {

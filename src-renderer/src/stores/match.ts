@@ -79,12 +79,19 @@ export const useMatchStore = defineStore('match', () => {
       summary.value = markRaw(await client.matchIndexes({ indexId, otherId }));
       await loadRuns(indexId);
     } catch (e) {
-      error.value = describeError(e);
+      // A cancel the user asked for is not a failure.
+      const described = describeError(e);
+      if (described.code !== 'cancelled') error.value = described;
     } finally {
       off();
       running.value = false;
       progress.value = null;
     }
+  }
+
+  /** Stops the running match; the previous result, if any, stays. */
+  async function cancel(): Promise<void> {
+    if (running.value) await client.cancelMatch();
   }
 
   /** Selects a feature of side `side` ('a' = this index): its matches, and the top match's grid. */
@@ -159,7 +166,7 @@ export const useMatchStore = defineStore('match', () => {
   }
 
   return {
-    other, summary, runs, error, running, progress, matches, matchesError, detailA, detailB, pair, list, listError,
+    other, summary, runs, error, running, progress, matches, matchesError, detailA, detailB, pair, list, listError, cancel,
     loadRuns, openOther, setOtherById, run, select, loadList, reset,
   };
 });
