@@ -11,6 +11,9 @@ export interface TokenLayout {
   patchSize: number;
   /** Patch grid as [rows, columns]. */
   grid: [number, number];
+  /** Clip backbones (e.g. VideoMAE): frames per input clip and frames per tubelet; absent for image backbones. */
+  frames?: number;
+  tubelet?: number;
 }
 
 export interface ModelInfo {
@@ -82,9 +85,34 @@ export interface IndexSummary {
   l0Mean: number;
   dead: number;
   dense: number;
+  /** What the items are: images, or clips (issue 4). */
+  kind: 'images' | 'videos';
+  /** Frames (or tubelet steps) sampled per clip when fixed (segments sampling); null otherwise / images. */
+  framesPerClip: number | null;
+  /** Whole-SAE temporal statistics (video indexes); null for images. */
+  temporal: TemporalSummary | null;
+  /** Set when the index was opened through a group folder holding several SAEs' indexes. */
+  group: IndexGroup | null;
 }
 
-export type FeatureSortKey = 'index' | 'frequency' | 'mean' | 'max' | 'category' | 'reviewed';
+export interface TemporalSummary {
+  /** Mean lag-1 autocorrelation over features where it is defined. */
+  autocorrelation: number | null;
+  /** The same mean over the raw activation dimensions (same pairs). */
+  rawAutocorrelation: number | null;
+  /** autocorrelation / rawAutocorrelation. */
+  coherenceKept: number | null;
+  /** (clip, patch, t) pairs counted. */
+  pairs: number;
+}
+
+export interface IndexGroup {
+  /** The group folder (holding group.json). */
+  path: string;
+  members: { name: string; path: string }[];
+}
+
+export type FeatureSortKey = 'index' | 'frequency' | 'mean' | 'max' | 'category' | 'reviewed' | 'autocorrelation' | 'switchRate';
 export type Tristate = 'any' | 'only' | 'exclude';
 
 /** The three built-in, mutually exclusive categories (the video-SAE paper's scene / action / object). */
@@ -108,6 +136,11 @@ export interface FeatureFilter {
   /** Only features carrying this free tag. */
   tag?: string | null;
   reviewed?: Tristate;
+  /** Video indexes: range of the lag-1 autocorrelation / switch rate (features without a value are excluded when set). */
+  minAutocorrelation?: number | null;
+  maxAutocorrelation?: number | null;
+  minSwitchRate?: number | null;
+  maxSwitchRate?: number | null;
 }
 
 export interface FeatureQuery {
@@ -136,6 +169,10 @@ export interface FeatureRow {
   tags: string[];
   reviewed: boolean;
   noteCount: number;
+  /** Video indexes: lag-1 autocorrelation over (clip, patch, t) pairs; null when undefined or for images. */
+  autocorrelation: number | null;
+  /** Video indexes: fraction of active pairs where exactly one side is active; null when undefined or for images. */
+  switchRate: number | null;
 }
 
 export interface FeaturePage {
@@ -307,6 +344,18 @@ export interface IndexRequest {
   provider?: ProviderChoice;
   /** Overrides the SAE's input normalisation (e.g. the scale SAELens does not save). */
   normalization?: NormalizationOverride;
+  /** 'videos': each video file / frame folder / animated GIF or WebP is one clip; auto-detected when absent. */
+  kind?: 'images' | 'videos';
+  /** Videos: N evenly spaced segments per clip (default 16 unless fps is given). */
+  frames?: number;
+  /** Videos: every frame at this rate instead of segments. */
+  fps?: number;
+  /** Videos: at most this many frames per clip (default 64). */
+  maxFrames?: number;
+  /** Videos: SSv2-style label JSON (clip id = file/folder base name). */
+  labels?: string;
+  /** Extra SAEs beyond `sae`, indexed in the same backbone pass (a group folder, see group.json). */
+  saes?: string[];
 }
 
 export interface NormalizationOverride {
@@ -515,6 +564,60 @@ export interface PatchQueryResult {
   features: PatchFeature[];
 }
 
+// ---- Flicker view (issue 4): one clip through one or two SAEs on the same backbone layer ----
+
+export type ClipSampling = { mode: 'segments'; count: number } | { mode: 'fps'; fps: number };
+
+export interface OpenClipArgs {
+  indexId: string;
+  /** A clip path relative to the index's dataset folder (an item of a video index)... */
+  item?: string;
+  /** ...or any clip path on this machine (video file, folder of frames, animated GIF/WebP). */
+  path?: string;
+  /** A second index on the same backbone and layer, shown side by side. */
+  otherIndexId?: string | null;
+  /** Default: 16 evenly spaced segments. */
+  sampling?: ClipSampling;
+}
+
+export interface OpenClip {
+  clipId: string;
+  name: string;
+  /** The clip's absolute path. */
+  path: string;
+  /** Sampled frames (T). */
+  frames: number;
+  /** Which source frames were sampled. */
+  frameIndexes: number[];
+  grid: [number, number];
+  /** One JPEG data URL per frame: the model's crop. */
+  frameImages: string[];
+  /** Each SAE, with its strongest features in this clip (max over frames and patches), for the pickers. */
+  saes: { indexId: string; name: string; features: number; top: { index: number; max: number }[] }[];
+}
+
+export interface ClipFeature {
+  clipId: string;
+  indexId: string;
+  feature: number;
+  /** [T][P] activation on every patch (row-major over the grid) of every frame. */
+  maps: number[][];
+  /** Max over patches per frame. */
+  trace: number[];
+  /** Max over the whole clip (one heatmap scale per feature). */
+  upper: number;
+  /** The issue's definitions over this clip's (patch, t→t+1) pairs; null when undefined. */
+  clipAutocorrelation: number | null;
+  clipSwitchRate: number | null;
+}
+
+export interface ClosestFeature {
+  index: number;
+  /** Pearson correlation over every (frame, patch) of the clip. */
+  correlation: number;
+  max: number;
+}
+
 // ---- Interventions (issue 9) ----
 
 /** What an intervention session runs: an index's backbone, layer and SAE, a task head, one image. */
@@ -632,6 +735,12 @@ export interface StudioApi {
   interveneOpen(args: InterveneOpenArgs): Promise<InterveneSession>;
   /** Head output before and after setting features on patches; a newer run supersedes an older one. */
   interveneRun(args: InterveneRunArgs): Promise<InterveneResult>;
+  /** Decodes a clip and runs it through the index's backbone and SAE (and another index's SAE on the same layer), in the worker. */
+  openClip(args: OpenClipArgs): Promise<OpenClip>;
+  /** One feature's patch maps and trace over an open clip; a newer request for the same index supersedes an older one. */
+  clipFeature(args: { clipId: string; indexId: string; feature: number }): Promise<ClipFeature>;
+  /** The other SAE's features ranked by correlation with this one over the clip's (frame, patch) activations. */
+  closestFeatures(args: { clipId: string; indexId: string; feature: number; otherIndexId: string; limit?: number; maxFeature?: number | null }): Promise<ClosestFeature[]>;
 }
 
 export type ApiMethod = keyof StudioApi;
@@ -673,6 +782,9 @@ export const API_METHODS = [
   'queryPatches',
   'interveneOpen',
   'interveneRun',
+  'openClip',
+  'clipFeature',
+  'closestFeatures',
 ] as const satisfies readonly ApiMethod[];
 
 // Compile-time check that API_METHODS lists every method exactly.

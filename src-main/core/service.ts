@@ -168,6 +168,14 @@ export class StudioService implements StudioBackend {
     this.readers.get(id)?.close();
     this.analysis.forget(path.resolve(req.out));
     this.readers.delete(id);
+    // Several SAEs: the members of the group folder too.
+    const inside = path.resolve(req.out) + path.sep;
+    for (const [rid, r] of this.readers) {
+      if (!r.dir.startsWith(inside)) continue;
+      r.close();
+      this.analysis.forget(r.dir);
+      this.readers.delete(rid);
+    }
     return this.jobs.start(req);
   }
 
@@ -263,6 +271,17 @@ export class StudioService implements StudioBackend {
   }
   interveneRun(args: ApiArgs<'interveneRun'>): Promise<ApiResult<'interveneRun'>> {
     return this.analysis.intervene.run(args);
+  }
+
+  // Flicker view (issue 4): clips through one or two SAEs, in the analysis worker.
+  openClip(args: ApiArgs<'openClip'>): Promise<ApiResult<'openClip'>> {
+    return this.analysis.openClip(args);
+  }
+  clipFeature(args: ApiArgs<'clipFeature'>): Promise<ApiResult<'clipFeature'>> {
+    return this.analysis.clipFeature(args);
+  }
+  closestFeatures(args: ApiArgs<'closestFeatures'>): Promise<ApiResult<'closestFeatures'>> {
+    return this.analysis.closestFeatures(args);
   }
 
   onEvent(listener: (event: StudioEvent) => void): () => void {

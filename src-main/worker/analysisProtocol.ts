@@ -32,6 +32,26 @@ export const analysisRequestSchema = z.discriminatedUnion('type', [
     edits: z.array(z.object({ feature: z.number().int().nonnegative(), value: z.number().finite() })),
     patches: z.array(z.number().int().nonnegative()).nullable(),
   }),
+  z.object({
+    type: z.literal('clipOpen'),
+    id: z.number(),
+    file: z.string(),
+    name: z.string(),
+    sampling: z.union([z.object({ mode: z.literal('segments'), count: z.number().int().positive() }), z.object({ mode: z.literal('fps'), fps: z.number().positive() })]),
+    indexes: z.array(queryIndex).min(1).max(2),
+  }),
+  z.object({ type: z.literal('clipFeature'), id: z.number(), key: z.string(), clipId: z.string(), indexId: z.string(), feature: z.number().int() }),
+  z.object({
+    type: z.literal('clipClosest'),
+    id: z.number(),
+    key: z.string(),
+    clipId: z.string(),
+    indexId: z.string(),
+    feature: z.number().int(),
+    otherIndexId: z.string(),
+    limit: z.number().int().positive(),
+    maxFeature: z.number().int().positive().nullable(),
+  }),
 ]);
 
 export type AnalysisRequest = z.infer<typeof analysisRequestSchema>;

@@ -8,6 +8,7 @@ import { PatchQueryEngine } from '../core/analysis/patchQuery.js';
 import { DecoderDirections } from '../core/analysis/similarFeatures.js';
 import { loadSae } from '../core/sae/loadSae.js';
 import { InterveneEngine } from '../core/intervene/interveneEngine.js';
+import { ClipEngine } from '../core/analysis/clipEngine.js';
 import { analysisRequestSchema, type AnalysisReply, type AnalysisRequest } from './analysisProtocol.js';
 
 // The analysis worker: cross-model matching over whole indexes, patch queries (backbone + SAE
@@ -20,6 +21,7 @@ if (!parentPort) throw new Error('analysisWorker must run as a worker thread');
 const port = parentPort;
 const engine = new PatchQueryEngine();
 const intervene = new InterveneEngine();
+const clips = new ClipEngine();
 const directions = new Map<string, DecoderDirections>();
 const latest = new Map<string, number>();
 let chain: Promise<void> = Promise.resolve();
@@ -92,6 +94,15 @@ async function handle(msg: AnalysisRequest): Promise<unknown> {
     case 'interveneRun':
       if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer intervention replaced this one.');
       return intervene.run(msg.sessionId, msg.edits, msg.patches);
+    case 'clipOpen':
+      if (latest.get('clipOpen') !== msg.id) throw new StudioError('superseded', 'A newer clip replaced this one.');
+      return clips.open(msg.file, msg.name, msg.sampling, msg.indexes);
+    case 'clipFeature':
+      if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer feature replaced this one.');
+      return clips.feature(msg.clipId, msg.indexId, msg.feature);
+    case 'clipClosest':
+      if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer feature replaced this one.');
+      return clips.closest(msg.clipId, msg.indexId, msg.feature, msg.otherIndexId, msg.limit, msg.maxFeature);
   }
 }
 
@@ -104,7 +115,8 @@ port.on('message', (raw: unknown) => {
   }
   const msg = parsed.data;
   if (msg.type === 'loadImage') latest.set('loadImage', msg.id);
-  if (msg.type === 'query' || msg.type === 'interveneRun') latest.set(msg.key, msg.id);
+  if (msg.type === 'query' || msg.type === 'interveneRun' || msg.type === 'clipFeature' || msg.type === 'clipClosest') latest.set(msg.key, msg.id);
+  if (msg.type === 'clipOpen') latest.set('clipOpen', msg.id);
   if (msg.type === 'interveneOpen') latest.set('interveneOpen', msg.id);
   chain = chain.then(async () => {
     let reply: AnalysisReply;

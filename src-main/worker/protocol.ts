@@ -24,6 +24,13 @@ export const startMessageSchema = z.object({
         scale: z.number().positive().nullable().optional(),
       })
       .optional(),
+    // Videos (issue 4).
+    kind: z.enum(['images', 'videos']).optional(),
+    frames: z.number().int().positive().optional(),
+    fps: z.number().positive().optional(),
+    maxFrames: z.number().int().positive().optional(),
+    labels: z.string().min(1).optional(),
+    saes: z.array(z.string().min(1)).optional(),
   }),
   checkpointIntervalMs: z.number().int().nonnegative().optional(),
 });

@@ -12,6 +12,7 @@ export function createStudioRouter(history: RouterHistory = createWebHashHistory
       { path: '/index/:indexId/skipped', name: 'skipped', component: () => import('./views/SkippedView.vue') },
       { path: '/index/:indexId/match', name: 'match', component: () => import('./views/MatchView.vue') },
       { path: '/index/:indexId/query', name: 'query', component: () => import('./views/QueryView.vue') },
+      { path: '/index/:indexId/flicker', name: 'flicker', component: () => import('./views/FlickerView.vue') },
       { path: '/index/:indexId/intervene', name: 'intervene', component: () => import('./views/InterveneView.vue') },
       { path: '/:unknown(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue') },
     ],

@@ -1,6 +1,10 @@
 // Canned matching / patch query / similar-feature answers shared by the fake backend (host tests)
 // and the fake client (renderer tests, screenshot harness). Deterministic in their arguments.
 import type {
+  ClipFeature,
+  ClosestFeature,
+  OpenClip,
+  OpenClipArgs,
   InterveneOpenArgs,
   InterveneResult,
   InterveneRunArgs,
@@ -33,6 +37,9 @@ type AnalysisMethods = Pick<
   | 'queryPatches'
   | 'interveneOpen'
   | 'interveneRun'
+  | 'openClip'
+  | 'clipFeature'
+  | 'closestFeatures'
 >;
 
 const FAKE_CLASSES = ['beach', 'desert', 'forest', 'ocean', 'snow', 'sky', 'road', 'building'];
@@ -88,7 +95,57 @@ export function fakeAnalysisMethods(indexes: FakeIndexRef[], reply: Reply, previ
       lift: Math.max(0.5, 38 - 5 * r - (feature % 9)),
       coCount: Math.max(1, 900 - 120 * r),
     }));
+  // Fake clips: 8 frames; feature f's blob travels across the grid, one patch column per frame.
+  const CLIP_FRAMES = 8;
+  const clipMaps = (r: FakeIndexRef, feature: number): number[][] =>
+    Array.from({ length: CLIP_FRAMES }, (_, t) =>
+      Array.from({ length: r.grid[0] * r.grid[1] }, (_, p) => {
+        const [pr, pc] = [Math.floor(p / r.grid[1]), p % r.grid[1]];
+        const cc = (t + feature) % r.grid[1];
+        const on = feature % 2 === 1 && t % 2 === 1 ? 0 : 1; // odd features flicker
+        return on * Math.max(0, (2 + (feature % 5)) * (1 - Math.hypot(pr - r.grid[0] / 2, pc - cc) / 3));
+      }),
+    );
   return {
+    openClip: (args: OpenClipArgs) =>
+      reply('openClip', args, (): OpenClip => {
+        const r = ref(args.indexId);
+        const name = (args.path ?? args.item ?? 'clip.mp4').split('/').pop()!;
+        const saes = [r, ...(args.otherIndexId ? [ref(args.otherIndexId)] : [])];
+        return {
+          clipId: `clip-${name}`,
+          name,
+          path: args.path ?? `${r.path}/data/${args.item ?? name}`,
+          frames: CLIP_FRAMES,
+          frameIndexes: Array.from({ length: CLIP_FRAMES }, (_, t) => t * 3),
+          grid: r.grid,
+          frameImages: Array.from({ length: CLIP_FRAMES }, () => previewUrl ?? GREY_PNG),
+          saes: saes.map((x) => ({ indexId: x.id, name: x.name, features: x.features, top: Array.from({ length: Math.min(12, x.features) }, (_, i) => ({ index: (i * 7 + 3) % x.features, max: 4 - i * 0.25 })) })),
+        };
+      }),
+    clipFeature: (args) =>
+      reply('clipFeature', args, (): ClipFeature => {
+        const r = ref(args.indexId);
+        const maps = clipMaps(r, args.feature);
+        const trace = maps.map((m) => Math.max(0, ...m));
+        const flicker = args.feature % 2 === 1;
+        return {
+          clipId: args.clipId,
+          indexId: r.id,
+          feature: args.feature,
+          maps,
+          trace,
+          upper: Math.max(0, ...trace),
+          clipAutocorrelation: flicker ? -0.62 : 0.71,
+          clipSwitchRate: flicker ? 0.83 : 0.12,
+        };
+      }),
+    closestFeatures: (args) =>
+      reply('closestFeatures', args, (): ClosestFeature[] => {
+        const b = ref(args.otherIndexId);
+        const cap = args.maxFeature ?? b.features;
+        return Array.from({ length: args.limit ?? 5 }, (_, i) => ({ index: (args.feature * 17 + i * 5) % cap, correlation: 0.81 - i * 0.13, max: 3 - i * 0.3 }));
+      }),
     matchIndexes: (args) =>
       reply('matchIndexes', args, () => {
         matched = true;

@@ -52,6 +52,8 @@ export function fakeRow(index: number): FeatureRow {
     tags: [],
     reviewed: false,
     noteCount: 0,
+    autocorrelation: null,
+    switchRate: null,
   };
 }
 
@@ -101,6 +103,10 @@ export function fakeSummary(dir = '/data/index'): IndexSummary {
     l0Mean: 1.5,
     dead: 1,
     dense: 2,
+    kind: 'images',
+    framesPerClip: null,
+    temporal: null,
+    group: null,
   };
 }
 

@@ -219,6 +219,10 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
     l0Mean: activeSum / tokens,
     dead,
     dense,
+    kind: 'images',
+    framesPerClip: null,
+    temporal: null,
+    group: null,
   };
 
   // A second index of the same dataset (another model's SAE), for the match and query views.
@@ -247,6 +251,8 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
       tags: t.tags,
       reviewed: t.reviewed,
       noteCount: t.notes.length,
+      autocorrelation: null,
+      switchRate: null,
       index: i,
       count: columns.count[i],
       frequency: columns.frequency[i],
@@ -270,10 +276,15 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
       const t = tagStore.get(i);
       return q.sort === 'reviewed' ? Number(t.reviewed) : t.category ? CATEGORY_ORDER[t.category] : 3;
     };
-    const column = q.sort === 'index' || q.sort === 'category' || q.sort === 'reviewed' ? null : columns[q.sort === 'frequency' ? 'frequency' : q.sort];
+    // The fake is an image index: no temporal statistics, so those sorts keep index order.
+    const temporal = q.sort === 'autocorrelation' || q.sort === 'switchRate';
+    const column =
+      q.sort === 'index' || q.sort === 'category' || q.sort === 'reviewed' || q.sort === 'autocorrelation' || q.sort === 'switchRate'
+        ? null
+        : columns[q.sort === 'frequency' ? 'frequency' : q.sort];
     const sign = q.desc ? -1 : 1;
     kept.sort((a, b) => {
-      const d = column ? column[a] - column[b] : q.sort === 'index' ? a - b : tagKey(a) - tagKey(b);
+      const d = column ? column[a] - column[b] : q.sort === 'index' || temporal ? a - b : tagKey(a) - tagKey(b);
       return d !== 0 ? sign * d : a - b; // ties by index, as the core's ORDER BY does
     });
     orderKey = key;

@@ -3,6 +3,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type {
+  ClipFeature,
+  ClosestFeature,
+  OpenClip,
+  OpenClipArgs,
   FeatureMatches,
   MatchListPage,
   MatchListQuery,
@@ -21,6 +25,7 @@ import { AnalysisClient } from '../jobs/analysisClient.js';
 import { MatchStore, openIndexDb } from './matchStore.js';
 import { InterveneService } from '../intervene/interveneService.js';
 import { readImageSource } from './imageSource.js';
+import { clipKind, VIDEO_EXTENSIONS } from '../video/frameSources.js';
 import type Database from 'better-sqlite3';
 
 export class AnalysisService {
@@ -158,6 +163,52 @@ export class AnalysisService {
       limit,
     });
     return { imageId: q.imageId, indexId: q.indexId, patches: q.patches.length, features };
+  }
+
+  async openClip(args: OpenClipArgs): Promise<OpenClip> {
+    const r = this.reader(args.indexId);
+    const others = args.otherIndexId ? [this.reader(args.otherIndexId)] : [];
+    if (others[0]?.id === r.id) throw new StudioError('bad-request', 'Choose a different index for the second SAE.');
+    let file: string;
+    if (args.path) file = path.resolve(args.path);
+    else if (args.item) {
+      const root = path.resolve(r.config.dataRoot ?? r.config.request.data ?? '');
+      file = path.resolve(root, args.item);
+      if (file !== root && !file.startsWith(root + path.sep)) throw new StudioError('bad-request', `${args.item} is outside the index's dataset folder ${root}.`);
+    } else throw new StudioError('bad-request', 'Pick a clip: a video file in the dataset folder (item) or any path.');
+    if (!fs.existsSync(file)) throw new StudioError('not-found', `No clip at ${file}.`);
+    if (!clipKind(file)) {
+      throw new StudioError('bad-input', `${file} is not a clip: give a video file (${VIDEO_EXTENSIONS.join(' ')}), a folder of frames, or an animated GIF/WebP.`);
+    }
+    // Default: the index's own segment sampling (a video index), else 16 evenly spaced frames.
+    const indexSegments = /^segments:(\d+)$/.exec(r.config.request.sampling ?? '');
+    const sampling = args.sampling ?? { mode: 'segments', count: indexSegments ? Number(indexSegments[1]) : 16 };
+    if (sampling.mode === 'segments' && !(Number.isInteger(sampling.count) && sampling.count >= 2 && sampling.count <= 256)) {
+      throw new StudioError('bad-request', `Segments must be an integer from 2 to 256 (got ${sampling.count}).`);
+    }
+    if (sampling.mode === 'fps' && !(sampling.fps > 0)) throw new StudioError('bad-request', `Frame rate must be positive (got ${sampling.fps}).`);
+    const indexes = [r, ...others].map((x) => ({ indexId: x.id, name: x.config.name, config: x.config }));
+    return this.client.call<OpenClip>({ type: 'clipOpen', file, name: path.basename(file), sampling, indexes });
+  }
+
+  async clipFeature({ clipId, indexId, feature }: { clipId: string; indexId: string; feature: number }): Promise<ClipFeature> {
+    this.reader(indexId);
+    return this.client.call<ClipFeature>({ type: 'clipFeature', key: `clipFeature:${indexId}`, clipId: String(clipId), indexId, feature });
+  }
+
+  async closestFeatures(args: { clipId: string; indexId: string; feature: number; otherIndexId: string; limit?: number; maxFeature?: number | null }): Promise<ClosestFeature[]> {
+    this.reader(args.indexId);
+    this.reader(args.otherIndexId);
+    return this.client.call<ClosestFeature[]>({
+      type: 'clipClosest',
+      key: `clipClosest:${args.indexId}`,
+      clipId: String(args.clipId),
+      indexId: args.indexId,
+      feature: args.feature,
+      otherIndexId: args.otherIndexId,
+      limit: Math.max(1, Math.min(args.limit ?? 5, 100)),
+      maxFeature: args.maxFeature && args.maxFeature > 0 ? args.maxFeature : null,
+    });
   }
 
   /** Drops cached connections to an index folder (before it is rebuilt). */

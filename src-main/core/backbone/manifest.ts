@@ -29,6 +29,9 @@ const manifestFileSchema = z
       registers: z.number().int().nonnegative(),
       patch_size: positiveInt,
       grid: z.tuple([positiveInt, positiveInt]),
+      /** Clip backbones: input [batch, frames, 3, H, W], tokens (frames / tubelet) x grid, time-major. */
+      frames: positiveInt.optional(),
+      tubelet: positiveInt.optional(),
     }),
     layers: z.record(z.string().min(1), z.string().min(1)).refine((l) => Object.keys(l).length > 0, 'needs at least one layer'),
     d_model: positiveInt.optional(),
@@ -42,6 +45,11 @@ const manifestFileSchema = z
     }
     if (m.input.resize_to < m.input.crop) {
       ctx.addIssue({ code: 'custom', path: ['input', 'resize_to'], message: `must be at least input.crop (${m.input.crop})` });
+    }
+    if ((m.tokens.frames === undefined) !== (m.tokens.tubelet === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['tokens', 'tubelet'], message: 'clip backbones need both tokens.frames and tokens.tubelet' });
+    } else if (m.tokens.frames !== undefined && m.tokens.frames % m.tokens.tubelet! !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['tokens', 'frames'], message: `must be a multiple of tokens.tubelet (${m.tokens.tubelet})` });
     }
     const side = Math.floor(m.input.size / m.tokens.patch_size);
     if (m.tokens.grid[0] !== side || m.tokens.grid[1] !== side) {
@@ -113,7 +121,13 @@ export function parseManifest(data: unknown, file: string): BackboneManifest {
       mean: m.input.mean,
       std: m.input.std,
     },
-    tokens: { cls: m.tokens.cls, registers: m.tokens.registers, patchSize: m.tokens.patch_size, grid: m.tokens.grid },
+    tokens: {
+      cls: m.tokens.cls,
+      registers: m.tokens.registers,
+      patchSize: m.tokens.patch_size,
+      grid: m.tokens.grid,
+      ...(m.tokens.frames !== undefined ? { frames: m.tokens.frames, tubelet: m.tokens.tubelet! } : {}),
+    },
     layers: { ...m.layers },
     dModel: m.d_model ?? null,
     notes: m.notes ?? null,

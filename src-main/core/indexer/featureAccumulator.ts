@@ -13,6 +13,15 @@ export interface ItemActivations {
   vals: Uint16Array;
 }
 
+/** A clip's traces (max over patches per frame) of its strongest features (video indexes). */
+export interface ClipTraces {
+  item: number;
+  frames: number;
+  feats: Int32Array;
+  /** float16 bits, [feats.length x frames] row-major. */
+  traces: Uint16Array;
+}
+
 /** Sparse encoder output: per row, only the features with value > 0 (CSR). */
 export interface SparseRows {
   rows: number;
@@ -42,6 +51,8 @@ export class FeatureAccumulator {
   activeEntries = 0;
   /** Per-item top features since the last checkpoint; the writer drains it. */
   pendingItems: ItemActivations[] = [];
+  /** Per-clip traces since the last checkpoint (addClip only); the writer drains it. */
+  pendingTraces: ClipTraces[] = [];
 
   // Per-item scratch, reused across items so the hot loop allocates nothing.
   private readonly stamp: Int32Array;
@@ -135,6 +146,98 @@ export class FeatureAccumulator {
     }
     for (let t = 0; t < nTouched; t++) {
       const f = this.touched[t]!;
+      const s = this.slotOf[f]!;
+      if (s >= 0 && this.heaps.offer(f, this.itemMax[f]!, item, scratch, s * P)) this.exemplarsDirty[f] = 1;
+    }
+  }
+
+  /**
+   * Add one clip (one item) of `frames` frames (or tubelet steps): frame t's tokens are rows
+   * firstRow + t·R … (R = (hasCls ? 1 : 0) + patches), CLS first when present. Statistics count
+   * every patch token of every frame; the clip's value for a feature is its max over frames ×
+   * patches (exemplar ranking and item_acts), its stored patch map the per-patch max over frames,
+   * and the clip's strongest features get a trace (max over patches, per frame).
+   */
+  addClip(item: number, codes: SparseRows, firstRow: number, frames: number, hasCls: boolean): void {
+    const { rowPtr, feature, value } = codes;
+    const P = this.patches;
+    const R = P + (hasCls ? 1 : 0);
+    const spec = this.histogram;
+    const bins = spec.bins;
+    const stampId = ++this.stampCounter;
+    let nTouched = 0;
+    for (let t = 0; t < frames; t++) {
+      const base = firstRow + t * R;
+      if (hasCls) {
+        for (let e = rowPtr[base]!; e < rowPtr[base + 1]!; e++) {
+          const f = feature[e]!;
+          this.clsCount[f]! += 1;
+          if (value[e]! > this.clsMax[f]!) this.clsMax[f] = value[e]!;
+          this.dirty[f] = 1;
+        }
+      }
+      const p0 = base + (hasCls ? 1 : 0);
+      const eStart = rowPtr[p0]!;
+      const eEnd = rowPtr[p0 + P]!;
+      for (let e = eStart; e < eEnd; e++) {
+        const f = feature[e]!;
+        const v = value[e]!;
+        this.count[f]! += 1;
+        this.sum[f]! += v;
+        if (v > this.max[f]!) this.max[f] = v;
+        this.hist[f * bins + histogramBin(spec, v)]! += 1;
+        if (this.stamp[f] !== stampId) {
+          this.stamp[f] = stampId;
+          this.itemMax[f] = v;
+          this.touched[nTouched++] = f;
+          this.dirty[f] = 1;
+        } else if (v > this.itemMax[f]!) {
+          this.itemMax[f] = v;
+        }
+      }
+      this.activeEntries += eEnd - eStart;
+    }
+    this.tokens += P * frames;
+    const top = this.itemTopFeatures(item, nTouched);
+    this.pendingItems.push(top);
+
+    // Traces of the clip's strongest features.
+    for (let i = 0; i < nTouched; i++) this.slotOf[this.touched[i]!] = -1;
+    top.feats.forEach((f, i) => (this.slotOf[f] = i));
+    const traces = new Float32Array(top.feats.length * frames);
+    for (let t = 0; t < frames; t++) {
+      const p0 = firstRow + t * R + (hasCls ? 1 : 0);
+      for (let e = rowPtr[p0]!; e < rowPtr[p0 + P]!; e++) {
+        const s = this.slotOf[feature[e]!]!;
+        if (s >= 0 && value[e]! > traces[s * frames + t]!) traces[s * frames + t] = value[e]!;
+      }
+    }
+    const half = new Uint16Array(traces.length);
+    for (let i = 0; i < traces.length; i++) half[i] = toHalf(traces[i]!);
+    this.pendingTraces.push({ item, frames, feats: top.feats, traces: half });
+
+    // Exemplar candidates get their per-patch max over frames gathered.
+    let nQual = 0;
+    for (let i = 0; i < nTouched; i++) {
+      const f = this.touched[i]!;
+      if (this.heaps.accepts(f, this.itemMax[f]!, item)) this.slotOf[f] = nQual++;
+      else this.slotOf[f] = -1;
+    }
+    if (nQual === 0) return;
+    if (this.scratch.length < nQual * P) this.scratch = new Float32Array(nQual * P * 2);
+    const scratch = this.scratch;
+    scratch.fill(0, 0, nQual * P);
+    for (let t = 0; t < frames; t++) {
+      const p0 = firstRow + t * R + (hasCls ? 1 : 0);
+      for (let p = 0; p < P; p++) {
+        for (let e = rowPtr[p0 + p]!; e < rowPtr[p0 + p + 1]!; e++) {
+          const s = this.slotOf[feature[e]!]!;
+          if (s >= 0 && value[e]! > scratch[s * P + p]!) scratch[s * P + p] = value[e]!;
+        }
+      }
+    }
+    for (let i = 0; i < nTouched; i++) {
+      const f = this.touched[i]!;
       const s = this.slotOf[f]!;
       if (s >= 0 && this.heaps.offer(f, this.itemMax[f]!, item, scratch, s * P)) this.exemplarsDirty[f] = 1;
     }

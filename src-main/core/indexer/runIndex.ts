@@ -16,6 +16,9 @@ import type { ActivationSource, LoadedBatch } from './sources/activationSource.j
 import { ImageFolderSource } from './sources/imageFolderSource.js';
 import { SaevShardSource } from './sources/saevShardSource.js';
 import { asInputError } from './sources/inputErrors.js';
+import { holdsVideos } from './sources/videoClipSource.js';
+import { loadManifest } from '../backbone/manifest.js';
+import { runVideoIndex } from './runVideoIndex.js';
 
 export interface IndexRunOptions {
   signal?: AbortSignal;
@@ -50,6 +53,10 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
   const batchSize = req.batch ?? DEFAULT_BATCH;
   if (!Number.isInteger(topK) || topK < 1 || topK > 1024) throw new StudioError('bad-request', `--top-k must be an integer in 1–1024 (got ${topK}).`);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 4096) throw new StudioError('bad-request', `--batch must be an integer in 1–4096 (got ${batchSize}).`);
+  if (isVideoRequest(req)) return runVideoIndex(req, opts);
+  if (req.saes && req.saes.length > 0) {
+    throw new StudioError('bad-request', 'not supported yet: several --sae for an image folder or shards (supported for --kind videos).');
+  }
   const out = path.resolve(req.out);
   report({ phase: 'preparing', done: 0, total: 0, skipped: 0, itemsPerSec: 0, etaSec: null }, null);
 
@@ -69,10 +76,25 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
   }
 }
 
+/**
+ * Videos when asked, or (kind not given) when frame sampling is given or the data folder holds
+ * video files.
+ */
+export function isVideoRequest(req: IndexRequest): boolean {
+  if (req.kind) return req.kind === 'videos';
+  if (req.shards || !req.data) return false;
+  if (req.frames !== undefined || req.fps !== undefined || req.maxFrames !== undefined) return true;
+  return holdsVideos(req.data);
+}
+
 async function openSource(req: IndexRequest): Promise<ActivationSource> {
   if (req.shards) return SaevShardSource.open(req.shards, req.layer, req.images ?? null, req.model ?? null);
   if (!req.model || !req.data) {
     throw new StudioError('bad-request', 'Give a backbone manifest and an image folder (--model and --data), or saev activation shards (--shards).');
+  }
+  const manifest = asInputError(() => loadManifest(req.model!));
+  if (manifest.tokens.frames !== undefined) {
+    throw new StudioError('bad-request', `${manifest.name} is a clip backbone (tokens.frames ${manifest.tokens.frames}); it indexes clips: use --kind videos.`);
   }
   return ImageFolderSource.open(req.model, req.layer, req.data, req.provider ?? 'auto');
 }
@@ -216,7 +238,7 @@ async function indexFromSource(
 }
 
 /** The user's normalisation replaces the checkpoint's; a saev-style mean vector is kept for 'scale'. */
-function applyNormalizationOverride(sae: SaeRecord, o: NonNullable<IndexRequest['normalization']>): void {
+export function applyNormalizationOverride(sae: SaeRecord, o: NonNullable<IndexRequest['normalization']>): void {
   if (o.mode === 'scale' && !(typeof o.scale === 'number' && Number.isFinite(o.scale) && o.scale > 0)) {
     throw new StudioError('bad-request', `Normalisation 'scale' needs a positive scale (got ${o.scale}).`);
   }
@@ -233,7 +255,7 @@ function firstSkip(writer: IndexWriter, pending: { item: number; reason: string 
   return row ? `${row.path}: ${row.reason}` : 'none recorded';
 }
 
-function openOrCreate(
+export function openOrCreate(
   out: string,
   config: IndexConfig,
   items: { path: string; label: string | null }[],

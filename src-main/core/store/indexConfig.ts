@@ -13,6 +13,10 @@ export interface IndexConfig {
   labels: string[];
   /** What the activations came from (model/layer/data, or shards/layer/images) and the SAE path. */
   request: Record<string, string>;
+  /** Absent for image indexes (older ones included). */
+  kind?: 'images' | 'videos';
+  /** Videos with segment sampling: frames (or tubelet steps) per clip. */
+  framesPerClip?: number | null;
 }
 
 /** Streaming state saved with every checkpoint. */

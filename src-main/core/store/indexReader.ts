@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type {
+  IndexGroup,
+  TemporalSummary,
   Exemplar,
   FeatureDetail,
   FeatureFilter,
@@ -19,6 +21,7 @@ import { assertReadable, migrate, schemaVersionOf } from './schema.js';
 import { INDEX_DB_FILE, type IndexConfig, type IndexProgress } from './indexConfig.js';
 import { unpackExemplars } from './exemplarBlobs.js';
 import { TagStore } from '../tags/tagStore.js';
+import { resolveIndexFolder } from './indexGroup.js';
 
 const DENSE_FREQUENCY = 1e-2;
 const SORT_COLUMNS: Record<FeatureQuery['sort'], string> = {
@@ -29,7 +32,11 @@ const SORT_COLUMNS: Record<FeatureQuery['sort'], string> = {
   // Categorised features first in scene, action, object order; then untagged.
   category: "CASE t.category WHEN 'scene' THEN 0 WHEN 'action' THEN 1 WHEN 'object' THEN 2 ELSE 3 END",
   reviewed: 'COALESCE(t.reviewed, 0)',
+  // Video indexes; features without a value sort last either way (see queryFeatures).
+  autocorrelation: 'f.autocorr',
+  switchRate: 'f.switch_rate',
 };
+const NULLABLE_SORTS = new Set<FeatureQuery['sort']>(['autocorrelation', 'switchRate']);
 
 // Each feature row joined with its tag record (tags keyed by the SAE hash, see tags/tagTables.ts).
 const FEATURES_WITH_TAGS = `features f LEFT JOIN feature_tags t ON t.sae_hash = @saeHash AND t.feature = f.id`;
@@ -50,10 +57,15 @@ interface FeatureDbRow {
   reviewed?: number;
   tag_list?: string | null;
   note_count?: number;
+  autocorr?: number | null;
+  switch_rate?: number | null;
 }
 
 /** Read side of an index folder: summary, sorted and filtered feature pages, one feature's detail. */
 export class IndexReader {
+  /** Set by the service when this index was opened through a group folder (several SAEs, one pass). */
+  group: IndexGroup | null = null;
+
   private constructor(
     readonly id: string,
     readonly dir: string,
@@ -67,7 +79,15 @@ export class IndexReader {
     return new TagStore(this.db, this.config.sae.hash);
   }
 
-  static open(id: string, dir: string): IndexReader {
+  /** Opens an index folder, or the first member of a group folder (several SAEs, one pass). */
+  static open(id: string, folder: string): IndexReader {
+    const { dir, group } = resolveIndexFolder(folder);
+    const reader = IndexReader.openFolder(id, dir);
+    reader.group = group;
+    return reader;
+  }
+
+  private static openFolder(id: string, dir: string): IndexReader {
     const file = path.join(dir, INDEX_DB_FILE);
     if (!fs.existsSync(dir)) throw new StudioError('not-found', `Folder not found: ${dir}`);
     if (!fs.existsSync(file)) {
@@ -124,6 +144,40 @@ export class IndexReader {
       l0Mean: p.tokens > 0 ? p.activeEntries / p.tokens : 0,
       dead,
       dense,
+      kind: c.kind ?? 'images',
+      framesPerClip: c.framesPerClip ?? null,
+      temporal: this.temporal(),
+      group: this.group,
+    };
+  }
+
+  /** Whole-SAE temporal statistics (meta 'temporal'), null for image indexes. */
+  temporal(): TemporalSummary | null {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'temporal'").get() as { value: string } | undefined;
+    if (!row) return null;
+    const t = JSON.parse(row.value) as { autocorrelation: number | null; raw_autocorrelation: number | null; coherence_kept: number | null; pairs: number };
+    return { autocorrelation: t.autocorrelation, rawAutocorrelation: t.raw_autocorrelation, coherenceKept: t.coherence_kept, pairs: t.pairs };
+  }
+
+  /** Per feature (id order): autocorrelation and switch rate, null where undefined. */
+  temporalFeatures(): { index: number; autocorrelation: number | null; switchRate: number | null }[] {
+    return (this.db.prepare('SELECT id, autocorr, switch_rate FROM features ORDER BY id').all() as { id: number; autocorr: number | null; switch_rate: number | null }[]).map(
+      (r) => ({ index: r.id, autocorrelation: r.autocorr, switchRate: r.switch_rate }),
+    );
+  }
+
+  /** A clip's traces (max over patches per frame) of its strongest features, best first; null for images. */
+  clipTraces(itemId: number): { frames: number; features: { feature: number; trace: number[] }[] } | null {
+    const r = this.db.prepare('SELECT t.feats, t.traces, i.frames FROM clip_traces t JOIN items i ON i.id = t.item WHERE t.item = ?').get(itemId) as
+      | { feats: Buffer; traces: Buffer; frames: number | null }
+      | undefined;
+    if (!r) return null;
+    const feats = new Int32Array(r.feats.buffer.slice(r.feats.byteOffset, r.feats.byteOffset + r.feats.byteLength));
+    const vals = new Uint16Array(r.traces.buffer.slice(r.traces.byteOffset, r.traces.byteOffset + r.traces.byteLength));
+    const T = feats.length > 0 ? vals.length / feats.length : (r.frames ?? 0);
+    return {
+      frames: T,
+      features: Array.from(feats, (feature, i) => ({ feature, trace: Array.from(halfArrayToFloat(vals.subarray(i * T, (i + 1) * T))) })),
     };
   }
 
@@ -132,11 +186,12 @@ export class IndexReader {
     const column = SORT_COLUMNS[q.sort];
     if (!column) throw new StudioError('bad-request', `Unknown sort key '${q.sort}'.`);
     const dir = q.desc ? 'DESC' : 'ASC';
+    const nulls = NULLABLE_SORTS.has(q.sort) ? ' NULLS LAST' : '';
     const limit = Math.max(0, Math.min(Math.floor(q.limit), 5000));
     const offset = Math.max(0, Math.floor(q.offset));
     const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM ${FEATURES_WITH_TAGS} ${where}`).get(params) as { n: number }).n;
     const rows = this.db
-      .prepare(`SELECT f.*, ${TAG_COLUMNS} FROM ${FEATURES_WITH_TAGS} ${where} ORDER BY ${column} ${dir}, id ${dir} LIMIT @limit OFFSET @offset`)
+      .prepare(`SELECT f.*, ${TAG_COLUMNS} FROM ${FEATURES_WITH_TAGS} ${where} ORDER BY ${column} ${dir}${nulls}, id ${dir} LIMIT @limit OFFSET @offset`)
       .all({ ...params, limit, offset }) as FeatureDbRow[];
     const tokens = this.progress().tokens;
     return { total, offset, rows: rows.map((r) => this.toRow(r, tokens)) };
@@ -229,6 +284,8 @@ export class IndexReader {
       tags: r.tag_list ? r.tag_list.split('\u001f') : [],
       reviewed: Boolean(r.reviewed),
       noteCount: r.note_count ?? 0,
+      autocorrelation: r.autocorr ?? null,
+      switchRate: r.switch_rate ?? null,
     };
   }
 
@@ -256,6 +313,8 @@ export class IndexReader {
     range('mean', 'mean', f.minMean, f.maxMean);
     range('max', 'max', f.minMax, f.maxMax);
     range('id', 'index', f.minIndex, f.maxIndex);
+    range('f.autocorr', 'autocorr', f.minAutocorrelation, f.maxAutocorrelation);
+    range('f.switch_rate', 'switchRate', f.minSwitchRate, f.maxSwitchRate);
     if (f.category === 'none') clauses.push('t.category IS NULL');
     else if (f.category) {
       params.category = f.category;

@@ -34,6 +34,8 @@ export class IndexWriter {
       db.prepare('DELETE FROM features').run();
       db.prepare('DELETE FROM exemplars').run();
       db.prepare('DELETE FROM item_acts').run();
+      db.prepare('DELETE FROM clip_traces').run();
+      db.prepare('DELETE FROM temporal_state').run();
       const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
       setMeta.run('config', JSON.stringify(config));
       const insert = db.prepare('INSERT INTO items (id, path, label) VALUES (?, ?, ?)');
@@ -95,7 +97,14 @@ export class IndexWriter {
   }
 
   /** Persist the dirty features, item statuses and the cursor atomically. */
-  checkpoint(acc: FeatureAccumulator, progress: IndexProgress, skipped: { item: number; reason: string }[], all = false): void {
+  checkpoint(
+    acc: FeatureAccumulator,
+    progress: IndexProgress,
+    skipped: { item: number; reason: string }[],
+    all = false,
+    /** Video indexes: temporal accumulator sums to commit with this checkpoint. */
+    temporalState: { name: string; data: Float64Array }[] = [],
+  ): void {
     const db = this.db;
     const upsert = db.prepare(
       `INSERT INTO features (id, count, sum, max, log_freq, mean, cls_count, cls_max, hist)
@@ -112,8 +121,16 @@ export class IndexWriter {
     const putItem = db.prepare('INSERT OR REPLACE INTO item_acts (item, feats, vals) VALUES (?, ?, ?)');
     const bins = acc.histogram.bins;
     const tokens = Math.max(progress.tokens, 1);
+    const putTrace = db.prepare('INSERT OR REPLACE INTO clip_traces (item, feats, traces) VALUES (?, ?, ?)');
+    const setFrames = db.prepare('UPDATE items SET frames = ? WHERE id = ?');
+    const putState = db.prepare('INSERT OR REPLACE INTO temporal_state (name, data) VALUES (?, ?)');
     db.transaction(() => {
       for (const s of skipped) skip.run(s.reason, s.item);
+      for (const t of acc.pendingTraces) {
+        putTrace.run(t.item, Buffer.from(t.feats.buffer, t.feats.byteOffset, t.feats.byteLength), Buffer.from(t.traces.buffer, t.traces.byteOffset, t.traces.byteLength));
+        setFrames.run(t.frames, t.item);
+      }
+      for (const st of temporalState) putState.run(st.name, Buffer.from(st.data.buffer, st.data.byteOffset, st.data.byteLength));
       for (const it of acc.pendingItems) {
         putItem.run(it.item, Buffer.from(it.feats.buffer, it.feats.byteOffset, it.feats.byteLength), Buffer.from(it.vals.buffer, it.vals.byteOffset, it.vals.byteLength));
       }
@@ -144,6 +161,24 @@ export class IndexWriter {
     acc.dirty.fill(0);
     acc.exemplarsDirty.fill(0);
     acc.pendingItems = [];
+    acc.pendingTraces = [];
+  }
+
+  /** A temporal accumulator's sums from the last checkpoint, or null. */
+  temporalState(name: string): Float64Array | null {
+    const r = this.db.prepare('SELECT data FROM temporal_state WHERE name = ?').get(name) as { data: Buffer } | undefined;
+    return r ? new Float64Array(r.data.buffer.slice(r.data.byteOffset, r.data.byteOffset + r.data.byteLength)) : null;
+  }
+
+  /** Final temporal statistics: per-feature columns (NULL where undefined) and the meta summary. */
+  writeTemporal(autocorr: Float64Array, switchRate: Float64Array, summary: { autocorrelation: number | null; raw_autocorrelation: number | null; coherence_kept: number | null; pairs: number }): void {
+    const db = this.db;
+    const upd = db.prepare('UPDATE features SET autocorr = ?, switch_rate = ? WHERE id = ?');
+    const num = (v: number) => (Number.isFinite(v) ? v : null);
+    db.transaction(() => {
+      for (let f = 0; f < autocorr.length; f++) upd.run(num(autocorr[f]!), num(switchRate[f]!), f);
+      db.prepare("INSERT INTO meta (key, value) VALUES ('temporal', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(JSON.stringify(summary));
+    })();
   }
 
   setProgress(progress: IndexProgress): void {

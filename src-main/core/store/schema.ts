@@ -4,7 +4,7 @@ import { TAG_TABLES_SQL } from '../tags/tagTables.js';
 import { MATCH_TABLES_SQL } from '../analysis/matchTables.js';
 
 /** Bump when the layout changes, and add a migration from the previous version. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -51,6 +51,23 @@ const MIGRATIONS: Record<number, string> = {
   // Tags, notes and reviewed marks per (SAE hash, feature); see tags/tagTables.ts.
   2: TAG_TABLES_SQL,
   3: MATCH_TABLES_SQL,
+  // Video indexes (issue 4), additive: frames per clip, per-clip traces of its strongest features
+  // (feats Int32 [n], traces float16 [n x T] row-major: max over patches per frame / tubelet step),
+  // and per-feature temporal statistics (NULL when undefined, and for image indexes).
+  4: `
+    ALTER TABLE items ADD COLUMN frames INTEGER;
+    CREATE TABLE clip_traces (
+      item INTEGER PRIMARY KEY,
+      feats BLOB NOT NULL,
+      traces BLOB NOT NULL
+    );
+    ALTER TABLE features ADD COLUMN autocorr REAL;
+    ALTER TABLE features ADD COLUMN switch_rate REAL;
+    CREATE INDEX features_autocorr ON features(autocorr, id);
+    CREATE INDEX features_switch_rate ON features(switch_rate, id);
+    -- Running sums of the temporal accumulators (Float64), committed with each checkpoint.
+    CREATE TABLE temporal_state (name TEXT PRIMARY KEY, data BLOB NOT NULL);
+  `,
 };
 
 function userVersion(db: Database.Database): number {

@@ -85,6 +85,15 @@ export class TemporalAccumulator {
     }
   }
 
+  /** The running sums as one array (for index checkpoints, so a killed run resumes exactly). */
+  exportState(): Float64Array {
+    return packState([this.sumX, this.sumY, this.sumXX, this.sumYY, this.sumXY, this.either, this.exactlyOne], this.pairs);
+  }
+
+  importState(state: Float64Array): void {
+    this.pairs = unpackState(state, [this.sumX, this.sumY, this.sumXX, this.sumYY, this.sumXY, this.either, this.exactlyOne]);
+  }
+
   result(): TemporalResult {
     const F = this.features;
     const n = this.pairs;
@@ -142,7 +151,15 @@ export class RawTemporalAccumulator {
     }
   }
 
-  result(): { autocorrelation: Float64Array; meanAutocorrelation: number } {
+  exportState(): Float64Array {
+    return packState([this.sumX, this.sumY, this.sumXX, this.sumYY, this.sumXY], this.pairs);
+  }
+
+  importState(state: Float64Array): void {
+    this.pairs = unpackState(state, [this.sumX, this.sumY, this.sumXX, this.sumYY, this.sumXY]);
+  }
+
+  result(): { autocorrelation: Float64Array; meanAutocorrelation: number; pairs: number } {
     const autocorrelation = new Float64Array(this.d);
     let sum = 0;
     let defined = 0;
@@ -153,8 +170,23 @@ export class RawTemporalAccumulator {
         defined++;
       }
     }
-    return { autocorrelation, meanAutocorrelation: defined > 0 ? sum / defined : NaN };
+    return { autocorrelation, meanAutocorrelation: defined > 0 ? sum / defined : NaN, pairs: this.pairs };
   }
+}
+
+function packState(arrays: Float64Array[], pairs: number): Float64Array {
+  const n = arrays[0]!.length;
+  const out = new Float64Array(arrays.length * n + 1);
+  arrays.forEach((a, i) => out.set(a, i * n));
+  out[arrays.length * n] = pairs;
+  return out;
+}
+
+function unpackState(state: Float64Array, arrays: Float64Array[]): number {
+  const n = arrays[0]!.length;
+  if (state.length !== arrays.length * n + 1) throw new Error(`temporal state has ${state.length} values, expected ${arrays.length * n + 1}`);
+  arrays.forEach((a, i) => a.set(state.subarray(i * n, (i + 1) * n)));
+  return state[arrays.length * n]!;
 }
 
 /** Pearson correlation from sums; NaN when either side has (numerically) zero variance. */

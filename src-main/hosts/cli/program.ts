@@ -5,6 +5,7 @@ import { EXIT, errorMessage, type CliDeps } from './context.js';
 import { featuresCommand } from './commands/featuresCommand.js';
 import { indexCommand, type IndexOptions } from './commands/indexCommand.js';
 import { infoCommand } from './commands/infoCommand.js';
+import { indexFolderArg, temporalCommand } from './commands/temporalCommand.js';
 import { DEFAULT_PORT, serveCommand } from './commands/serveCommand.js';
 import { tagsCommand, type TagsOptions } from './commands/tagsCommand.js';
 import { interveneCommand, type InterveneOptions } from './commands/interveneCommand.js';
@@ -12,7 +13,7 @@ import { interveneCommand, type InterveneOptions } from './commands/interveneCom
 // The `studio` command line: parsing and exit codes only; each command lives in commands/.
 
 const PROVIDERS: ProviderChoice[] = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
-const SORT_KEYS: FeatureSortKey[] = ['index', 'frequency', 'mean', 'max'];
+const SORT_KEYS: FeatureSortKey[] = ['index', 'frequency', 'mean', 'max', 'autocorrelation', 'switchRate'];
 
 function integerAtLeast(min: number) {
   return (value: string): number => {
@@ -22,6 +23,12 @@ function integerAtLeast(min: number) {
     }
     return n;
   };
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}".`);
+  return n;
 }
 
 function port(value: string): number {
@@ -48,8 +55,17 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .description('Run a backbone and SAE over a dataset and write an index (resumable: rerun to continue).')
     .option('--model <manifest>', 'backbone manifest (JSON next to the ONNX file); with --shards, only crops thumbnails')
     .requiredOption('--layer <name>', 'layer named in the manifest, or one of the shards\' layers')
-    .requiredOption('--sae <path>', 'SAE checkpoint (SAELens folder, .safetensors + sidecar, saev sae.pt, dictionary_learning ae.pt)')
-    .option('--data <dir>', 'image folder (optionally in label subfolders)')
+    .requiredOption(
+      '--sae <path>',
+      'SAE checkpoint (SAELens folder, .safetensors + sidecar, saev sae.pt, dictionary_learning ae.pt); repeat for several SAEs in one pass (videos)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .option('--data <dir>', 'image folder (optionally in label subfolders), or folder of clips')
+    .addOption(new Option('--kind <kind>', 'what the data folder holds (default: videos when it holds video files)').choices(['images', 'videos']))
+    .option('--frames <n>', 'videos: N evenly spaced frames (segments) per clip (default 16)', integerAtLeast(1))
+    .option('--fps <rate>', 'videos: every frame at this rate instead of segments', positiveNumber)
+    .option('--max-frames <n>', 'videos: at most this many frames per clip (default 64)', integerAtLeast(1))
+    .option('--labels <file>', 'videos: SSv2-style label JSON (clip id = file or folder name)')
     .option('--shards <dir>', 'saev activation shards (metadata.json + acts*.bin) instead of running a backbone')
     .option('--images <dir>', 'with --shards: the image folder the shards were made from (thumbnails, labels)')
     .requiredOption('--out <dir>', 'index folder to create or resume')
@@ -69,7 +85,16 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .description('Show an index summary.')
     .argument('<dir>', 'index folder')
     .option('--json', 'print the summary as JSON')
-    .action((dir: string, opts: { json?: boolean }) => run(() => infoCommand(dir, opts, deps))());
+    .option('--sae <name>', 'in a folder indexed with several SAEs: which one (default the first)')
+    .action((dir: string, opts: { json?: boolean; sae?: string }) => run(() => infoCommand(indexFolderArg(dir, opts.sae), opts, deps))());
+
+  program
+    .command('temporal')
+    .description("Temporal statistics of a video index: each feature's autocorrelation and switch rate, and the SAE's coherence against the raw activations.")
+    .argument('<dir>', 'index folder')
+    .option('--sae <name>', 'in a folder indexed with several SAEs: which one (default the first)')
+    .option('--json', 'print {"autocorrelation", "switch_rate", "raw_autocorrelation", "coherence_kept", "features": [...]}')
+    .action((dir: string, opts: { json?: boolean; sae?: string }) => run(() => temporalCommand(dir, opts, deps))());
 
   program
     .command('intervene')
@@ -95,8 +120,9 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .option('--feature <i>', 'only this feature', integerAtLeast(0))
     .addOption(new Option('--sort <key>', 'order: index ascending, the others highest first').choices(SORT_KEYS).default('index'))
     .option('--limit <n>', 'at most this many features', integerAtLeast(0))
-    .action((dir: string, opts: { json?: boolean; feature?: number; sort: FeatureSortKey; limit?: number }) =>
-      run(() => featuresCommand(dir, opts, deps))(),
+    .option('--sae <name>', 'in a folder indexed with several SAEs: which one (default the first)')
+    .action((dir: string, opts: { json?: boolean; feature?: number; sort: FeatureSortKey; limit?: number; sae?: string }) =>
+      run(() => featuresCommand(indexFolderArg(dir, opts.sae), opts, deps))(),
     );
 
   program

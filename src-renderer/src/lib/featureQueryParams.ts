@@ -9,7 +9,7 @@ export interface FeatureListQuery {
   filter: Required<FeatureFilter>;
 }
 
-export const SORT_KEYS: readonly FeatureSortKey[] = ['index', 'frequency', 'mean', 'max', 'category', 'reviewed'];
+export const SORT_KEYS: readonly FeatureSortKey[] = ['index', 'frequency', 'mean', 'max', 'category', 'reviewed', 'autocorrelation', 'switchRate'];
 
 export function defaultListQuery(): FeatureListQuery {
   return {
@@ -31,6 +31,10 @@ export function defaultListQuery(): FeatureListQuery {
       category: null,
       tag: null,
       reviewed: 'any',
+      minAutocorrelation: null,
+      maxAutocorrelation: null,
+      minSwitchRate: null,
+      maxSwitchRate: null,
     },
   };
 }

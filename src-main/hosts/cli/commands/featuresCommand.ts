@@ -22,21 +22,25 @@ interface FeatureJson {
   mean: number;
   max: number;
   exemplars: Array<{ item: string; value: number }>;
+  /** Video indexes only. */
+  autocorrelation?: number | null;
+  switch_rate?: number | null;
 }
 
-function toFeatureJson(detail: FeatureDetail): FeatureJson {
+function toFeatureJson(detail: FeatureDetail, video = false): FeatureJson {
   const { row } = detail;
   return {
     index: row.index,
     frequency: row.frequency,
     mean: row.mean,
     max: row.max,
+    ...(video ? { autocorrelation: row.autocorrelation, switch_rate: row.switchRate } : {}),
     exemplars: detail.exemplars.map((e) => ({ item: e.item, value: e.value })),
   };
 }
 
-async function featureJson(backend: StudioBackend, indexId: string, row: FeatureRow): Promise<FeatureJson> {
-  return toFeatureJson(await backend.featureDetail({ indexId, feature: row.index }));
+async function featureJson(backend: StudioBackend, indexId: string, row: FeatureRow, video: boolean): Promise<FeatureJson> {
+  return toFeatureJson(await backend.featureDetail({ indexId, feature: row.index }), video);
 }
 
 /** Rows in the requested order, page by page. `index` ascends; the statistics descend (top first). */
@@ -68,7 +72,7 @@ export async function featuresCommand(dir: string, options: FeaturesOptions, dep
       if (options.feature >= summary.features) {
         throw new StudioError('bad-input', `Feature ${options.feature} does not exist: ${summary.name} has features 0..${summary.features - 1}.`);
       }
-      const json = toFeatureJson(await backend.featureDetail({ indexId: summary.id, feature: options.feature }));
+      const json = toFeatureJson(await backend.featureDetail({ indexId: summary.id, feature: options.feature }), summary.kind === 'videos');
       if (options.json) {
         out.write(`${JSON.stringify(json, null, 2)}\n`);
       } else {
@@ -85,7 +89,7 @@ export async function featuresCommand(dir: string, options: FeaturesOptions, dep
       out.write('[');
       let first = true;
       for await (const row of featureRows(backend, summary.id, sort, limit)) {
-        out.write(`${first ? '\n' : ',\n'}${JSON.stringify(await featureJson(backend, summary.id, row))}`);
+        out.write(`${first ? '\n' : ',\n'}${JSON.stringify(await featureJson(backend, summary.id, row, summary.kind === 'videos'))}`);
         first = false;
       }
       out.write(first ? ']\n' : '\n]\n');

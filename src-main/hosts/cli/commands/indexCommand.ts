@@ -77,8 +77,14 @@ function runJob(backend: StudioBackend, request: IndexRequest, deps: CliDeps): P
 export interface IndexOptions {
   model?: string;
   layer: string;
-  sae: string;
+  /** One or more (repeated --sae). */
+  sae: string | string[];
   data?: string;
+  kind?: 'images' | 'videos';
+  frames?: number;
+  fps?: number;
+  maxFrames?: number;
+  labels?: string;
   shards?: string;
   images?: string;
   norm?: 'none' | 'scale' | 'constant_norm_rescale' | 'layer_norm';
@@ -95,10 +101,17 @@ export async function indexCommand(options: IndexOptions, deps: CliDeps): Promis
     return EXIT.usage;
   }
   const resolve = (p?: string) => (p ? path.resolve(p) : undefined);
+  const saes = (Array.isArray(options.sae) ? options.sae : [options.sae]).map((p) => path.resolve(p));
   const request: IndexRequest = {
     model: resolve(options.model),
     layer: options.layer,
-    sae: path.resolve(options.sae),
+    sae: saes[0]!,
+    ...(saes.length > 1 ? { saes: saes.slice(1) } : {}),
+    ...(options.kind ? { kind: options.kind } : {}),
+    ...(options.frames !== undefined ? { frames: options.frames } : {}),
+    ...(options.fps !== undefined ? { fps: options.fps } : {}),
+    ...(options.maxFrames !== undefined ? { maxFrames: options.maxFrames } : {}),
+    ...(options.labels ? { labels: path.resolve(options.labels) } : {}),
     data: resolve(options.data),
     shards: resolve(options.shards),
     images: resolve(options.images),
@@ -134,6 +147,9 @@ export async function indexCommand(options: IndexOptions, deps: CliDeps): Promis
           `${summary.name}: ${formatCount(summary.features)} features (${formatCount(summary.dead)} dead, ${formatCount(summary.dense)} dense), ` +
           `${formatCount(summary.tokens)} patch tokens, mean L0 ${summary.l0Mean.toFixed(1)}.\n`,
       );
+      if (summary.group) {
+        deps.stdout.write(`SAEs (one index each, pick with --sae NAME): ${summary.group.members.map((m) => m.name).join(', ')}.\n`);
+      }
     } catch (err) {
       const { done, skipped } = job.progress;
       deps.stdout.write(`Processed ${formatCount(done)} items (${formatCount(skipped)} skipped) in ${elapsed} with provider ${provider}.\n`);

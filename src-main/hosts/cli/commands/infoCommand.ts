@@ -49,6 +49,13 @@ export function formatSummaryTable(s: IndexSummary): string {
     ['Created', s.createdAt],
     ['Schema', String(s.schemaVersion)],
   ];
+  if (s.kind === 'videos') {
+    rows.splice(6, 0, ['Clips', `${s.framesPerClip !== null ? `${s.framesPerClip} frames per clip` : 'frames sampled by rate'}`]);
+    const t = s.temporal;
+    const f = (v: number | null) => (v === null ? '—' : v.toFixed(3));
+    if (t) rows.push(['Temporal', `autocorrelation ${f(t.autocorrelation)}, raw ${f(t.rawAutocorrelation)}, coherence kept ${t.coherenceKept === null ? '—' : `${(100 * t.coherenceKept).toFixed(1)}%`}`]);
+  }
+  if (s.group) rows.push(['SAEs', s.group.members.map((m) => (m.path === s.path ? `${m.name} (this)` : m.name)).join(', ') + '  (pick with --sae NAME)']);
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }
