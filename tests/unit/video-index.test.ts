@@ -281,5 +281,22 @@ describe('video index: clips through a per-frame backbone', () => {
     out.length = 0;
     expect(await runCli(['info', group, '--sae', 'standard', '--json'], deps)).toBe(0);
     expect(JSON.parse(out.join('')).path).toBe(path.join(group, 'standard'));
+
+    // `features` as text: the temporal columns, values as the index holds them (3 decimals, "-" when undefined).
+    out.length = 0;
+    expect(await runCli(['features', group, '--sae', 'matryoshka', '--sort', 'autocorrelation', '--limit', '5'], deps)).toBe(0);
+    const lines = out.join('').trimEnd().split('\n');
+    expect(lines[0]).toMatch(/autocorr\s+switch$/);
+    const m2 = IndexReader.open('m2', path.join(group, 'matryoshka'));
+    try {
+      const rows = m2.queryFeatures({ indexId: 'm2', sort: 'autocorrelation', desc: true, offset: 0, limit: 5 }).rows;
+      const fmt = (v: number | null) => (v == null ? '-' : Math.abs(v) < 0.0005 ? '0.000' : v.toFixed(3));
+      expect(lines.slice(1).map((l) => l.trim().split(/\s+/).slice(-2))).toEqual(rows.map((r) => [fmt(r.autocorrelation), fmt(r.switchRate)]));
+    } finally {
+      m2.close();
+    }
+    out.length = 0;
+    expect(await runCli(['features', group, '--sae', 'matryoshka', '--feature', '0'], deps)).toBe(0);
+    expect(out.join('')).toMatch(/autocorr (-|-?\d\.\d{3})  switch (-|\d\.\d{3})/);
   }, 180_000);
 });

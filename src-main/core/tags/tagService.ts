@@ -223,7 +223,9 @@ export class TagService {
   suggest(reader: IndexReader, feature: number): CategorySuggestion {
     this.checkFeatures(reader, [feature]);
     const d = reader.featureDetail(feature);
-    return suggestCategory({ feature, exemplars: d.exemplars, upper: d.upper });
+    // Video indexes carry the feature's switch rate (issue 4): the "action" rule can apply.
+    const switchRate = d.row.switchRate;
+    return suggestCategory({ feature, exemplars: d.exemplars, upper: d.upper, temporal: switchRate != null ? { switchRate } : null });
   }
 
   agreement(reader: IndexReader): TagAgreement {

@@ -70,6 +70,7 @@ export const useFlickerStore = defineStore('flicker', () => {
       const c = await client.openClip({ indexId, ...source, otherIndexId: otherId });
       if (id !== openRequest) return false;
       const sameClip = clip.value?.clipId === c.clipId;
+      const sameSaes = sameClip && clip.value!.saes.map((s) => s.indexId).join('\n') === c.saes.map((s) => s.indexId).join('\n');
       clip.value = markRaw(c);
       clipKey.value = key;
       if (!sameClip) frame.value = 0;
@@ -77,6 +78,17 @@ export const useFlickerStore = defineStore('flicker', () => {
       const next: Record<string, FlickerPane> = {};
       for (const s of c.saes) next[s.indexId] = panes.value[s.indexId] && sameClip ? panes.value[s.indexId]! : { indexId: s.indexId, feature: null, data: null, row: null, closest: [], error: null };
       panes.value = next;
+      // A second SAE added to (or taken from) the same clip: the kept side's "closest" suggestions
+      // were computed against the previous set and are recomputed.
+      if (sameClip && !sameSaes) {
+        for (const s of c.saes) {
+          const p = next[s.indexId]!;
+          if (p.feature === null) continue;
+          next[s.indexId] = { ...p, closest: [] };
+          void refreshClosest(s.indexId, null);
+        }
+        panes.value = { ...next };
+      }
       void Promise.all(c.saes.map((s) => summaryOf(s.indexId)));
       return true;
     } catch (e) {

@@ -62,6 +62,8 @@ async function* featureRows(backend: StudioBackend, indexId: string, sort: Featu
 }
 
 const num = (v: number, digits: number) => (v === 0 ? '0' : v.toPrecision(digits));
+/** Temporal statistics: 3 decimals, "-" when undefined, no "-0.000". */
+const fixed = (v: number | null | undefined) => (v == null ? '-' : Math.abs(v) < 0.0005 ? '0.000' : v.toFixed(3));
 
 export async function featuresCommand(dir: string, options: FeaturesOptions, deps: CliDeps): Promise<number> {
   return withBackend(deps, {}, async (backend) => {
@@ -76,7 +78,8 @@ export async function featuresCommand(dir: string, options: FeaturesOptions, dep
       if (options.json) {
         out.write(`${JSON.stringify(json, null, 2)}\n`);
       } else {
-        out.write(`${featureName(summary.name, json.index)}  frequency ${num(json.frequency, 3)}  mean ${num(json.mean, 4)}  max ${num(json.max, 4)}\n`);
+        const temporal = summary.kind === 'videos' ? `  autocorr ${fixed(json.autocorrelation)}  switch ${fixed(json.switch_rate)}` : '';
+        out.write(`${featureName(summary.name, json.index)}  frequency ${num(json.frequency, 3)}  mean ${num(json.mean, 4)}  max ${num(json.max, 4)}${temporal}\n`);
         for (const [rank, e] of json.exemplars.entries()) out.write(`  ${String(rank + 1).padStart(3)}. ${num(e.value, 4).padStart(9)}  ${e.item}\n`);
       }
       return EXIT.ok;
@@ -95,10 +98,14 @@ export async function featuresCommand(dir: string, options: FeaturesOptions, dep
       out.write(first ? ']\n' : '\n]\n');
       return EXIT.ok;
     }
-    out.write(`${'feature'.padEnd(summary.name.length + 8)}  ${'frequency'.padStart(10)}  ${'log10'.padStart(7)}  ${'mean'.padStart(10)}  ${'max'.padStart(10)}\n`);
+    // Video indexes: lag-1 autocorrelation and switch rate (README "Temporal statistics"), "-" when undefined.
+    const video = summary.kind === 'videos';
+    const temporalHeader = video ? `  ${'autocorr'.padStart(8)}  ${'switch'.padStart(6)}` : '';
+    out.write(`${'feature'.padEnd(summary.name.length + 8)}  ${'frequency'.padStart(10)}  ${'log10'.padStart(7)}  ${'mean'.padStart(10)}  ${'max'.padStart(10)}${temporalHeader}\n`);
     for await (const row of featureRows(backend, summary.id, sort, limit)) {
+      const temporal = video ? `  ${fixed(row.autocorrelation).padStart(8)}  ${fixed(row.switchRate).padStart(6)}` : '';
       out.write(
-        `${featureName(summary.name, row.index).padEnd(summary.name.length + 8)}  ${num(row.frequency, 3).padStart(10)}  ${row.logFrequency.toFixed(2).padStart(7)}  ${num(row.mean, 4).padStart(10)}  ${num(row.max, 4).padStart(10)}\n`,
+        `${featureName(summary.name, row.index).padEnd(summary.name.length + 8)}  ${num(row.frequency, 3).padStart(10)}  ${row.logFrequency.toFixed(2).padStart(7)}  ${num(row.mean, 4).padStart(10)}  ${num(row.max, 4).padStart(10)}${temporal}\n`,
       );
     }
     return EXIT.ok;
