@@ -232,12 +232,12 @@ def manifest(family: Family, blocks: list[int], d_model: int, depth: int) -> dic
         preprocess = dict(resize="shortest-side", resize_to=SIZE, interpolation="bilinear", mean=IMAGENET_MEAN, std=IMAGENET_STD)
         notes = (
             f"Clip backbone: input [batch, {family.frames}, 3, 224, 224]; tokens are {family.frames // family.tubelet}x{family.grid}x{family.grid} "
-            f"tubelets of {family.tubelet} frames, no CLS, in (time, row, column) order. tokens.frames and tokens.tubelet_size "
-            f"describe this for video-capable versions of the studio. {convention}"
+            f"tubelets of {family.tubelet} frames, no CLS, in (time, row, column) order, described by tokens.frames and "
+            f"tokens.tubelet. {convention}"
         )
     tokens = dict(cls=family.cls, registers=family.registers, patch_size=family.patch_size, grid=[family.grid, family.grid])
     if family.frames:
-        tokens.update(frames=family.frames, tubelet_size=family.tubelet)
+        tokens.update(frames=family.frames, tubelet=family.tubelet)
     return {
         "name": family.name,
         "family": family.family,
@@ -295,7 +295,7 @@ def main() -> None:
     manifest_path.write_text(json.dumps(manifest(family, blocks, d_model, depth), indent=2) + "\n")
     print(f"wrote {manifest_path}")
     if family.frames:
-        print("note: the manifest describes a clip backbone (tokens.frames, tokens.tubelet_size); studio versions without video support reject it")
+        print("note: a clip backbone (tokens.frames, tokens.tubelet): index clips with studio index --kind videos")
 
     if args.no_check:
         print("skipped the onnxruntime check (--no-check)")

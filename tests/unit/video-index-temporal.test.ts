@@ -4,6 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runIndex } from '../../src-main/core/indexer/runIndex.js';
+import { ClipEngine } from '../../src-main/core/analysis/clipEngine.js';
 import { scanClipFolder } from '../../src-main/core/indexer/sources/videoClipSource.js';
 import { makeImageFolder } from '../helpers/makeImageFolder.js';
 import { IndexReader } from '../../src-main/core/store/indexReader.js';
@@ -105,6 +106,20 @@ describe('temporal statistics of a video index (hand computation)', () => {
       const traces = new Map(r.clipTraces(0)!.features.map((f) => [f.feature, f.trace]));
       expect(traces.get(0)).toEqual([0.5, 0, 0.5, 0]);
       expect(s.temporal!.pairs).toBe(3 * 4);
+
+      // The flicker view's live path runs the same clip backbone: one step per tubelet, same trace.
+      const engine = new ClipEngine('cpu');
+      try {
+        const item = r.featureDetail(0).exemplars[0]!.item;
+        const clip = await engine.open(path.join(work, 'pairs', item), item, { mode: 'segments', count: 16 }, [{ indexId: 'tub', name: s.name, config: r.config }]);
+        expect(clip.frames).toBe(4);
+        expect(clip.frameImages).toHaveLength(4);
+        const f0 = engine.feature(clip.clipId, 'tub', 0);
+        expect(f0.trace.map((v) => Math.round(v * 1e4) / 1e4)).toEqual([0.5, 0, 0.5, 0]);
+        expect(f0.clipSwitchRate).toBe(1);
+      } finally {
+        await engine.close();
+      }
     } finally {
       r.close();
     }

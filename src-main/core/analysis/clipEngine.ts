@@ -10,6 +10,7 @@ import type { ClipFeature, ClipSampling, ClosestFeature, OpenClip, ProviderChoic
 import { StudioError } from '../errors.js';
 import { loadManifest, type BackboneManifest } from '../backbone/manifest.js';
 import { BackboneSession } from '../backbone/backboneSession.js';
+import { ClipBackboneSession } from '../backbone/clipBackboneSession.js';
 import { preprocessRawRgb } from '../backbone/preprocess.js';
 import { loadSae } from '../sae/loadSae.js';
 import { SaeEncoderSession, type SparseCodes } from '../sae/encoderSession.js';
@@ -18,10 +19,8 @@ import { TemporalAccumulator, pearson } from '../temporal/temporalStats.js';
 import type { QueryIndex } from './patchQuery.js';
 import type { IndexConfig } from '../store/indexConfig.js';
 
-interface Backbone {
-  manifest: BackboneManifest;
-  session: BackboneSession;
-}
+/** A per-frame image backbone, or a clip (tubelet) backbone that sees the whole clip at once. */
+type Backbone = { manifest: BackboneManifest; session: BackboneSession; clip: null } | { manifest: BackboneManifest; session: null; clip: ClipBackboneSession };
 
 interface ClipSae {
   indexId: string;
@@ -157,10 +156,10 @@ export class ClipEngine {
     }
     return this.opened(this.backbones, backboneKey(ix.config), async () => {
       const manifest = loadManifest(req.model!);
-      if ((manifest as { tokens?: { tubelet?: number } }).tokens?.tubelet) {
-        throw new StudioError('bad-input', `${ix.name} uses a clip backbone (tubelets); the flicker view runs per-frame image backbones only.`);
+      if (ClipBackboneSession.isClipManifest(manifest)) {
+        return { manifest, session: null, clip: await ClipBackboneSession.open(manifest, req.layer!, this.provider) };
       }
-      return { manifest, session: await BackboneSession.open(manifest, req.layer!, this.provider) };
+      return { manifest, session: await BackboneSession.open(manifest, req.layer!, this.provider), clip: null };
     }, ix);
   }
 
@@ -197,8 +196,10 @@ export class ClipEngine {
       .slice(0, 16);
     let cached = this.clips.get(clipId);
     if (!cached) {
-      const { manifest, session } = await this.backbone(first);
-      const decoded = await readClip(file, sampling);
+      const backbone = await this.backbone(first);
+      const { manifest } = backbone;
+      // A clip backbone sees exactly its own frame count (VideoMAE: 16), as the indexer fed it.
+      const decoded = await readClip(file, backbone.clip ? { mode: 'segments', count: backbone.clip.frames } : sampling);
       if (decoded.frames.length === 0) throw new StudioError('bad-input', `${name} has no frames to show.`);
       const S = manifest.preprocess.crop;
       const pixels: Float32Array[] = [];
@@ -214,38 +215,26 @@ export class ClipEngine {
         const jpg = await sharp(pre.rgb, { raw: { width: S, height: S, channels: 3 } }).jpeg({ quality: 88 }).toBuffer();
         frameImages.push(`data:image/jpeg;base64,${jpg.toString('base64')}`);
       }
-      const layout = session.layout;
-      const P = layout.patches;
-      // Patch rows of every frame, [T × P, d].
-      const T = pixels.length;
-      const plane = pixels[0]!.length;
-      let rows: Float32Array | null = null;
-      let d = 0;
-      for (let t0 = 0; t0 < T; t0 += BATCH) {
-        const b = Math.min(BATCH, T - t0);
-        const input = new Float32Array(b * plane);
-        for (let i = 0; i < b; i++) input.set(pixels[t0 + i]!, i * plane);
-        const out = await session.run(input, b);
-        d = out.d;
-        rows ??= new Float32Array(T * P * d);
-        for (let i = 0; i < b; i++) {
-          const start = (i * layout.tokens + layout.patchOffset) * d;
-          rows.set(out.tokens.subarray(start, start + P * d), (t0 + i) * P * d);
-        }
-      }
+      const { rows, d, P, grid, steps } = backbone.clip
+        ? await clipRows(backbone.clip, pixels)
+        : await frameRows(backbone.session, pixels);
+      // A tubelet step shows its first frame.
+      const shown = backbone.clip ? frameImages.filter((_, t) => t % backbone.clip!.manifest.tokens.tubelet! === 0) : frameImages;
+      const shownIndexes = backbone.clip ? decoded.frameIndexes.filter((_, t) => t % backbone.clip!.manifest.tokens.tubelet! === 0) : decoded.frameIndexes;
+      const T = steps;
       cached = {
         clip: {
           clipId,
           name,
           path: file,
           frames: T,
-          frameIndexes: decoded.frameIndexes,
-          grid: [layout.grid[0], layout.grid[1]],
-          frameImages,
+          frameIndexes: shownIndexes,
+          grid,
+          frameImages: shown,
           saes: [],
         },
         patches: P,
-        rows: rows!,
+        rows,
         d,
         saes: new Map(),
       };
@@ -317,10 +306,47 @@ export class ClipEngine {
   }
 
   async close(): Promise<void> {
-    for (const b of this.backbones.values()) await b.then((x) => x.session.close()).catch(() => {});
+    for (const b of this.backbones.values()) await b.then((x) => (x.clip ?? x.session).close()).catch(() => {});
     for (const e of this.encoders.values()) await e.then((x) => x.close()).catch(() => {});
     this.backbones.clear();
     this.encoders.clear();
     this.clips.clear();
   }
+}
+
+/** Patch rows of every frame through a per-frame image backbone: [frames × P, d]. */
+async function frameRows(session: BackboneSession, pixels: Float32Array[]) {
+  const layout = session.layout;
+  const P = layout.patches;
+  const T = pixels.length;
+  const plane = pixels[0]!.length;
+  let rows: Float32Array | null = null;
+  let d = 0;
+  for (let t0 = 0; t0 < T; t0 += BATCH) {
+    const b = Math.min(BATCH, T - t0);
+    const input = new Float32Array(b * plane);
+    for (let i = 0; i < b; i++) input.set(pixels[t0 + i]!, i * plane);
+    const out = await session.run(input, b);
+    d = out.d;
+    rows ??= new Float32Array(T * P * d);
+    for (let i = 0; i < b; i++) {
+      const start = (i * layout.tokens + layout.patchOffset) * d;
+      rows.set(out.tokens.subarray(start, start + P * d), (t0 + i) * P * d);
+    }
+  }
+  return { rows: rows!, d, P, grid: [layout.grid[0], layout.grid[1]] as [number, number], steps: T };
+}
+
+/** Patch rows of every tubelet step through a clip backbone (one forward for the clip). */
+async function clipRows(session: ClipBackboneSession, pixels: Float32Array[]) {
+  const t = session.manifest.tokens;
+  const P = t.grid[0] * t.grid[1];
+  const plane = pixels[0]!.length;
+  const input = new Float32Array(session.frames * plane);
+  // Clips shorter than the backbone's frame count repeat their last frame.
+  for (let f = 0; f < session.frames; f++) input.set(pixels[Math.min(f, pixels.length - 1)]!, f * plane);
+  const out = await session.run(input, 1);
+  const prefix = (t.cls ? 1 : 0) + t.registers;
+  const rows = out.tokens.slice(prefix * out.d, (prefix + session.steps * P) * out.d);
+  return { rows, d: out.d, P, grid: [t.grid[0], t.grid[1]] as [number, number], steps: session.steps };
 }
