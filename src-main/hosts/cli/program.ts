@@ -188,6 +188,29 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
       })(),
     );
 
+  program
+    .command('train')
+    .description('Train a TopK, BatchTopK or Matryoshka SAE on patch activations of a backbone over an image folder.')
+    .requiredOption('--model <manifest>', 'backbone manifest')
+    .requiredOption('--layer <name>', 'layer named in the manifest')
+    .requiredOption('--data <dir>', 'image folder')
+    .requiredOption('--out <dir>', 'folder to write the SAE to (SAELens folder or sae.safetensors + sae.json)')
+    .addOption(new Option('--arch <arch>', 'SAE architecture').choices(['topk', 'batchtopk', 'matryoshka']).default('topk'))
+    .requiredOption('--width <n>', 'number of latents', integerAtLeast(1))
+    .requiredOption('--k <k>', 'active latents per token (BatchTopK: on average)', integerAtLeast(1))
+    .option('--groups <a,b,c>', 'matryoshka: cumulative group widths ending at --width')
+    .option('--steps <n>', 'training steps', integerAtLeast(1), 1000)
+    .option('--seed <x>', 'random seed', integerAtLeast(0), 0)
+    .option('--batch <n>', 'tokens per step', integerAtLeast(1), 256)
+    .option('--lr <x>', 'Adam learning rate (default 2e-3)', positiveNumber)
+    .addOption(new Option('--provider <name>', 'execution provider').choices(PROVIDERS).default('auto'))
+    .action((opts: import('./commands/trainCommand.js').TrainCliOptions) =>
+      run(async () => {
+        const { trainCommand } = await import('./commands/trainCommand.js');
+        return trainCommand(opts, deps);
+      })(),
+    );
+
   return program;
 }
 
