@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ImageFolderSource } from '../../../core/indexer/sources/imageFolderSource.js';
-import { makeRng, trainSae, writeTrainedSae, type TrainArch, type TrainProgress } from '../../../core/train/saeTrainer.js';
+import { activationRowStream } from '../../../core/train/rowStream.js';
+import { trainSae, writeTrainedSae, type TrainArch, type TrainProgress } from '../../../core/train/saeTrainer.js';
 import { StudioError } from '../../../core/errors.js';
 import type { ProviderChoice } from '../../../contract/index.js';
 import { EXIT, type CliDeps } from '../context.js';
@@ -26,9 +27,6 @@ export interface TrainCliOptions {
   provider: ProviderChoice;
 }
 
-/** Images decoded and run per refill of the row pool. */
-const IMAGES_PER_LOAD = 8;
-
 export function parseGroups(text: string | undefined): number[] | undefined {
   if (text === undefined) return undefined;
   const parts = text.split(',').map((s) => s.trim());
@@ -46,43 +44,7 @@ export async function trainCommand(opts: TrainCliOptions, deps: CliDeps): Promis
   const unsubscribe = deps.onInterrupt(() => ac.abort());
   try {
     const d = source.d;
-    const n = source.items.length;
-    if (n === 0) throw new StudioError('bad-input', `No images in ${opts.data}`);
-    const skipCls = source.hasCls ? 1 : 0;
-    // Row pool: images are appended in order (cycling), batches are drawn at random (seeded).
-    const rng = makeRng((opts.seed ^ 0x5eed) >>> 0);
-    const pool: Float32Array[] = [];
-    let next = 0;
-    let loadsWithoutRows = 0;
-    const refill = async () => {
-      const end = Math.min(next + IMAGES_PER_LOAD, n);
-      const batch = await source.load(next, end);
-      next = end === n ? 0 : end;
-      const { rows, items } = await source.activations(batch);
-      if (items.length === 0) {
-        if (++loadsWithoutRows > Math.ceil(n / IMAGES_PER_LOAD) + 1) throw new StudioError('bad-input', `No image in ${opts.data} could be decoded`);
-        return;
-      }
-      loadsWithoutRows = 0;
-      const perItem = rows.length / items.length / d;
-      for (let it = 0; it < items.length; it++) {
-        for (let t = skipCls; t < perItem; t++) {
-          const o = (it * perItem + t) * d;
-          pool.push(rows.slice(o, o + d));
-        }
-      }
-    };
-    const batchSource = async (rows: number) => {
-      while (pool.length < rows * 4) await refill();
-      const x = new Float32Array(rows * d);
-      for (let r = 0; r < rows; r++) {
-        const i = Math.floor(rng() * pool.length);
-        x.set(pool[i]!, r * d);
-        pool[i] = pool[pool.length - 1]!;
-        pool.pop();
-      }
-      return x;
-    };
+    const batchSource = activationRowStream(source, { seed: opts.seed, dataName: opts.data });
 
     const start = deps.now();
     let lastLine = 0;
