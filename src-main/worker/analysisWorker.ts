@@ -1,8 +1,8 @@
 import { parentPort } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { toErrorPayload, StudioError } from '../core/errors.js';
-import { matchFeatures } from '../core/analysis/matchFeatures.js';
-import { openIndexDb, readConfig, readExemplarItems, readItemTable, saveMatch, summariesOf } from '../core/analysis/matchStore.js';
+import { matchIndexFolders } from '../core/analysis/runMatch.js';
+import { openIndexDb } from '../core/analysis/matchStore.js';
 import { pairDetail } from '../core/analysis/matchPair.js';
 import { PatchQueryEngine } from '../core/analysis/patchQuery.js';
 import { DecoderDirections } from '../core/analysis/similarFeatures.js';
@@ -37,38 +37,10 @@ function withDb<T>(dir: string, fn: (db: Database.Database) => T): T {
 
 async function handle(msg: AnalysisRequest): Promise<unknown> {
   switch (msg.type) {
-    case 'match': {
-      const t0 = performance.now();
-      return withDb(msg.a.path, (dbA) =>
-        withDb(msg.b.path, (dbB) => {
-          const cfgA = readConfig(dbA);
-          const cfgB = readConfig(dbB);
-          const progress = (phase: 'reading' | 'matching' | 'saving', done: number, total: number) =>
-            port.postMessage({ id: msg.id, progress: { phase, done, total } } satisfies AnalysisReply);
-          const exA = readExemplarItems(dbA);
-          const exB = readExemplarItems(dbB);
-          const tableA = readItemTable(dbA, cfgA.sae.dSae, (d, t) => progress('reading', d, 2 * t));
-          const tableB = readItemTable(dbB, cfgB.sae.dSae, (d, t) => progress('reading', t + d, 2 * t));
-          const result = matchFeatures(tableA, tableB, {
-            exemplarsA: (f) => exA.get(f) ?? null,
-            exemplarsB: (f) => exB.get(f) ?? null,
-            onProgress: (d, t) => progress('matching', d, t),
-          });
-          progress('saving', 0, 1);
-          if (result.itemsCommon < 2) {
-            throw new StudioError(
-              'bad-input',
-              `${msg.a.name} and ${msg.b.name} share ${result.itemsCommon} item(s) (paired by relative path; ${result.itemsOnlyA} only in the first, e.g. ${result.examplesOnlyA[0] ?? '-'}; ${result.itemsOnlyB} only in the second, e.g. ${result.examplesOnlyB[0] ?? '-'}). Matching needs two indexes of the same dataset.`,
-            );
-          }
-          const seconds = (performance.now() - t0) / 1000;
-          const { forA, forB } = summariesOf(result, msg.a, msg.b, seconds);
-          saveMatch(dbA, forA, cfgB.sae.hash, result.aToB, result.bToA, result.perFeature, { self: result.meansA, other: result.meansB });
-          saveMatch(dbB, forB, cfgA.sae.hash, result.bToA, result.aToB, result.perFeature, { self: result.meansB, other: result.meansA });
-          return forA;
-        }),
+    case 'match':
+      return matchIndexFolders(msg.a, msg.b, (phase, done, total) =>
+        port.postMessage({ id: msg.id, progress: { phase, done, total } } satisfies AnalysisReply),
       );
-    }
     case 'pair':
       return withDb(msg.aPath, (dbA) => withDb(msg.bPath, (dbB) => pairDetail(dbA, dbB, msg.a, msg.b, msg.score, msg.bPath)));
     case 'similar': {

@@ -1,0 +1,59 @@
+import type Database from 'better-sqlite3';
+import type { MatchSummary } from '../../contract/index.js';
+import { StudioError } from '../errors.js';
+import { matchFeatures } from './matchFeatures.js';
+import { openIndexDb, readConfig, readExemplarItems, readItemTable, saveMatch, summariesOf } from './matchStore.js';
+
+export interface MatchSide {
+  indexId: string;
+  path: string;
+  name: string;
+  features: number;
+}
+
+export type MatchPhase = 'reading' | 'matching' | 'saving';
+
+function withDb<T>(dir: string, fn: (db: Database.Database) => T): T {
+  const db = openIndexDb(dir);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Matches the features of two index folders of the same dataset and saves the result into both.
+ * Synchronous and CPU-bound: callers run it in a worker (the analysis worker, or the demo builder
+ * inside the index worker).
+ */
+export function matchIndexFolders(a: MatchSide, b: MatchSide, onProgress: (phase: MatchPhase, done: number, total: number) => void = () => {}): MatchSummary {
+  const t0 = performance.now();
+  return withDb(a.path, (dbA) =>
+    withDb(b.path, (dbB) => {
+      const cfgA = readConfig(dbA);
+      const cfgB = readConfig(dbB);
+      const exA = readExemplarItems(dbA);
+      const exB = readExemplarItems(dbB);
+      const tableA = readItemTable(dbA, cfgA.sae.dSae, (d, t) => onProgress('reading', d, 2 * t));
+      const tableB = readItemTable(dbB, cfgB.sae.dSae, (d, t) => onProgress('reading', t + d, 2 * t));
+      const result = matchFeatures(tableA, tableB, {
+        exemplarsA: (f) => exA.get(f) ?? null,
+        exemplarsB: (f) => exB.get(f) ?? null,
+        onProgress: (d, t) => onProgress('matching', d, t),
+      });
+      onProgress('saving', 0, 1);
+      if (result.itemsCommon < 2) {
+        throw new StudioError(
+          'bad-input',
+          `${a.name} and ${b.name} share ${result.itemsCommon} item(s) (paired by relative path; ${result.itemsOnlyA} only in the first, e.g. ${result.examplesOnlyA[0] ?? '-'}; ${result.itemsOnlyB} only in the second, e.g. ${result.examplesOnlyB[0] ?? '-'}). Matching needs two indexes of the same dataset.`,
+        );
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const { forA, forB } = summariesOf(result, a, b, seconds);
+      saveMatch(dbA, forA, cfgB.sae.hash, result.aToB, result.bToA, result.perFeature, { self: result.meansA, other: result.meansB });
+      saveMatch(dbB, forB, cfgA.sae.hash, result.bToA, result.aToB, result.perFeature, { self: result.meansB, other: result.meansA });
+      return forA;
+    }),
+  );
+}

@@ -1,0 +1,266 @@
+// The embedded demo: everything a new user needs to see the studio at work, made by the studio
+// itself with no download and no Python. A generated dataset with known factors ("shapes in
+// motion"), two toy backbones with different token layouts, three SAEs trained here (TopK and
+// Matryoshka on backbone A, TopK on backbone B), their image and clip indexes, and the A-vs-B
+// matches. Every step is deterministic from the seed; a step whose output is already complete is
+// skipped, so an interrupted build picks up where it stopped.
+import fs from 'node:fs';
+import path from 'node:path';
+import { StudioError } from '../errors.js';
+import { runIndex } from '../indexer/runIndex.js';
+import { ImageFolderSource } from '../indexer/sources/imageFolderSource.js';
+import { matchIndexFolders } from '../analysis/runMatch.js';
+import { resolveIndexFolder } from '../store/indexGroup.js';
+import { readConfig, openIndexDb } from '../analysis/matchStore.js';
+import { activationRowStream } from '../train/rowStream.js';
+import { trainSae, writeTrainedSae, type TrainArch } from '../train/saeTrainer.js';
+import { writeShapesDataset, type ShapesSpec } from './shapesDataset.js';
+import { writeToyBackbone, type ToyBackboneOptions } from './toyBackbone.js';
+
+export type DemoSize = 'full' | 'small';
+
+export const DEMO_FILE = 'demo.json';
+/** Bumped whenever the recipe changes, so an old demo folder is rebuilt rather than reused. */
+export const DEMO_VERSION = 1;
+
+interface DemoRecipe {
+  dataset: ShapesSpec;
+  trainSteps: number;
+}
+
+const RECIPES: Record<DemoSize, DemoRecipe> = {
+  full: { dataset: { seed: 7, images: 240, clips: 40, frames: 8, size: 128 }, trainSteps: 1500 },
+  small: { dataset: { seed: 7, images: 60, clips: 10, frames: 6, size: 128 }, trainSteps: 200 },
+};
+
+/** Backbone A: CLS and a 16-pixel patch grid (a CLIP-like layout). */
+const BACKBONE_A: ToyBackboneOptions = {
+  name: 'Toy ViT A (CLIP-like layout, random weights)', family: 'clip', imageSize: 128, patchSize: 16, dModel: 64, cls: true, registers: 0,
+  seed: 101, blocks: 2, positionScale: 0.1,
+  notes: 'Feature Studio demo backbone: fixed random weights, patch embedding and MLP blocks, no attention. Not CLIP.',
+};
+/** Backbone B: CLS plus 4 registers and a 14-pixel patch grid (a DINOv2-like layout). */
+const BACKBONE_B: ToyBackboneOptions = {
+  name: 'Toy ViT B (DINOv2-like layout with registers, random weights)', family: 'dinov2', imageSize: 112, patchSize: 14, dModel: 48, cls: true, registers: 4,
+  seed: 202, blocks: 2, positionScale: 0.1,
+  notes: 'Feature Studio demo backbone: fixed random weights, patch embedding and MLP blocks, no attention. Not DINOv2.',
+};
+const LAYER = 'block_1';
+
+interface SaeRecipe {
+  key: 'a-topk' | 'a-matryoshka' | 'b-topk';
+  backbone: 'a' | 'b';
+  arch: TrainArch;
+  width: number;
+  k: number;
+  groups?: number[];
+  seed: number;
+}
+
+const SAES: SaeRecipe[] = [
+  { key: 'a-topk', backbone: 'a', arch: 'topk', width: 256, k: 8, seed: 1 },
+  { key: 'a-matryoshka', backbone: 'a', arch: 'matryoshka', width: 256, k: 8, groups: [32, 96, 256], seed: 1 },
+  { key: 'b-topk', backbone: 'b', arch: 'topk', width: 192, k: 8, seed: 2 },
+];
+
+export interface DemoIndexes {
+  /** Images through backbone A and its TopK SAE. */
+  aImages: string;
+  /** Images through backbone B and its TopK SAE. */
+  bImages: string;
+  /** Clips through backbone A: a group of the TopK and the Matryoshka SAE. */
+  aClips: string;
+  /** Clips through backbone B and its TopK SAE. */
+  bClips: string;
+}
+
+export interface DemoManifest {
+  version: number;
+  size: DemoSize;
+  builtAt: string;
+  seconds: number;
+  /** The index the app opens first (the clip group: flicker view with two SAEs). */
+  open: string;
+  indexes: DemoIndexes;
+  backbones: { a: string; b: string };
+  saes: Record<SaeRecipe['key'], string>;
+  dataset: string;
+}
+
+export interface DemoProgress {
+  /** 1-based step number and the step count. */
+  step: number;
+  steps: number;
+  /** What the step does, for people. */
+  label: string;
+  /** Progress inside the step. */
+  done: number;
+  total: number;
+  /** Extra detail (training loss, items/s). */
+  detail: string | null;
+}
+
+export interface BuildDemoOptions {
+  out: string;
+  size?: DemoSize;
+  signal?: AbortSignal;
+  onProgress?: (p: DemoProgress) => void;
+  provider?: 'auto' | 'cpu';
+}
+
+/** The finished demo in `dir`, or null when none was built (or it is from an older recipe). */
+export function readDemo(dir: string): DemoManifest | null {
+  const file = path.join(dir, DEMO_FILE);
+  if (!fs.existsSync(file)) return null;
+  try {
+    const m = JSON.parse(fs.readFileSync(file, 'utf8')) as DemoManifest;
+    if (m.version !== DEMO_VERSION) return null;
+    const all = [m.indexes.aImages, m.indexes.bImages, m.indexes.aClips, m.indexes.bClips];
+    return all.every((p) => fs.existsSync(p)) ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new StudioError('cancelled', 'Demo build cancelled; start it again to continue where it stopped.');
+}
+
+/** Builds (or finishes building) the demo in `out`; returns its manifest. */
+export async function buildDemo(o: BuildDemoOptions): Promise<DemoManifest> {
+  const out = path.resolve(o.out);
+  const size = o.size ?? 'full';
+  const existing = readDemo(out);
+  if (existing && existing.size === size) return existing;
+  const recipe = RECIPES[size];
+  const t0 = performance.now();
+  const provider = o.provider ?? 'cpu';
+  const stepLabels = [
+    'Drawing the shapes-in-motion dataset',
+    'Writing the two toy backbones',
+    ...SAES.map((s) => `Training the ${s.arch === 'matryoshka' ? 'Matryoshka' : 'TopK'} SAE on backbone ${s.backbone.toUpperCase()}`),
+    'Indexing images through backbone A',
+    'Indexing images through backbone B',
+    'Indexing clips through backbone A (TopK and Matryoshka in one pass)',
+    'Indexing clips through backbone B',
+    'Matching A with B',
+  ];
+  let stepNo = 0;
+  const begin = () => {
+    checkAborted(o.signal);
+    stepNo++;
+    report(0, 1, null);
+  };
+  const report = (done: number, total: number, detail: string | null) =>
+    o.onProgress?.({ step: stepNo, steps: stepLabels.length, label: stepLabels[stepNo - 1]!, done, total, detail });
+  const marker = (name: string) => path.join(out, '.done', name);
+  const isDone = (name: string) => fs.existsSync(marker(name));
+  const markDone = (name: string) => {
+    fs.mkdirSync(path.dirname(marker(name)), { recursive: true });
+    fs.writeFileSync(marker(name), `${JSON.stringify({ size, version: DEMO_VERSION })}\n`);
+  };
+  // A demo folder from another size or recipe starts over.
+  const stamp = path.join(out, '.done', 'recipe.json');
+  const wanted = JSON.stringify({ size, version: DEMO_VERSION });
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() !== wanted) fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(path.join(out, '.done'), { recursive: true });
+  fs.writeFileSync(stamp, `${wanted}\n`);
+
+  const datasetDir = path.join(out, 'dataset');
+  const imagesDir = path.join(datasetDir, 'images');
+  const clipsDir = path.join(datasetDir, 'clips');
+  begin();
+  if (!isDone('dataset')) {
+    fs.rmSync(datasetDir, { recursive: true, force: true });
+    await writeShapesDataset(datasetDir, recipe.dataset);
+    markDone('dataset');
+  }
+
+  begin();
+  const backboneDirs = { a: path.join(out, 'backbones', 'toy-vit-a'), b: path.join(out, 'backbones', 'toy-vit-b') };
+  const manifests = {
+    a: (await writeToyBackbone(backboneDirs.a, BACKBONE_A)).manifestPath,
+    b: (await writeToyBackbone(backboneDirs.b, BACKBONE_B)).manifestPath,
+  };
+
+  const saePaths = {} as Record<SaeRecipe['key'], string>;
+  for (const s of SAES) {
+    begin();
+    const dir = path.join(out, 'saes', s.key);
+    if (!isDone(`sae-${s.key}`)) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      const source = await ImageFolderSource.open(manifests[s.backbone], LAYER, imagesDir, provider);
+      try {
+        const sae = await trainSae(activationRowStream(source, { seed: s.seed, dataName: imagesDir }), {
+          dIn: source.d, width: s.width, k: s.k, arch: s.arch, groups: s.groups, steps: recipe.trainSteps, seed: s.seed,
+          batchSize: 256, signal: o.signal, progressEvery: 10,
+          onProgress: (p) => report(p.step, p.steps, `loss ${p.loss.toFixed(3)} · FVU ${p.fvu.toFixed(3)} · L0 ${p.l0.toFixed(1)} · dead ${p.dead}`),
+        });
+        checkAborted(o.signal);
+        writeTrainedSae(sae, dir, { hookName: LAYER, model: source.model.name });
+      } finally {
+        await source.close();
+      }
+      markDone(`sae-${s.key}`);
+    }
+    saePaths[s.key] = trainedSaePath(dir);
+  }
+
+  const indexes: DemoIndexes = {
+    aImages: path.join(out, 'indexes', 'a-images'),
+    bImages: path.join(out, 'indexes', 'b-images'),
+    aClips: path.join(out, 'indexes', 'a-clips'),
+    bClips: path.join(out, 'indexes', 'b-clips'),
+  };
+  const labels = path.join(datasetDir, 'labels.json');
+  const runs: { key: keyof DemoIndexes; req: Parameters<typeof runIndex>[0] }[] = [
+    { key: 'aImages', req: { model: manifests.a, layer: LAYER, sae: saePaths['a-topk'], data: imagesDir, out: indexes.aImages, kind: 'images', provider } },
+    { key: 'bImages', req: { model: manifests.b, layer: LAYER, sae: saePaths['b-topk'], data: imagesDir, out: indexes.bImages, kind: 'images', provider } },
+    {
+      key: 'aClips',
+      req: { model: manifests.a, layer: LAYER, sae: saePaths['a-topk'], saes: [saePaths['a-matryoshka']], data: clipsDir, out: indexes.aClips, kind: 'videos', frames: recipe.dataset.frames, labels, provider },
+    },
+    { key: 'bClips', req: { model: manifests.b, layer: LAYER, sae: saePaths['b-topk'], data: clipsDir, out: indexes.bClips, kind: 'videos', frames: recipe.dataset.frames, labels, provider } },
+  ];
+  for (const r of runs) {
+    begin();
+    if (isDone(`index-${r.key}`)) continue;
+    await runIndex(r.req, {
+      signal: o.signal,
+      onProgress: (p) => report(p.done, Math.max(p.total, 1), p.itemsPerSec > 0 ? `${p.itemsPerSec.toFixed(0)} items/s` : null),
+    });
+    checkAborted(o.signal);
+    markDone(`index-${r.key}`);
+  }
+
+  begin();
+  const pairs: [string, string][] = [[indexes.aImages, indexes.bImages], [resolveIndexFolder(indexes.aClips).dir, indexes.bClips]];
+  for (let i = 0; i < pairs.length; i++) {
+    const [a, b] = pairs[i]!;
+    if (isDone(`match-${i}`)) continue;
+    matchIndexFolders(sideOf(a), sideOf(b), (phase, done, total) => report(i * 2 + (phase === 'saving' ? 1 : done / Math.max(total, 1)), pairs.length * 2, phase));
+    markDone(`match-${i}`);
+  }
+
+  const manifest: DemoManifest = {
+    version: DEMO_VERSION, size, builtAt: new Date().toISOString(), seconds: (performance.now() - t0) / 1000,
+    open: indexes.aClips, indexes, backbones: manifests, saes: saePaths, dataset: datasetDir,
+  };
+  fs.writeFileSync(path.join(out, DEMO_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
+
+/** The path loadSae takes for a trained SAE folder: the folder itself when it is a SAELens folder. */
+function trainedSaePath(dir: string): string {
+  return fs.existsSync(path.join(dir, 'cfg.json')) ? dir : path.join(dir, 'sae.safetensors');
+}
+
+function sideOf(dir: string) {
+  const db = openIndexDb(dir);
+  try {
+    const cfg = readConfig(db);
+    return { indexId: dir, path: dir, name: cfg.name, features: cfg.sae.dSae };
+  } finally {
+    db.close();
+  }
+}
