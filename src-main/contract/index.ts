@@ -364,7 +364,7 @@ export interface NormalizationOverride {
 }
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
-export type JobPhase = 'preparing' | 'indexing' | 'thumbnails' | 'finalizing';
+export type JobPhase = 'preparing' | 'indexing' | 'thumbnails' | 'finalizing' | 'training' | 'matching';
 
 export interface JobProgress {
   phase: JobPhase;
@@ -373,11 +373,38 @@ export interface JobProgress {
   skipped: number;
   itemsPerSec: number;
   etaSec: number | null;
+  /** Jobs made of several steps (the demo build): which one runs, for people. */
+  step?: JobStep;
+}
+
+export interface JobStep {
+  n: number;
+  of: number;
+  label: string;
+  /** e.g. the training loss, FVU, L0 and dead count. */
+  detail: string | null;
+}
+
+export type DemoSize = 'full' | 'small';
+
+/** The embedded demo in the studio's data folder (see core/demo/buildDemo.ts). */
+export interface DemoStatus {
+  folder: string;
+  built: boolean;
+  /** The index the app opens first (clips through toy backbone A, TopK and Matryoshka side by side). */
+  open: string | null;
+  indexes: { label: string; path: string }[];
+  /** Seconds the last build took. */
+  seconds: number | null;
+  /** The running build, if any. */
+  jobId: string | null;
+  /** The build's steps, in order (JobProgress.step.n counts them from 1). */
+  steps: string[];
 }
 
 export interface JobInfo {
   jobId: string;
-  kind: 'index';
+  kind: 'index' | 'demo';
   title: string;
   state: JobState;
   progress: JobProgress;
@@ -699,6 +726,9 @@ export interface StudioApi {
   startIndex(args: IndexRequest): Promise<JobInfo>;
   cancelJob(args: { jobId: string }): Promise<void>;
   listJobs(): Promise<JobInfo[]>;
+  /** Builds the embedded demo in the studio's data folder, as a job (continues an interrupted build). */
+  buildDemo(args: { size?: DemoSize }): Promise<JobInfo>;
+  demoStatus(): Promise<DemoStatus>;
   /** Native file/folder picker; hosts without one resolve null and the UI asks for a typed path. */
   pickPath(args: { kind: PathKind; title?: string }): Promise<string | null>;
   featureTags(args: { indexId: string; feature: number }): Promise<FeatureTags>;
@@ -759,6 +789,8 @@ export const API_METHODS = [
   'startIndex',
   'cancelJob',
   'listJobs',
+  'buildDemo',
+  'demoStatus',
   'pickPath',
   'featureTags',
   'editTags',

@@ -1,4 +1,4 @@
-import type { StudioApi, StudioEvent, PathKind } from '../contract/index.js';
+import type { DemoSize, StudioApi, StudioEvent, PathKind } from '../contract/index.js';
 
 /** What hosts (Electron shell, web host, CLI) hold: the API plus host-side plumbing. */
 export interface StudioBackend extends StudioApi {
@@ -16,4 +16,6 @@ export interface StudioBackendOptions {
   pickPath?: (kind: PathKind, title?: string) => Promise<string | null>;
   /** An index to open at start (e.g. `studio serve DIR`). */
   openAtStart?: string;
+  /** Size of the demo that buildDemo makes (tests use 'small'); default 'full'. */
+  demoSize?: DemoSize;
 }

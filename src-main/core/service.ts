@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type {
+  DemoSize,
+  DemoStatus,
   AppInfo,
   FeatureDetail,
   FeaturePage,
@@ -31,6 +33,7 @@ import { StudioError } from './errors.js';
 import { IndexReader } from './store/indexReader.js';
 import { THUMBS_DIR } from './store/indexConfig.js';
 import { JobManager } from './jobs/jobManager.js';
+import { DEMO_STEPS, demoIndexList, readDemo } from './demo/buildDemo.js';
 import { availableProviders } from './onnx/providers.js';
 import { inspectModel } from './backbone/manifest.js';
 import { loadSae, saeInfo } from './sae/loadSae.js';
@@ -185,6 +188,42 @@ export class StudioService implements StudioBackend {
 
   async listJobs(): Promise<JobInfo[]> {
     return this.jobs.list();
+  }
+
+  /** The demo lives in the studio's data folder, next to the settings. */
+  private demoFolder(): string {
+    return path.join(this.opts.settingsDir, 'demo');
+  }
+
+  async buildDemo({ size }: { size?: DemoSize } = {}): Promise<JobInfo> {
+    const running = this.jobs.list().find((j) => j.kind === 'demo' && j.state === 'running');
+    if (running) return running;
+    const want = size ?? this.opts.demoSize ?? 'full';
+    if (want !== 'full' && want !== 'small') throw new StudioError('bad-request', `Demo size must be 'full' or 'small' (got '${String(want)}').`);
+    // Readers of a previous demo would hold files the build may replace.
+    const inside = this.demoFolder() + path.sep;
+    for (const [rid, r] of this.readers) {
+      if (!r.dir.startsWith(inside)) continue;
+      r.close();
+      this.analysis.forget(r.dir);
+      this.readers.delete(rid);
+    }
+    return this.jobs.startDemo(this.demoFolder(), want);
+  }
+
+  async demoStatus(): Promise<DemoStatus> {
+    const folder = this.demoFolder();
+    const m = readDemo(folder);
+    const job = this.jobs.list().find((j) => j.kind === 'demo' && j.state === 'running') ?? null;
+    return {
+      folder,
+      built: m !== null,
+      open: m?.open ?? null,
+      indexes: m ? demoIndexList(m) : [],
+      seconds: m?.seconds ?? null,
+      jobId: job?.jobId ?? null,
+      steps: [...DEMO_STEPS],
+    };
   }
 
   async pickPath({ kind, title }: { kind: PathKind; title?: string }): Promise<string | null> {

@@ -11,7 +11,7 @@ const METHOD_SET: ReadonlySet<string> = new Set(API_METHODS);
 
 /** Methods whose signature takes no argument (checked against the contract at compile time). */
 type NoArgMethod = { [M in ApiMethod]: ApiArgs<M> extends undefined ? M : never }[ApiMethod];
-const NO_ARG_METHODS = ['appInfo', 'listJobs', 'noteAuthor', 'cancelMatch'] as const satisfies readonly NoArgMethod[];
+const NO_ARG_METHODS = ['appInfo', 'listJobs', 'noteAuthor', 'cancelMatch', 'demoStatus'] as const satisfies readonly NoArgMethod[];
 type UnlistedNoArg = Exclude<NoArgMethod, (typeof NO_ARG_METHODS)[number]>;
 const _noArgListComplete: UnlistedNoArg extends never ? true : never = true;
 void _noArgListComplete;

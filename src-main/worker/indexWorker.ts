@@ -1,10 +1,12 @@
 import { parentPort } from 'node:worker_threads';
 import { runIndex } from '../core/indexer/runIndex.js';
 import { toErrorPayload } from '../core/errors.js';
+import { buildDemo, type DemoProgress } from '../core/demo/buildDemo.js';
 import { toWorkerSchema, type FromWorker } from './protocol.js';
 
 // The inference worker: runs one index job at a time off the host's event loop and reports
-// progress; a cancel message aborts it at the next batch boundary (after a checkpoint).
+// progress; a cancel message aborts it at the next batch boundary (after a checkpoint). The demo
+// build (training, indexing, matching) runs here too.
 
 if (!parentPort) throw new Error('indexWorker must run as a worker thread');
 const port = parentPort;
@@ -21,6 +23,10 @@ port.on('message', (raw: unknown) => {
   }
   const controller = new AbortController();
   running.set(msg.jobId, controller);
+  if (msg.type === 'demo') {
+    runDemo(msg.jobId, msg.out, msg.size, controller.signal).finally(() => running.delete(msg.jobId));
+    return;
+  }
   runIndex(msg.request, {
     signal: controller.signal,
     checkpointIntervalMs: msg.checkpointIntervalMs,
@@ -30,3 +36,31 @@ port.on('message', (raw: unknown) => {
     .catch((err: unknown) => send({ type: 'failed', jobId: msg.jobId, error: toErrorPayload(err) }))
     .finally(() => running.delete(msg.jobId));
 });
+
+/** Demo steps as job progress: the step counts as the phase, the step's own progress as done/total. */
+async function runDemo(jobId: string, out: string, size: 'full' | 'small', signal: AbortSignal): Promise<void> {
+  let lastSent = 0;
+  const toProgress = (p: DemoProgress) => ({
+    phase: p.label.startsWith('Training') ? ('training' as const) : p.label.startsWith('Matching') ? ('matching' as const) : p.label.startsWith('Indexing') ? ('indexing' as const) : ('preparing' as const),
+    done: p.done,
+    total: p.total,
+    skipped: 0,
+    itemsPerSec: 0,
+    etaSec: null,
+    step: { n: p.step, of: p.steps, label: p.label, detail: p.detail },
+  });
+  try {
+    const m = await buildDemo({
+      out, size, signal,
+      onProgress: (p) => {
+        const now = Date.now();
+        if (now - lastSent < 150 && p.done !== 0 && p.done !== p.total) return;
+        lastSent = now;
+        send({ type: 'progress', jobId, progress: toProgress(p), provider: 'cpu' });
+      },
+    });
+    send({ type: 'done', jobId, out: m.open, items: 0, skipped: 0, provider: 'cpu', resumed: false });
+  } catch (err) {
+    send({ type: 'failed', jobId, error: toErrorPayload(err) });
+  }
+}

@@ -35,8 +35,16 @@ export const startMessageSchema = z.object({
   checkpointIntervalMs: z.number().int().nonnegative().optional(),
 });
 
+export const demoMessageSchema = z.object({
+  type: z.literal('demo'),
+  jobId: z.string().min(1),
+  out: z.string().min(1),
+  size: z.enum(['full', 'small']),
+});
+
 export const toWorkerSchema = z.discriminatedUnion('type', [
   startMessageSchema,
+  demoMessageSchema,
   z.object({ type: z.literal('cancel'), jobId: z.string() }),
 ]);
 

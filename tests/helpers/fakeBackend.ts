@@ -237,6 +237,14 @@ export function createFakeBackend(): FakeBackend {
       record('listJobs', undefined);
       return [];
     },
+    async buildDemo(args) {
+      record('buildDemo', args);
+      return { ...fakeJob('running', 0), kind: 'demo' as const, title: 'Build the demo' };
+    },
+    async demoStatus() {
+      record('demoStatus', undefined);
+      return { folder: '/settings/demo', built: false, open: null, indexes: [], seconds: null, jobId: null, steps: ['Drawing the shapes-in-motion dataset', 'Training the TopK SAE on backbone A'] };
+    },
     async pickPath(args) {
       record('pickPath', args);
       return '/picked/by/native/dialog';

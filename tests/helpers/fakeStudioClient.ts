@@ -491,6 +491,19 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
         if (job.state === 'running' || job.state === 'queued') emit({ type: 'job', job: { ...job, state: 'cancelled' } });
       }),
     listJobs: () => reply('listJobs', null, () => [...jobs.values()]),
+    buildDemo: (args) =>
+      reply('buildDemo', args, () => {
+        const job: JobInfo = {
+          jobId: `demo-${jobs.size + 1}`, kind: 'demo', title: 'Build the demo', state: 'running',
+          progress: { phase: 'preparing', done: 0, total: 1, skipped: 0, itemsPerSec: 0, etaSec: null, step: { n: 1, of: 10, label: 'Drawing the shapes-in-motion dataset', detail: null } },
+          provider: 'cpu', out: '/settings/demo/indexes/a-clips', error: null, startedAt: new Date().toISOString(),
+        };
+        jobs.set(job.jobId, job);
+        emit({ type: 'job', job });
+        return job;
+      }),
+    demoStatus: () =>
+      reply('demoStatus', null, () => ({ folder: '/settings/demo', built: false, open: null, indexes: [], seconds: null, jobId: null, steps: ['Drawing the shapes-in-motion dataset', 'Training the TopK SAE on backbone A'] })),
     pickPath: (args) => reply('pickPath', args, () => options.pickedPath ?? null),
     featureTags: (args) =>
       reply('featureTags', args, () => {

@@ -17,7 +17,8 @@ import { trainSae, writeTrainedSae, type TrainArch } from '../train/saeTrainer.j
 import { writeShapesDataset, type ShapesSpec } from './shapesDataset.js';
 import { writeToyBackbone, type ToyBackboneOptions } from './toyBackbone.js';
 
-export type DemoSize = 'full' | 'small';
+export type { DemoSize } from '../../contract/index.js';
+import type { DemoSize } from '../../contract/index.js';
 
 export const DEMO_FILE = 'demo.json';
 /** Bumped whenever the recipe changes, so an old demo folder is rebuilt rather than reused. */
@@ -29,19 +30,19 @@ interface DemoRecipe {
 }
 
 const RECIPES: Record<DemoSize, DemoRecipe> = {
-  full: { dataset: { seed: 7, images: 240, clips: 40, frames: 8, size: 128 }, trainSteps: 1500 },
+  full: { dataset: { seed: 7, images: 240, clips: 60, frames: 8, size: 128 }, trainSteps: 1500 },
   small: { dataset: { seed: 7, images: 60, clips: 10, frames: 6, size: 128 }, trainSteps: 200 },
 };
 
 /** Backbone A: CLS and a 16-pixel patch grid (a CLIP-like layout). */
 const BACKBONE_A: ToyBackboneOptions = {
-  name: 'Toy ViT A (CLIP-like layout, random weights)', family: 'clip', imageSize: 128, patchSize: 16, dModel: 64, cls: true, registers: 0,
+  name: 'Toy ViT A (CLIP-like layout, random weights)', family: 'clip', manifestFamily: 'toy-a', imageSize: 128, patchSize: 16, dModel: 64, cls: true, registers: 0,
   seed: 101, blocks: 2, positionScale: 0.1,
   notes: 'Feature Studio demo backbone: fixed random weights, patch embedding and MLP blocks, no attention. Not CLIP.',
 };
 /** Backbone B: CLS plus 4 registers and a 14-pixel patch grid (a DINOv2-like layout). */
 const BACKBONE_B: ToyBackboneOptions = {
-  name: 'Toy ViT B (DINOv2-like layout with registers, random weights)', family: 'dinov2', imageSize: 112, patchSize: 14, dModel: 48, cls: true, registers: 4,
+  name: 'Toy ViT B (DINOv2-like layout with registers, random weights)', family: 'dinov2', manifestFamily: 'toy-b', imageSize: 112, patchSize: 14, dModel: 48, cls: true, registers: 4,
   seed: 202, blocks: 2, positionScale: 0.1,
   notes: 'Feature Studio demo backbone: fixed random weights, patch embedding and MLP blocks, no attention. Not DINOv2.',
 };
@@ -61,6 +62,18 @@ const SAES: SaeRecipe[] = [
   { key: 'a-topk', backbone: 'a', arch: 'topk', width: 256, k: 8, seed: 1 },
   { key: 'a-matryoshka', backbone: 'a', arch: 'matryoshka', width: 256, k: 8, groups: [32, 96, 256], seed: 1 },
   { key: 'b-topk', backbone: 'b', arch: 'topk', width: 192, k: 8, seed: 2 },
+];
+
+/** What the build does, step by step (the welcome screen shows them as a checklist). */
+export const DEMO_STEPS: readonly string[] = [
+  'Drawing the shapes-in-motion dataset',
+  'Writing the two toy backbones',
+  ...SAES.map((s) => `Training the ${s.arch === 'matryoshka' ? 'Matryoshka' : 'TopK'} SAE on backbone ${s.backbone.toUpperCase()}`),
+  'Indexing images through backbone A',
+  'Indexing images through backbone B',
+  'Indexing clips through backbone A (TopK and Matryoshka in one pass)',
+  'Indexing clips through backbone B',
+  'Matching A with B',
 ];
 
 export interface DemoIndexes {
@@ -108,6 +121,16 @@ export interface BuildDemoOptions {
   provider?: 'auto' | 'cpu';
 }
 
+/** The demo's indexes as the welcome screen lists them. */
+export function demoIndexList(m: DemoManifest): { label: string; path: string }[] {
+  return [
+    { label: 'Clips · toy ViT A · TopK and Matryoshka side by side', path: m.indexes.aClips },
+    { label: 'Images · toy ViT A · TopK', path: m.indexes.aImages },
+    { label: 'Images · toy ViT B (registers) · TopK', path: m.indexes.bImages },
+    { label: 'Clips · toy ViT B (registers) · TopK', path: m.indexes.bClips },
+  ];
+}
+
 /** The finished demo in `dir`, or null when none was built (or it is from an older recipe). */
 export function readDemo(dir: string): DemoManifest | null {
   const file = path.join(dir, DEMO_FILE);
@@ -135,16 +158,7 @@ export async function buildDemo(o: BuildDemoOptions): Promise<DemoManifest> {
   const recipe = RECIPES[size];
   const t0 = performance.now();
   const provider = o.provider ?? 'cpu';
-  const stepLabels = [
-    'Drawing the shapes-in-motion dataset',
-    'Writing the two toy backbones',
-    ...SAES.map((s) => `Training the ${s.arch === 'matryoshka' ? 'Matryoshka' : 'TopK'} SAE on backbone ${s.backbone.toUpperCase()}`),
-    'Indexing images through backbone A',
-    'Indexing images through backbone B',
-    'Indexing clips through backbone A (TopK and Matryoshka in one pass)',
-    'Indexing clips through backbone B',
-    'Matching A with B',
-  ];
+  const stepLabels = DEMO_STEPS;
   let stepNo = 0;
   const begin = () => {
     checkAborted(o.signal);

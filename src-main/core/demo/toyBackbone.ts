@@ -19,6 +19,8 @@ export interface ToyBackboneOptions {
   seed?: number;
   /** 'clip' uses CLIP mean/std and shortest-side bicubic; 'dinov2' ImageNet mean/std and squash. */
   family?: 'clip' | 'dinov2';
+  /** The manifest's family field (index names start with it); default: `family`. */
+  manifestFamily?: string;
   name?: string;
   /** Residual MLP blocks (outputs block_0 … block_{n-1}); default 2. */
   blocks?: number;
@@ -127,7 +129,7 @@ export async function writeToyBackbone(dir: string, options: ToyBackboneOptions 
   layers.last_hidden_state = 'last_hidden_state';
   const manifest = {
     name: options.name ?? `tiny-${family}-${S}-p${P}-d${dModel}${registers ? `-reg${registers}` : ''}`,
-    family,
+    family: options.manifestFamily ?? family,
     model: 'model.onnx',
     input: {
       name: 'pixel_values',

@@ -99,7 +99,8 @@ export async function runVideoIndex(req: IndexRequest, opts: IndexRunOptions = {
       const sae = saes[m]!;
       const dir = grouped ? path.join(out, names[m]!) : out;
       const config: IndexConfig = {
-        name: indexName(source.manifest.family, sae.dSae),
+        // Members of a group are told apart by their SAE's name (often the same width).
+        name: grouped ? `${indexName(source.manifest.family, sae.dSae)} ${names[m]!}` : indexName(source.manifest.family, sae.dSae),
         createdAt: new Date().toISOString(),
         model: source.model,
         sae: saeInfo(sae),

@@ -1,13 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { IndexRequest, JobInfo } from '../../contract/index.js';
+import type { DemoSize, IndexRequest, JobInfo } from '../../contract/index.js';
 import { StudioError } from '../errors.js';
-import type { FromWorker } from '../../worker/protocol.js';
+import type { FromWorker, ToWorker } from '../../worker/protocol.js';
 import { indexWorkerSpec } from './workerEntry.js';
 
 /**
- * Runs index jobs in worker threads, one fresh worker per job: a crashed worker fails its job
+ * Runs index jobs (and the demo build) in worker threads, one fresh worker per job: a crashed worker fails its job
  * with a message (the index keeps its last checkpoint and resumes when started again) and the
  * next job gets a new worker.
  */
@@ -34,20 +34,36 @@ export class JobManager {
 
   start(request: IndexRequest): JobInfo {
     const out = path.resolve(request.out);
+    this.checkFree(out);
+    return this.launch(
+      { kind: 'index', title: `Index ${path.basename(request.data ?? request.shards ?? '')} → ${path.basename(out)}`, out },
+      (jobId) => ({ type: 'start', jobId, request, checkpointIntervalMs: this.options.checkpointIntervalMs }),
+    );
+  }
+
+  /** Builds the embedded demo into `out` (core/demo/buildDemo.ts) in a worker. */
+  startDemo(out: string, size: DemoSize): JobInfo {
+    const abs = path.resolve(out);
+    this.checkFree(abs);
+    return this.launch({ kind: 'demo', title: 'Build the demo', out: abs }, (jobId) => ({ type: 'demo', jobId, out: abs, size }));
+  }
+
+  private checkFree(out: string): void {
     for (const j of this.jobs.values()) {
       if (j.state === 'running' && j.out === out) {
-        throw new StudioError('bad-request', `An indexing job is already writing to ${out}.`);
+        throw new StudioError('bad-request', `A job is already writing to ${out}.`);
       }
     }
+  }
+
+  private launch(what: Pick<JobInfo, 'kind' | 'title' | 'out'>, message: (jobId: string) => ToWorker): JobInfo {
     const jobId = randomUUID();
     const job: JobInfo = {
       jobId,
-      kind: 'index',
-      title: `Index ${path.basename(request.data ?? request.shards ?? '')} → ${path.basename(out)}`,
+      ...what,
       state: 'running',
       progress: { phase: 'preparing', done: 0, total: 0, skipped: 0, itemsPerSec: 0, etaSec: null },
       provider: null,
-      out,
       error: null,
       startedAt: new Date().toISOString(),
     };
@@ -73,19 +89,20 @@ export class JobManager {
         finish({
           state: 'done',
           provider: msg.provider,
-          progress: { ...j.progress, phase: 'finalizing', done: total, etaSec: 0, skipped: msg.skipped, itemsPerSec: seconds > 0 ? total / seconds : 0 },
+          progress: { ...j.progress, phase: 'finalizing', done: total, etaSec: 0, skipped: msg.skipped, itemsPerSec: seconds > 0 && j.kind === 'index' ? total / seconds : 0 },
         });
       } else if (msg.type === 'failed') {
         finish({ state: msg.error.code === 'cancelled' ? 'cancelled' : 'failed', error: msg.error.message });
       }
     });
+    const resumeHint = what.kind === 'demo' ? 'Start the demo again to continue from the last finished step.' : 'The index keeps its last checkpoint; start the job again to resume.';
     worker.on('error', (err) => {
-      finish({ state: 'failed', error: `The indexing worker crashed: ${err.message}. The index keeps its last checkpoint; start the job again to resume.` });
+      finish({ state: 'failed', error: `The worker crashed: ${err.message}. ${resumeHint}` });
     });
     worker.on('exit', (code) => {
-      finish({ state: 'failed', error: `The indexing worker stopped unexpectedly (exit code ${code}). Start the job again to resume from the last checkpoint.` });
+      finish({ state: 'failed', error: `The worker stopped unexpectedly (exit code ${code}). ${resumeHint}` });
     });
-    worker.postMessage({ type: 'start', jobId, request, checkpointIntervalMs: this.options.checkpointIntervalMs });
+    worker.postMessage(message(jobId));
     this.onChange(job);
     return { ...job };
   }

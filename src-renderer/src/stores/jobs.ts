@@ -11,7 +11,7 @@ export function isActive(job: JobInfo): boolean {
 }
 
 /**
- * Long-running work (indexing). State comes from the event stream; listJobs() at start fills in
+ * Long-running work (indexing, the demo build). State comes from the event stream; listJobs() at start fills in
  * jobs that began before this window existed. Events that arrive while listJobs() is in flight
  * are newer than its snapshot, so the snapshot never overwrites them.
  */
@@ -84,5 +84,5 @@ export const useJobsStore = defineStore('jobs', () => {
     return byId.value.get(jobId);
   }
 
-  return { jobs, active, panelOpen, error, cancelErrors, start, stop, startIndex, cancel, job };
+  return { jobs, active, panelOpen, error, cancelErrors, start, stop, startIndex, cancel, job, upsert };
 });
