@@ -34,12 +34,12 @@ async function ensureBuilt(): Promise<void> {
 }
 
 /** Starts the app as `electron <root> [...args]` with a throw-away settings folder. */
-async function launch(userData: string, args: string[] = []): Promise<ElectronApplication> {
+async function launch(userData: string, args: string[] = [], env: Record<string, string> = {}): Promise<ElectronApplication> {
   return electron.launch({
     executablePath: binary!,
     args: [root, ...args],
     cwd: root,
-    env: { ...process.env, STUDIO_USER_DATA_DIR: userData, ELECTRON_RENDERER_URL: '' },
+    env: { ...process.env, STUDIO_USER_DATA_DIR: userData, ELECTRON_RENDERER_URL: '', ...env },
   });
 }
 
@@ -145,5 +145,31 @@ test.describe('Feature Studio <index folder>', () => {
     await page.goBack();
     await expect(page).toHaveURL(featuresUrl);
     await expect(rows.first()).toBeVisible();
+  });
+});
+
+test.describe('the demo', () => {
+  let app: ElectronApplication;
+  let userData: string;
+
+  test.beforeAll(async () => {
+    await ensureBuilt();
+    userData = mkdtempSync(path.join(os.tmpdir(), 'studio-electron-demo-'));
+    app = await launch(userData, [], { STUDIO_DEMO_SIZE: 'small' });
+  });
+
+  test.afterAll(async () => {
+    await app?.close();
+    if (userData) rmSync(userData, { recursive: true, force: true });
+  });
+
+  test('the welcome screen builds the demo in the worker and opens it', async () => {
+    test.setTimeout(300_000);
+    const page = await app.firstWindow();
+    await page.getByTestId('demo-build').click();
+    await expect(page.getByTestId('demo-progress')).toBeVisible();
+    await expect(page).toHaveURL(/#\/index\/[^/]+\/features/, { timeout: 240_000 });
+    await expect(page.getByTestId('feature-row').first()).toBeVisible();
+    expect(existsSync(path.join(userData, 'demo', 'demo.json'))).toBe(true);
   });
 });

@@ -108,7 +108,9 @@ async function start(): Promise<void> {
   // `Feature Studio <index folder>` (see launchArgs.ts): opened at start, like `studio serve DIR`.
   const launchIndex = pendingOpen ?? indexPathFromArgv(process.argv, launchArgOptions(process.cwd()));
   pendingOpen = null;
-  const serviceOptions = { settingsDir: app.getPath('userData'), host: 'electron' as const, pickPath };
+  // STUDIO_DEMO_SIZE=small builds the smaller demo (the Electron spec uses it).
+  const demoSize = process.env.STUDIO_DEMO_SIZE === 'small' ? ('small' as const) : undefined;
+  const serviceOptions = { settingsDir: app.getPath('userData'), host: 'electron' as const, pickPath, demoSize };
   try {
     backend = await createStudioService({ ...serviceOptions, openAtStart: launchIndex ?? undefined }).catch((err: unknown) => {
       if (!launchIndex) throw err;

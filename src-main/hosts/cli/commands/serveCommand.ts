@@ -19,7 +19,9 @@ export async function serveCommand(dir: string | undefined, options: { port?: nu
     await deps.buildRenderer(deps.projectRoot);
   }
   const openAtStart = dir ? path.resolve(dir) : undefined;
-  return withBackend(deps, { openAtStart }, async (backend) => {
+  // STUDIO_DEMO_SIZE=small: the welcome screen's demo button builds the smaller demo.
+  const demoSize = deps.env.STUDIO_DEMO_SIZE === 'small' ? ('small' as const) : undefined;
+  return withBackend(deps, { openAtStart, demoSize }, async (backend) => {
     const host = await startWebHost({ backend, port: options.port ?? DEFAULT_PORT, rendererDir });
     deps.stdout.write(`Feature Studio is running at ${host.url}${openAtStart ? ` with ${openAtStart}` : ''}\n`);
     deps.stdout.write('Only this machine can connect; from elsewhere use an SSH tunnel (ssh -L). Press Ctrl-C to stop.\n');
