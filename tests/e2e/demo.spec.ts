@@ -63,10 +63,16 @@ test('welcome → build the demo → features → flicker with two SAEs → matc
   await page.getByTestId('exemplar').first().getByTestId('exemplar-flicker').click();
   await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/flicker\\?`));
   await expect(page.getByTestId(`flicker-pane-${indexId}`)).toBeVisible({ timeout: 30_000 });
+  // A group opens with its other SAE beside it, showing the feature closest to the first side's.
   const matryoshka = summary.group!.members[1]!;
-  await page.getByTestId('flicker-other').selectOption(`path:${matryoshka.path}`);
-  await expect(page.getByTestId('flicker-pane-' + (await service.openIndex({ path: matryoshka.path })).id)).toBeVisible({ timeout: 30_000 });
+  const matryoshkaId = (await service.openIndex({ path: matryoshka.path })).id;
+  await expect(page).toHaveURL(new RegExp(`other=${matryoshkaId}`));
+  const paneB = page.getByTestId(`flicker-pane-${matryoshkaId}`);
+  await expect(paneB).toBeVisible({ timeout: 30_000 });
   await expect(page.locator('[data-testid^="flicker-pane-"]')).toHaveCount(2);
+  await expect(paneB.getByTestId('flicker-trace')).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId('flicker-other')).toHaveValue(`path:${matryoshka.path}`);
+  await expect(page.getByTestId('flicker-other').locator('option:checked')).toHaveText('a-matryoshka');
   await page.screenshot({ path: testInfo.outputPath('demo-flicker.png') });
 
   // Match: the saved A-vs-B match opens by itself and lists mutual pairs.
