@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -174,17 +174,22 @@ describe('trainSae', () => {
     expect(fA).toBeLessThan(fN);
   });
 
-  it('BatchTopK: trains, writes a batchtopk sidecar with a threshold, reloads and encodes identically', async () => {
+  it('BatchTopK: trains, writes a SAELens JumpReLU folder with its threshold, reloads and encodes identically', async () => {
     const sae = await trainSae(sparseSource(dirs, 5), { ...base, arch: 'batchtopk' });
     const fvu = fvuOf(sae, heldOut, 1000, sae.width);
     console.log(`batchtopk: held-out FVU ${fvu.toFixed(4)}, recovery ${(recovery(sae, dirs) * 100).toFixed(0)}%, threshold ${sae.threshold}`);
     expect(fvu).toBeLessThan(0.2);
     expect(sae.threshold).toBeGreaterThan(0);
     const written = writeTrainedSae(sae, join(tmp, 'batchtopk'));
-    const sidecar = JSON.parse(readFileSync(join(tmp, 'batchtopk', 'sae.json'), 'utf8'));
-    expect(sidecar.architecture).toBe('batchtopk');
+    expect(written.loadPath).toBe(join(tmp, 'batchtopk'));
+    expect(existsSync(join(tmp, 'batchtopk', 'sae.safetensors'))).toBe(false);
+    const cfg = JSON.parse(readFileSync(join(tmp, 'batchtopk', 'cfg.json'), 'utf8'));
+    expect(cfg).toMatchObject({ architecture: 'jumprelu', trained_as: 'batchtopk', k: 4, d_in: D, d_sae: 32 });
     const loaded = loadSae(written.loadPath);
-    expect(loaded.architecture).toBe('batchtopk');
+    expect(loaded.format).toBe('saelens');
+    expect(loaded.architecture).toBe('jumprelu');
+    expect(loaded.threshold!.length).toBe(32);
+    expect(loaded.threshold!.every((t) => t === Math.fround(sae.threshold!))).toBe(true);
     const ref = encodeReference(loaded, heldOut.subarray(0, 50 * D), 50);
     const mine = encodeTrained(sae, heldOut.subarray(0, 50 * D), 50);
     for (let i = 0; i < ref.length; i++) expect(Math.abs(ref[i] - mine[i])).toBeLessThan(1e-4);
@@ -198,7 +203,11 @@ describe('trainSae', () => {
     expect(fvus[2]).toBeLessThan(0.2);
     expect(fvus[1]).toBeLessThanOrEqual(fvus[0]);
     const written = writeTrainedSae(sae, join(tmp, 'matryoshka'));
+    expect(written.loadPath).toBe(join(tmp, 'matryoshka'));
+    const cfg = JSON.parse(readFileSync(join(tmp, 'matryoshka', 'cfg.json'), 'utf8'));
+    expect(cfg).toMatchObject({ architecture: 'topk', k: 4, matryoshka_widths: [8, 24, 48], trained_as: 'matryoshka' });
     const loaded = loadSae(written.loadPath);
+    expect(loaded.format).toBe('saelens');
     expect(loaded.groups).toEqual([8, 24, 48]);
     expect(loaded.architecture).toBe('topk');
     const ref = encodeReference(loaded, heldOut.subarray(0, 50 * D), 50);
@@ -216,6 +225,22 @@ describe('trainSae', () => {
     expect(sae.aborted).toBe(true);
     expect(sae.stepsDone).toBe(20);
     expect(seen).toEqual([5, 10, 15, 20]);
+  });
+
+  it.each(['topk', 'batchtopk', 'matryoshka'] as const)('%s: the dense product on onnxruntime gives the same losses as in JS', async (arch) => {
+    const opts: TrainOptions = { ...base, arch, width: 48, steps: 20, groups: arch === 'matryoshka' ? [8, 24, 48] : undefined };
+    const js = await trainSae(sparseSource(dirs, 11), opts);
+    const onnx = await trainSae(sparseSource(dirs, 11), { ...opts, denseProduct: 'onnx', provider: 'cpu' });
+    expect(js.denseProduct).toBe('js');
+    expect(onnx.denseProduct).toBe('onnx:cpu');
+    expect(onnx.stepsDone).toBe(20);
+    for (let s = 0; s < 20; s++) {
+      expect(Math.abs(onnx.history[s]!.loss - js.history[s]!.loss)).toBeLessThan(1e-4);
+      expect(onnx.history[s]!.l0).toBe(js.history[s]!.l0);
+    }
+    let maxDiff = 0;
+    for (let i = 0; i < js.W_enc.length; i++) maxDiff = Math.max(maxDiff, Math.abs(js.W_enc[i]! - onnx.W_enc[i]!));
+    expect(maxDiff).toBeLessThan(1e-4);
   });
 
   it('rejects bad options', async () => {

@@ -207,7 +207,7 @@ export async function buildDemo(o: BuildDemoOptions): Promise<DemoManifest> {
       try {
         const sae = await trainSae(activationRowStream(source, { seed: s.seed, dataName: imagesDir }), {
           dIn: source.d, width: s.width, k: s.k, arch: s.arch, groups: s.groups, steps: recipe.trainSteps, seed: s.seed,
-          batchSize: 256, signal: o.signal, progressEvery: 10,
+          batchSize: 256, signal: o.signal, progressEvery: 10, denseProduct: 'onnx', provider,
           onProgress: (p) => report(p.step, p.steps, `loss ${p.loss.toFixed(3)} · FVU ${p.fvu.toFixed(3)} · L0 ${p.l0.toFixed(1)} · dead ${p.dead}`),
         });
         checkAborted(o.signal);

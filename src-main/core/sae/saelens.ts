@@ -2,17 +2,26 @@
 // `sparsity.safetensors` of feature firing rates, which the studio recomputes itself and so
 // ignores). Covers current SAELens configs and the older keys (`activation_fn_str`,
 // `activation_fn_kwargs.k`, `hook_point`) that published checkpoints still carry.
+//
+// Matryoshka: SAELens's MatryoshkaBatchTopK config names its nested prefix widths
+// `matryoshka_widths` (cumulative, ending at d_sae). SAELens's own inference save drops them, but
+// exporters that keep them (the studio's trainer does) get them read into `groups`.
+//
+// BatchTopK: SAELens saves BatchTopK SAEs for inference as JumpReLU (a `threshold` tensor). Some
+// exports say `architecture: "batchtopk"` instead; they load when they carry the threshold (a
+// `threshold` tensor, scalar or [d_sae], or a number in cfg.json), since BatchTopK's inference form
+// is h·[h > θ]. Without one there is no faithful way to encode them per token, so they are refused.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { SaeArchitecture } from '../../contract/index.js';
-import { readSafetensors, takeTensor } from './safetensors.js';
+import { readSafetensors, takeTensor, type SafetensorsTensor } from './safetensors.js';
 import type { SaeNormalization, SaeRecord, SaeWeights } from './types.js';
 
 export const SAELENS_CFG = 'cfg.json';
 export const SAELENS_WEIGHTS = 'sae_weights.safetensors';
 
-const SAELENS_ARCHITECTURES = ['standard', 'topk', 'jumprelu', 'gated'] as const;
+const SAELENS_ARCHITECTURES = ['standard', 'topk', 'jumprelu', 'gated', 'batchtopk'] as const;
 
 // Loose objects: SAELens configs carry dozens of training keys we neither need nor want to
 // reject when a new SAELens version adds more. Only keys that change encoding are typed.
@@ -29,6 +38,10 @@ const SaeLensCfgSchema = z.looseObject({
   hook_name: z.string().nullish(),
   hook_point: z.string().nullish(),
   metadata: z.looseObject({ hook_name: z.string().nullish() }).nullish(),
+  /** MatryoshkaBatchTopK: cumulative widths of the nested groups (validated in readSaeLensFolder). */
+  matryoshka_widths: z.array(z.number()).nullish(),
+  /** Some batchtopk exports store the scalar inference threshold here instead of a tensor. */
+  threshold: z.number().nullish(),
 });
 
 export type SaeLensCfg = z.infer<typeof SaeLensCfgSchema>;
@@ -66,6 +79,8 @@ export function readSaeLensFolder(dir: string): SaeRecord {
     threshold = tensors.has('threshold') || !tensors.has('log_threshold')
       ? take('threshold', [dSae])
       : take('log_threshold', [dSae]).map(Math.exp);
+  } else if (architecture === 'batchtopk') {
+    threshold = batchTopKThreshold(tensors, cfg, weightsPath, cfgPath);
   }
 
   return {
@@ -80,7 +95,7 @@ export function readSaeLensFolder(dir: string): SaeRecord {
     threshold,
     normalization: resolveNormalization(cfg.normalize_activations, cfgPath),
     hookName: cfg.hook_name ?? cfg.metadata?.hook_name ?? cfg.hook_point ?? null,
-    groups: null,
+    groups: resolveGroups(cfg.matryoshka_widths, dSae, cfgPath),
     weights,
   };
 }
@@ -127,8 +142,46 @@ function resolveArchitecture(
     // SAELens's TopK applies ReLU to the kept values.
     return { architecture: 'topk', k, topkRelu: true };
   }
+  if (name === 'batchtopk') {
+    // k is informative only (inference uses the threshold); keep it when it is usable.
+    const k = cfg.k ?? cfg.activation_fn_kwargs?.k ?? null;
+    return { architecture: 'batchtopk', k: k !== null && Number.isInteger(k) && k <= cfg.d_sae ? k : null, topkRelu: false };
+  }
   const architecture: SaeArchitecture = name === 'standard' ? 'relu' : (name as 'jumprelu' | 'gated');
   return { architecture, k: null, topkRelu: false };
+}
+
+/** `matryoshka_widths` as groups: positive integers, strictly increasing, ending at d_sae. */
+function resolveGroups(widths: number[] | null | undefined, dSae: number, cfgPath: string): number[] | null {
+  if (widths == null || widths.length === 0) return null;
+  const found = `[${widths.join(', ')}]`;
+  const bad = (why: string) =>
+    new Error(`"matryoshka_widths" in ${cfgPath} must be cumulative group widths, ${why}; found ${found} (d_sae = ${dSae})`);
+  if (widths.some((w) => !Number.isInteger(w) || w < 1)) throw bad('positive integers');
+  if (widths.some((w, i) => i > 0 && w <= widths[i - 1]!)) throw bad('strictly increasing');
+  if (widths[widths.length - 1] !== dSae) throw bad(`ending at d_sae = ${dSae}`);
+  return widths.slice();
+}
+
+/** BatchTopK's inference threshold: a `threshold` tensor (scalar or [d_sae]) or a cfg number, not both. */
+function batchTopKThreshold(tensors: Map<string, SafetensorsTensor>, cfg: SaeLensCfg, weightsPath: string, cfgPath: string): Float32Array {
+  const tensor = tensors.get('threshold');
+  if (tensor && cfg.threshold != null) {
+    throw new Error(`${weightsPath} has a 'threshold' tensor and ${cfgPath} a "threshold" value; keep only one`);
+  }
+  if (cfg.threshold != null) return Float32Array.of(cfg.threshold);
+  if (!tensor) {
+    throw new Error(
+      `${cfgPath} says architecture "batchtopk" but there is no threshold to encode with: BatchTopK picks its top k·batch ` +
+        `activations across a whole batch, so a single token can only be encoded with the learned threshold θ (f = h·[h > θ]). ` +
+        `Add a 'threshold' tensor ([${cfg.d_sae}] or scalar) to ${weightsPath} or a "threshold": <number> to ${cfgPath} ` +
+        `(SAELens itself saves BatchTopK SAEs as "jumprelu" with that tensor), or set "architecture": "topk" to encode per token with k instead`,
+    );
+  }
+  if (tensor.data.length !== 1 && !(tensor.shape.length === 1 && tensor.shape[0] === cfg.d_sae)) {
+    throw new Error(`tensor 'threshold' in ${weightsPath} has shape [${tensor.shape.join(', ')}] but [${cfg.d_sae}] or a scalar was expected`);
+  }
+  return tensor.data;
 }
 
 /**

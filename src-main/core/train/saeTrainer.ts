@@ -11,14 +11,21 @@
 // Initialisation: W_dec rows random unit vectors, W_enc = W_decᵀ, b_enc = 0, b_dec = the
 // arithmetic mean of the first batch. Adam; decoder-row gradients are projected orthogonal to
 // the row and rows renormalised after every step. Deterministic from a seed (mulberry32).
+// While training, W_enc is held transposed ([width, dIn], like W_dec), so that every per-latent
+// loop (forward dots, encoder gradient) reads contiguous memory; the result carries it in the
+// usual [dIn, width] layout.
 //
-// The dense product `pre = xc W_enc` is the only O(rows·dIn·width) step; everything after it
-// touches only the k active latents per row. For large widths it is the place where
-// onnxruntime (a MatMul graph from OnnxGraphBuilder, GPU provider when present) could take over.
+// The dense product `pre = xc W_enc + b_enc` is the only O(rows·dIn·width) step; everything after
+// it touches only the active latents of each row. With denseProduct 'onnx' it runs on
+// onnxruntime (OnnxDenseProduct: MLAS GEMM on all cores, or a GPU provider), the weights fed as
+// inputs each step; 'js' (the default) keeps it in this file.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ProviderChoice } from '../../contract/index.js';
 import { writeSafetensors } from '../sae/safetensors.js';
 import { SAELENS_CFG, SAELENS_WEIGHTS } from '../sae/saelens.js';
+import { OnnxDenseProduct } from './onnxDenseProduct.js';
+import { mulberry32 } from '../util/prng.js';
 
 export type TrainArch = 'topk' | 'batchtopk' | 'matryoshka';
 
@@ -43,6 +50,10 @@ export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void;
   /** Call onProgress every this many steps (default 10; always on the last step). */
   progressEvery?: number;
+  /** Where pre = xc W_enc + b_enc is computed: 'js' (default) or 'onnx' (onnxruntime). */
+  denseProduct?: 'js' | 'onnx';
+  /** onnxruntime provider for denseProduct 'onnx' (default 'cpu'). */
+  provider?: ProviderChoice;
 }
 
 export interface TrainProgress {
@@ -74,19 +85,12 @@ export interface TrainedSae {
   tokens: number;
   history: TrainProgress[];
   aborted: boolean;
+  /** Where the dense product ran: 'js', or 'onnx:<provider>' (with why, when it fell back). */
+  denseProduct: string;
 }
 
-/** mulberry32: small, fast, deterministic PRNG. */
-export function makeRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (util/prng.ts), under the name the trainer's callers use. */
+export const makeRng = mulberry32;
 
 export function makeGaussian(rng: () => number): () => number {
   return () => {
@@ -106,14 +110,17 @@ class Adam {
   step(g: Float32Array): void {
     this.t++;
     const { m, v, p, b1, b2 } = this;
-    const c1 = 1 - b1 ** this.t;
-    const c2 = 1 - b2 ** this.t;
-    const lr = this.lr;
+    // p -= lr · m̂ / (sqrt(v̂) + eps), m̂ = m / (1 - b1^t), v̂ = v / (1 - b2^t); divisions hoisted.
+    const a = this.lr / (1 - b1 ** this.t);
+    const ic2 = 1 / (1 - b2 ** this.t);
+    const eps = this.eps, ob1 = 1 - b1, ob2 = 1 - b2;
     for (let i = 0; i < p.length; i++) {
       const gi = g[i];
-      m[i] = b1 * m[i] + (1 - b1) * gi;
-      v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-      p[i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + this.eps);
+      const mi = b1 * m[i] + ob1 * gi;
+      const vi = b2 * v[i] + ob2 * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] -= (a * mi) / (Math.sqrt(vi * ic2) + eps);
     }
   }
 }
@@ -145,19 +152,53 @@ function normaliseRows(w: Float32Array, rows: number, d: number): void {
   }
 }
 
-/** pre[r, :] = (x[r, :] - b_dec) W_enc + b_enc; row-of-W_enc axpys (contiguous reads). */
-function encodePre(x: Float32Array, rows: number, dIn: number, width: number, W_enc: Float32Array, b_enc: Float32Array, b_dec: Float32Array, xc: Float32Array, pre: Float32Array): void {
+/** pre[r, :] = (x[r, :] - b_dec) W_enc + b_enc, with W_enc given transposed (W_encT [width, dIn]): one contiguous dot per latent. Also writes xc = x - b_dec. */
+function encodePreT(x: Float32Array, rows: number, dIn: number, width: number, W_encT: Float32Array, b_enc: Float32Array, b_dec: Float32Array, xc: Float32Array, pre: Float32Array): void {
   for (let r = 0; r < rows; r++) {
-    const po = r * width;
-    pre.set(b_enc, po);
-    for (let i = 0; i < dIn; i++) {
-      const v = x[r * dIn + i] - b_dec[i];
-      xc[r * dIn + i] = v;
-      if (v === 0) continue;
-      const wo = i * width;
-      for (let j = 0; j < width; j++) pre[po + j] += v * W_enc[wo + j];
+    const xo = r * dIn, po = r * width;
+    for (let i = 0; i < dIn; i++) xc[xo + i] = x[xo + i] - b_dec[i];
+    for (let j = 0; j < width; j++) {
+      const wo = j * dIn;
+      let s = b_enc[j];
+      for (let i = 0; i < dIn; i++) s += xc[xo + i] * W_encT[wo + i];
+      pre[po + j] = s;
     }
   }
+}
+
+/** [rows, cols] row-major -> [cols, rows], in blocks (both sides stay in cache). */
+function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  const B = 32;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const r1 = Math.min(r0 + B, rows), c1 = Math.min(c0 + B, cols);
+      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = a[r * cols + c];
+    }
+  }
+  return out;
+}
+
+/** The kth smallest value (0-based) of `a`, which it reorders: quickselect, median-of-three pivots. */
+function selectKth(a: Float32Array, kth: number): number {
+  let lo = 0, hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    let x = a[lo], y = a[mid], z = a[hi];
+    if (x > y) { const t = x; x = y; y = t; }
+    if (y > z) { y = z; if (x > y) y = x; }
+    const pivot = y;
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+    }
+    if (kth <= j) hi = j;
+    else if (kth >= i) lo = i;
+    else return a[kth];
+  }
+  return a[kth];
 }
 
 /** Indices of the k largest positive values of a[off..off+n) (ties: lower index first). */
@@ -182,6 +223,16 @@ function topkRow(a: Float32Array, off: number, n: number, k: number, mask: Uint8
  * or when `signal` aborts (returning what it has, with aborted = true).
  */
 export async function trainSae(source: BatchSource, o: TrainOptions): Promise<TrainedSae> {
+  checkOptions(o);
+  const dense = o.denseProduct === 'onnx' ? await OnnxDenseProduct.create(o.dIn, o.width, o.provider ?? 'cpu') : null;
+  try {
+    return await train(source, o, dense);
+  } finally {
+    await dense?.close();
+  }
+}
+
+async function train(source: BatchSource, o: TrainOptions, dense: OnnxDenseProduct | null): Promise<TrainedSae> {
   const groups = checkOptions(o);
   const { dIn, width, k } = o;
   const B = o.batchSize ?? 256;
@@ -195,16 +246,15 @@ export async function trainSae(source: BatchSource, o: TrainOptions): Promise<Tr
   const W_dec = new Float32Array(width * dIn);
   for (let i = 0; i < W_dec.length; i++) W_dec[i] = gauss();
   normaliseRows(W_dec, width, dIn);
-  const W_enc = new Float32Array(dIn * width);
-  for (let j = 0; j < width; j++) for (let i = 0; i < dIn; i++) W_enc[i * width + j] = W_dec[j * dIn + i];
+  const W_encT = Float32Array.from(W_dec); // W_enc = W_decᵀ, held as its transpose [width, dIn]
   const b_enc = new Float32Array(width);
   const b_dec = new Float32Array(dIn);
 
-  const optEnc = new Adam(W_enc, lr);
+  const optEnc = new Adam(W_encT, lr);
   const optBEnc = new Adam(b_enc, lr);
   const optDec = new Adam(W_dec, lr);
   const optBDec = new Adam(b_dec, lr);
-  const gW_enc = new Float32Array(W_enc.length);
+  const gW_encT = new Float32Array(W_encT.length);
   const gb_enc = new Float32Array(width);
   const gW_dec = new Float32Array(W_dec.length);
   const gb_dec = new Float32Array(dIn);
@@ -216,13 +266,15 @@ export async function trainSae(source: BatchSource, o: TrainOptions): Promise<Tr
   let step = 0;
   let aborted = false;
   let xc = new Float32Array(0);
-  let pre = new Float32Array(0);
+  let pre: Float32Array = new Float32Array(0);
   const groupOf = new Int32Array(width);
   for (let g = 0, j = 0; j < width; j++) { while (j >= groups[g]) g++; groupOf[j] = g; }
   const G = groups.length;
   const e = new Float64Array(G * dIn); // per-prefix errors of one row, turned into suffix sums
   const dpre = new Float32Array(width);
-  const gxc = new Float64Array(dIn);
+  const gbDecEnc = new Float64Array(dIn);
+  const cur = new Float64Array(dIn); // one row's running reconstruction error
+  let positives = new Float32Array(0); // BatchTopK: the batch's positive pre-activations
   const active: number[] = [];
   const auxIdx: number[] = [];
   const deadMask = new Uint8Array(width);
@@ -241,18 +293,25 @@ export async function trainSae(source: BatchSource, o: TrainOptions): Promise<Tr
     if (step === 0) {
       for (let r = 0; r < rows; r++) for (let i = 0; i < dIn; i++) b_dec[i] += x[r * dIn + i] / rows;
     }
-    if (xc.length < rows * dIn) { xc = new Float32Array(rows * dIn); pre = new Float32Array(rows * width); }
+    if (xc.length < rows * dIn) { xc = new Float32Array(rows * dIn); pre = dense ? pre : new Float32Array(rows * width); }
 
-    encodePre(x, rows, dIn, width, W_enc, b_enc, b_dec, xc, pre);
+    if (dense) {
+      for (let r = 0; r < rows; r++) for (let i = 0; i < dIn; i++) xc[r * dIn + i] = x[r * dIn + i] - b_dec[i];
+      pre = await dense.run(xc, rows, W_encT, b_enc);
+    } else {
+      encodePreT(x, rows, dIn, width, W_encT, b_enc, b_dec, xc, pre);
+    }
 
     // Selection: per-row TopK, or BatchTopK's global top rows·k.
     let cut = 0;
     if (o.arch === 'batchtopk') {
-      const pos: number[] = [];
-      for (let i = 0; i < rows * width; i++) if (pre[i] > 0) pos.push(pre[i]);
-      pos.sort((a, b) => b - a);
-      const n = Math.min(rows * k, pos.length);
-      cut = n > 0 ? pos[n - 1] : Infinity;
+      // cut = the (rows·k)-th largest positive pre-activation, by selection (no full sort).
+      let count = 0;
+      for (let i = 0; i < rows * width; i++) if (pre[i] > 0) count++;
+      if (positives.length < count) positives = new Float32Array(count);
+      for (let i = 0, c = 0; i < rows * width; i++) if (pre[i] > 0) positives[c++] = pre[i];
+      const n = Math.min(rows * k, count);
+      cut = n > 0 ? selectKth(positives.subarray(0, count), count - n) : Infinity;
       if (n > 0) threshold = threshold === null ? cut : 0.99 * threshold + 0.01 * cut;
     }
 
@@ -261,7 +320,7 @@ export async function trainSae(source: BatchSource, o: TrainOptions): Promise<Tr
       deadMask[j] = tokens - lastFired[j] > deadTokens ? 1 : 0;
       dead += deadMask[j];
     }
-    gW_enc.fill(0); gb_enc.fill(0); gW_dec.fill(0); gb_dec.fill(0);
+    gW_encT.fill(0); gb_enc.fill(0); gW_dec.fill(0); gb_dec.fill(0);
     const scale = 2 / rows;
     let lossSum = 0, errSum = 0, l0Sum = 0;
     const mean = new Float64Array(dIn);
@@ -282,7 +341,6 @@ export async function trainSae(source: BatchSource, o: TrainOptions): Promise<Tr
       for (const j of active) lastFired[j] = tokens + r + 1;
 
       // Prefix reconstructions: e[g] = x̂_g - x, accumulated group by group.
-      const cur = new Float64Array(dIn);
       for (let i = 0; i < dIn; i++) cur[i] = b_dec[i] - x[xo + i];
       let a = 0;
       for (let g = 0; g < G; g++) {
@@ -334,18 +392,23 @@ export async function trainSae(source: BatchSource, o: TrainOptions): Promise<Tr
       }
 
       // Back through the encoder (only latents with a nonzero gradient).
-      gxc.fill(0);
       for (let j = 0; j < width; j++) {
         const dj = dpre[j];
         if (dj === 0) continue;
         gb_enc[j] += dj;
-        for (let i = 0; i < dIn; i++) {
-          gW_enc[i * width + j] += xc[xo + i] * dj;
-          gxc[i] += W_enc[i * width + j] * dj;
-        }
+        const wo = j * dIn;
+        for (let i = 0; i < dIn; i++) gW_encT[wo + i] += xc[xo + i] * dj;
       }
-      for (let i = 0; i < dIn; i++) gb_dec[i] -= gxc[i];
     }
+    // b_dec also enters through xc = x - b_dec: its gradient there is -Σ_rows W_enc dpre = -W_enc gb_enc.
+    gbDecEnc.fill(0);
+    for (let j = 0; j < width; j++) {
+      const gj = gb_enc[j];
+      if (gj === 0) continue;
+      const wo = j * dIn;
+      for (let i = 0; i < dIn; i++) gbDecEnc[i] += W_encT[wo + i] * gj;
+    }
+    for (let i = 0; i < dIn; i++) gb_dec[i] -= gbDecEnc[i];
     tokens += rows;
     residEnergy = errSum / rows;
 
@@ -356,7 +419,7 @@ export async function trainSae(source: BatchSource, o: TrainOptions): Promise<Tr
       for (let i = 0; i < dIn; i++) d += gW_dec[wo + i] * W_dec[wo + i];
       if (d !== 0) for (let i = 0; i < dIn; i++) gW_dec[wo + i] -= d * W_dec[wo + i];
     }
-    optEnc.step(gW_enc); optBEnc.step(gb_enc); optDec.step(gW_dec); optBDec.step(gb_dec);
+    optEnc.step(gW_encT); optBEnc.step(gb_enc); optDec.step(gW_dec); optBDec.step(gb_dec);
     normaliseRows(W_dec, width, dIn);
     step++;
 
@@ -370,7 +433,8 @@ export async function trainSae(source: BatchSource, o: TrainOptions): Promise<Tr
   return {
     arch: o.arch, dIn, width, k, groups: o.arch === 'matryoshka' ? groups : null,
     threshold: o.arch === 'batchtopk' ? (threshold ?? 0) : null,
-    W_enc, b_enc, W_dec, b_dec, stepsDone: step, tokens, history, aborted,
+    W_enc: transpose(W_encT, width, dIn), b_enc, W_dec, b_dec, stepsDone: step, tokens, history, aborted,
+    denseProduct: dense ? `onnx:${dense.provider}${dense.fallbackReason ? ` (${dense.fallbackReason})` : ''}` : 'js',
   };
 }
 
@@ -379,7 +443,7 @@ export function encodeTrained(sae: TrainedSae, x: Float32Array, rows: number): F
   const { dIn, width } = sae;
   const xc = new Float32Array(rows * dIn);
   const pre = new Float32Array(rows * width);
-  encodePre(x, rows, dIn, width, sae.W_enc, sae.b_enc, sae.b_dec, xc, pre);
+  encodePreT(x, rows, dIn, width, transpose(sae.W_enc, dIn, width), sae.b_enc, sae.b_dec, xc, pre);
   const out = new Float32Array(rows * width);
   const idx: number[] = [];
   for (let r = 0; r < rows; r++) {
@@ -395,53 +459,50 @@ export function encodeTrained(sae: TrainedSae, x: Float32Array, rows: number): F
 }
 
 export interface WrittenSae {
-  /** The path loadSae should be given. */
+  /** The path loadSae should be given: always the SAELens folder. */
   loadPath: string;
   files: string[];
 }
 
 /**
- * Write a trained SAE to `dir`: always `sae.safetensors` + `sae.json` (bare format with
- * architecture, k, threshold and Matryoshka "groups"); plain TopK also as a SAELens folder
- * (cfg.json + sae_weights.safetensors), which is then the path to load.
+ * Write a trained SAE to `dir` as a SAELens folder (cfg.json + sae_weights.safetensors), the form
+ * SAELens itself saves for inference:
+ * - topk: architecture "topk", k;
+ * - batchtopk: architecture "jumprelu" with a `threshold` tensor [d_sae] filled with the learned
+ *   scalar (SAELens saves BatchTopK SAEs as JumpReLU; relu(h)·[h > θ] = h·[h > θ] since θ ≥ 0),
+ *   plus "trained_as": "batchtopk" and k for the record;
+ * - matryoshka: architecture "topk", k, and "matryoshka_widths" (cumulative group widths ending at
+ *   d_sae, SAELens's MatryoshkaBatchTopK field name), which the reader turns into groups.
  */
 export function writeTrainedSae(sae: TrainedSae, dir: string, extra: { hookName?: string; model?: string } = {}): WrittenSae {
   mkdirSync(dir, { recursive: true });
-  const tensors = {
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {
     W_enc: { shape: [sae.dIn, sae.width], data: sae.W_enc },
     b_enc: { shape: [sae.width], data: sae.b_enc },
     W_dec: { shape: [sae.width, sae.dIn], data: sae.W_dec },
     b_dec: { shape: [sae.dIn], data: sae.b_dec },
   };
-  const files: string[] = [];
-  const bare = join(dir, 'sae.safetensors');
-  writeSafetensors(bare, tensors, { format: 'pt' });
-  const sidecar: Record<string, unknown> = {
-    architecture: sae.arch === 'batchtopk' ? 'batchtopk' : 'topk',
-    trained_as: sae.arch,
+  const jumprelu = sae.arch === 'batchtopk';
+  if (jumprelu) tensors.threshold = { shape: [sae.width], data: new Float32Array(sae.width).fill(sae.threshold ?? 0) };
+  const cfg: Record<string, unknown> = {
+    architecture: jumprelu ? 'jumprelu' : 'topk',
+    d_in: sae.dIn,
+    d_sae: sae.width,
     k: sae.k,
-    topk_relu: true,
+    ...(jumprelu ? {} : { activation_fn: 'topk', activation_fn_kwargs: { k: sae.k } }),
+    ...(sae.groups ? { matryoshka_widths: sae.groups } : {}),
+    trained_as: sae.arch,
     apply_b_dec_to_input: true,
+    normalize_activations: 'none',
     hook_name: extra.hookName ?? null,
-    model: extra.model ?? null,
-    steps: sae.stepsDone,
-    tokens: sae.tokens,
+    model_name: extra.model ?? null,
+    dtype: 'float32',
+    training_steps: sae.stepsDone,
+    training_tokens: sae.tokens,
   };
-  if (sae.arch === 'batchtopk') sidecar.threshold = sae.threshold ?? 0;
-  if (sae.groups) sidecar.groups = sae.groups;
-  const sidecarPath = join(dir, 'sae.json');
-  writeFileSync(sidecarPath, `${JSON.stringify(sidecar, null, 2)}\n`);
-  files.push(bare, sidecarPath);
-  if (sae.arch === 'topk') {
-    writeSafetensors(join(dir, SAELENS_WEIGHTS), tensors, { format: 'pt' });
-    const cfg = {
-      architecture: 'topk', d_in: sae.dIn, d_sae: sae.width, k: sae.k, activation_fn: 'topk', activation_fn_kwargs: { k: sae.k },
-      apply_b_dec_to_input: true, normalize_activations: 'none', hook_name: extra.hookName ?? null, model_name: extra.model ?? null,
-      dtype: 'float32', training_steps: sae.stepsDone, training_tokens: sae.tokens,
-    };
-    writeFileSync(join(dir, SAELENS_CFG), `${JSON.stringify(cfg, null, 2)}\n`);
-    files.push(join(dir, SAELENS_WEIGHTS), join(dir, SAELENS_CFG));
-    return { loadPath: dir, files };
-  }
-  return { loadPath: bare, files };
+  const weightsPath = join(dir, SAELENS_WEIGHTS);
+  const cfgPath = join(dir, SAELENS_CFG);
+  writeSafetensors(weightsPath, tensors, { format: 'pt' });
+  writeFileSync(cfgPath, `${JSON.stringify(cfg, null, 2)}\n`);
+  return { loadPath: dir, files: [weightsPath, cfgPath] };
 }

@@ -136,6 +136,19 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .action((dir: string, opts: TagsOptions) => run(() => tagsCommand(dir, opts, deps))());
 
   program
+    .command('demo')
+    .description('Build the embedded demo: a generated dataset, two toy backbones, three SAEs trained here, their indexes and matches.')
+    .option('--out <dir>', 'where to build it (default: the demo folder in the studio\'s settings folder, where the app finds it)')
+    .option('--small', 'a smaller, faster demo (fewer items and training steps), for tests')
+    .option('--json', 'print {"indexes": [paths], "seconds": s} at the end')
+    .action((opts: { out?: string; small?: boolean; json?: boolean }) =>
+      run(async () => {
+        const { demoCommand } = await import('./commands/demoCommand.js');
+        return demoCommand(opts, deps);
+      })(),
+    );
+
+  program
     .command('serve')
     .description('Serve the studio UI on http://127.0.0.1 for a browser.')
     .argument('[dir]', 'index folder to open at start')
@@ -190,11 +203,18 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
 
   program
     .command('train')
-    .description('Train a TopK, BatchTopK or Matryoshka SAE on patch activations of a backbone over an image folder.')
-    .requiredOption('--model <manifest>', 'backbone manifest')
-    .requiredOption('--layer <name>', 'layer named in the manifest')
-    .requiredOption('--data <dir>', 'image folder')
-    .requiredOption('--out <dir>', 'folder to write the SAE to (SAELens folder or sae.safetensors + sae.json)')
+    .description(
+      'Train a TopK, BatchTopK or Matryoshka SAE on patch activations: of a backbone over an image folder or clips (--model, --data), or from saev shards (--shards).',
+    )
+    .option('--model <manifest>', 'backbone manifest (with --data)')
+    .requiredOption('--layer <name>', 'layer named in the manifest, or one of the shards\' layers')
+    .option('--data <dir>', 'image folder, or folder of clips (videos, frame folders, animated GIF/WebP)')
+    .addOption(new Option('--kind <kind>', 'what --data holds (default: videos when it holds video files)').choices(['images', 'videos']))
+    .option('--frames <n>', 'videos: N evenly spaced frames (segments) per clip (default 16)', integerAtLeast(1))
+    .option('--fps <rate>', 'videos: every frame at this rate instead of segments', positiveNumber)
+    .option('--max-frames <n>', 'videos: at most this many frames per clip (default 64)', integerAtLeast(1))
+    .option('--shards <dir>', 'saev activation shards (metadata.json + acts*.bin) instead of --model and --data')
+    .requiredOption('--out <dir>', 'folder to write the SAE to, as a SAELens folder (cfg.json + sae_weights.safetensors)')
     .addOption(new Option('--arch <arch>', 'SAE architecture').choices(['topk', 'batchtopk', 'matryoshka']).default('topk'))
     .requiredOption('--width <n>', 'number of latents', integerAtLeast(1))
     .requiredOption('--k <k>', 'active latents per token (BatchTopK: on average)', integerAtLeast(1))
@@ -203,7 +223,10 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .option('--seed <x>', 'random seed', integerAtLeast(0), 0)
     .option('--batch <n>', 'tokens per step', integerAtLeast(1), 256)
     .option('--lr <x>', 'Adam learning rate (default 2e-3)', positiveNumber)
-    .addOption(new Option('--provider <name>', 'execution provider').choices(PROVIDERS).default('auto'))
+    .addOption(
+      new Option('--dense-product <where>', "the encoder's dense product each step: onnxruntime (on --provider) or plain JS").choices(['onnx', 'js']).default('onnx'),
+    )
+    .addOption(new Option('--provider <name>', 'execution provider (backbone and dense product)').choices(PROVIDERS).default('auto'))
     .action((opts: import('./commands/trainCommand.js').TrainCliOptions) =>
       run(async () => {
         const { trainCommand } = await import('./commands/trainCommand.js');
