@@ -1,6 +1,8 @@
 // Benchmark (not a test): SAE trainer throughput against the bare SAE encoder forward on the same rows.
 //
-//   npm run bench:train [-- --arch topk --provider cpu --steps-small 200 --steps-large 60]
+//   npm run bench:train [-- --arch topk --provider cpu --steps-small 200 --steps-large 60 --no-demo]
+//
+// At the end it times a full demo build from scratch (core/demo/buildDemo.ts), step by step.
 //
 // Two shapes, batch 256: d=64 -> 512 latents (k=8) and d=384 -> 3072 latents (k=32). Rows are
 // "realistic" in the SAE sense: a fixed offset plus 1-8 of 4·d random unit directions with
@@ -18,6 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ProviderChoice } from '../src-main/contract/index.js';
+import { buildDemo } from '../src-main/core/demo/buildDemo.js';
 import { loadSae } from '../src-main/core/sae/loadSae.js';
 import { SaeEncoderSession } from '../src-main/core/sae/encoderSession.js';
 import {
@@ -130,6 +133,28 @@ async function main() {
     line('trainer, dense product on onnxruntime', onnx.rowsPerSec, `   ratio to onnxruntime forward ${(onnx.rowsPerSec / fwdOnnx).toFixed(3)}`);
     line('trainer, dense product in JS', js.rowsPerSec, `   ratio to JS forward ${(js.rowsPerSec / fwdJs).toFixed(3)}`);
     console.log(`  trainer onnx / trainer js: ${(onnx.rowsPerSec / js.rowsPerSec).toFixed(2)}x`);
+  }
+  if (!process.argv.includes('--no-demo')) {
+    // The whole demo (dataset, backbones, three SAEs, four indexes, matches), from scratch.
+    const t0 = performance.now();
+    const stepTimes: { label: string; seconds: number }[] = [];
+    let current = '';
+    let since = t0;
+    const demo = await buildDemo({
+      out: path.join(work, 'demo'),
+      provider: provider === 'cpu' ? 'cpu' : 'auto',
+      onProgress: (p) => {
+        if (p.label === current) return;
+        const now = performance.now();
+        if (current) stepTimes.push({ label: current, seconds: (now - since) / 1000 });
+        current = p.label;
+        since = now;
+      },
+    });
+    stepTimes.push({ label: current, seconds: (performance.now() - since) / 1000 });
+    console.log(`\nfull demo built from scratch in ${((performance.now() - t0) / 1000).toFixed(1)} s (target: under 180 s on a 2-core laptop CPU)`);
+    for (const t of stepTimes) console.log(`  ${t.label.padEnd(70)}${t.seconds.toFixed(1).padStart(6)} s`);
+    void demo;
   }
   fs.rmSync(work, { recursive: true, force: true });
 }
