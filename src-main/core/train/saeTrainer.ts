@@ -204,19 +204,23 @@ function selectKth(a: Float32Array, kth: number): number {
 /** Indices of the k largest positive values of a[off..off+n) (ties: lower index first). */
 function topkRow(a: Float32Array, off: number, n: number, k: number, mask: Uint8Array | null, out: number[]): void {
   out.length = 0;
-  const vals: number[] = [];
+  const vals = topkVals.length >= k ? topkVals : (topkVals = new Float64Array(k));
+  let m = 0; // kept so far
+  let floor = 0; // a value must beat this to enter (the smallest kept once k are kept)
   for (let j = 0; j < n; j++) {
-    if (mask && !mask[j]) continue;
     const v = a[off + j];
-    if (!(v > 0)) continue;
-    if (out.length === k && v <= vals[k - 1]) continue;
-    let p = out.length === k ? k - 1 : out.length;
-    if (out.length < k) { out.push(j); vals.push(v); }
+    if (!(v > floor)) continue;
+    if (mask && !mask[j]) continue;
+    let p = m < k ? m++ : k - 1;
     while (p > 0 && vals[p - 1] < v) { out[p] = out[p - 1]; vals[p] = vals[p - 1]; p--; }
     out[p] = j;
     vals[p] = v;
+    if (m === k) floor = vals[k - 1];
   }
+  out.length = m;
 }
+/** topkRow's scratch values (reused: it runs once per row). */
+let topkVals = new Float64Array(64);
 
 /**
  * Train an SAE on batches from `source`. Stops after `steps` steps, when the source runs dry,
@@ -276,6 +280,8 @@ async function train(source: BatchSource, o: TrainOptions, dense: OnnxDenseProdu
   const cur = new Float64Array(dIn); // one row's running reconstruction error
   let positives = new Float32Array(0); // BatchTopK: the batch's positive pre-activations
   const active: number[] = [];
+  const touched: number[] = [];
+  const isTouched = new Uint8Array(width);
   const auxIdx: number[] = [];
   const deadMask = new Uint8Array(width);
   const resid = new Float64Array(dIn);
@@ -363,7 +369,10 @@ async function train(source: BatchSource, o: TrainOptions, dense: OnnxDenseProdu
       }
       for (let i = 0; i < dIn; i++) gb_dec[i] += scale * e[i];
 
-      dpre.fill(0);
+      // dpre is nonzero only on the active (and AuxK) latents: reset and visit just those.
+      for (const j of touched) { dpre[j] = 0; isTouched[j] = 0; }
+      touched.length = 0;
+      for (const j of active) { touched.push(j); isTouched[j] = 1; }
       for (const j of active) {
         const f = pre[po + j], wo = j * dIn, eo = groupOf[j] * dIn;
         let d = 0;
@@ -386,13 +395,14 @@ async function train(source: BatchSource, o: TrainOptions, dense: OnnxDenseProdu
             const f = pre[po + j], wo = j * dIn;
             let d = 0;
             for (let i = 0; i < dIn; i++) { d += eAux[i] * W_dec[wo + i]; gW_dec[wo + i] += c * f * eAux[i]; }
+            if (!isTouched[j]) { touched.push(j); isTouched[j] = 1; }
             dpre[j] += c * d;
           }
         }
       }
 
       // Back through the encoder (only latents with a nonzero gradient).
-      for (let j = 0; j < width; j++) {
+      for (const j of touched) {
         const dj = dpre[j];
         if (dj === 0) continue;
         gb_enc[j] += dj;
