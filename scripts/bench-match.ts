@@ -17,6 +17,7 @@ import { readItemTable } from '../src-main/core/analysis/matchStore.js';
 import { openDatabase } from '../src-main/core/store/openDatabase.js';
 import { migrate } from '../src-main/core/store/schema.js';
 import { toHalf } from '../src-main/core/util/float16.js';
+import { mulberry32 as rng } from '../src-main/core/util/prng.js';
 
 /** Writes a table as an index database's items + item_acts (what matching reads), returns its path. */
 function writeDb(dir: string, t: SparseItemTable): string {
@@ -40,17 +41,6 @@ function writeDb(dir: string, t: SparseItemTable): string {
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : fallback;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const baseItems = arg('items', 10_000);

@@ -1,8 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import type Database from 'better-sqlite3';
 import { toErrorPayload, StudioError } from '../core/errors.js';
-import { matchIndexFolders } from '../core/analysis/runMatch.js';
-import { openIndexDb } from '../core/analysis/matchStore.js';
+import { matchIndexFolders, withDb } from '../core/analysis/runMatch.js';
 import { pairDetail } from '../core/analysis/matchPair.js';
 import { PatchQueryEngine } from '../core/analysis/patchQuery.js';
 import { DecoderDirections } from '../core/analysis/similarFeatures.js';
@@ -25,15 +23,6 @@ const clips = new ClipEngine();
 const directions = new Map<string, DecoderDirections>();
 const latest = new Map<string, number>();
 let chain: Promise<void> = Promise.resolve();
-
-function withDb<T>(dir: string, fn: (db: Database.Database) => T): T {
-  const db = openIndexDb(dir);
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
-}
 
 async function handle(msg: AnalysisRequest): Promise<unknown> {
   switch (msg.type) {

@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { patchSpread, suggestCategory } from '../../src-main/core/tags/suggestCategory.js';
+import { mulberry32 as seeded } from '../../src-main/core/util/prng.js';
 
 // The suggested-category rule on generated exemplars whose answer is known by construction.
 
 const GRID = 14;
 const LABELS = ['beach', 'desert', 'forest', 'ocean', 'snow'];
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A patch map active (with noise) wherever `on(row, col)` holds. */
 function map(on: (r: number, c: number) => boolean, random: () => number, peak = 5): number[] {

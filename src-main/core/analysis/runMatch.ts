@@ -13,7 +13,8 @@ export interface MatchSide {
 
 export type MatchPhase = 'reading' | 'matching' | 'saving';
 
-function withDb<T>(dir: string, fn: (db: Database.Database) => T): T {
+/** Opens an index database for one synchronous piece of work and always closes it. */
+export function withDb<T>(dir: string, fn: (db: Database.Database) => T): T {
   const db = openIndexDb(dir);
   try {
     return fn(db);
