@@ -168,7 +168,8 @@ export async function buildDemo(o: BuildDemoOptions): Promise<DemoManifest> {
   const report = (done: number, total: number, detail: string | null) =>
     o.onProgress?.({ step: stepNo, steps: stepLabels.length, label: stepLabels[stepNo - 1]!, done, total, detail });
   const marker = (name: string) => path.join(out, '.done', name);
-  const isDone = (name: string) => fs.existsSync(marker(name));
+  // A step counts as done when it said so and what it wrote is still there.
+  const isDone = (name: string, output: string) => fs.existsSync(marker(name)) && fs.existsSync(output);
   const markDone = (name: string) => {
     fs.mkdirSync(path.dirname(marker(name)), { recursive: true });
     fs.writeFileSync(marker(name), `${JSON.stringify({ size, version: DEMO_VERSION })}\n`);
@@ -184,7 +185,7 @@ export async function buildDemo(o: BuildDemoOptions): Promise<DemoManifest> {
   const imagesDir = path.join(datasetDir, 'images');
   const clipsDir = path.join(datasetDir, 'clips');
   begin();
-  if (!isDone('dataset')) {
+  if (!isDone('dataset', path.join(datasetDir, 'factors.json'))) {
     fs.rmSync(datasetDir, { recursive: true, force: true });
     await writeShapesDataset(datasetDir, recipe.dataset);
     markDone('dataset');
@@ -201,7 +202,7 @@ export async function buildDemo(o: BuildDemoOptions): Promise<DemoManifest> {
   for (const s of SAES) {
     begin();
     const dir = path.join(out, 'saes', s.key);
-    if (!isDone(`sae-${s.key}`)) {
+    if (!isDone(`sae-${s.key}`, path.join(dir, 'cfg.json'))) {
       fs.rmSync(dir, { recursive: true, force: true });
       const source = await ImageFolderSource.open(manifests[s.backbone], LAYER, imagesDir, provider);
       try {
@@ -238,7 +239,7 @@ export async function buildDemo(o: BuildDemoOptions): Promise<DemoManifest> {
   ];
   for (const r of runs) {
     begin();
-    if (isDone(`index-${r.key}`)) continue;
+    if (isDone(`index-${r.key}`, r.req.out)) continue;
     await runIndex(r.req, {
       signal: o.signal,
       onProgress: (p) => report(p.done, Math.max(p.total, 1), p.itemsPerSec > 0 ? `${p.itemsPerSec.toFixed(0)} items/s` : null),
@@ -251,7 +252,7 @@ export async function buildDemo(o: BuildDemoOptions): Promise<DemoManifest> {
   const pairs: [string, string][] = [[indexes.aImages, indexes.bImages], [resolveIndexFolder(indexes.aClips).dir, indexes.bClips]];
   for (let i = 0; i < pairs.length; i++) {
     const [a, b] = pairs[i]!;
-    if (isDone(`match-${i}`)) continue;
+    if (isDone(`match-${i}`, a) && isDone(`match-${i}`, b)) continue;
     matchIndexFolders(sideOf(a), sideOf(b), (phase, done, total) => report(i * 2 + (phase === 'saving' ? 1 : done / Math.max(total, 1)), pairs.length * 2, phase));
     markDone(`match-${i}`);
   }
