@@ -356,6 +356,11 @@ export interface IndexRequest {
   labels?: string;
   /** Extra SAEs beyond `sae`, indexed in the same backbone pass (a group folder, see group.json). */
   saes?: string[];
+  /**
+   * Matryoshka group widths (cumulative, ending at the SAE's width) for checkpoints that do not
+   * carry them (SAELens drops them on save). Applies to `sae` (the first SAE), not to `saes`.
+   */
+  groups?: number[];
 }
 
 export interface NormalizationOverride {

@@ -31,6 +31,7 @@ export const startMessageSchema = z.object({
     maxFrames: z.number().int().positive().optional(),
     labels: z.string().min(1).optional(),
     saes: z.array(z.string().min(1)).optional(),
+    groups: z.array(z.number().int().positive()).optional(),
   }),
   checkpointIntervalMs: z.number().int().nonnegative().optional(),
 });

@@ -49,6 +49,11 @@ test('a new index is built from the welcome screen, with progress, and opens', a
   // What was detected in the checkpoint is shown before indexing.
   await expect(form.getByText(/topk/)).toBeVisible();
   await expect(form.getByText(/48/).first()).toBeVisible();
+  // This SAELens checkpoint records no Matryoshka widths: they can be stated here.
+  await page.getByTestId('new-groups').fill('16,40');
+  await expect(page.getByTestId('new-groups-problem')).toContainText('48');
+  await page.getByTestId('new-groups').fill('16,48');
+  await expect(page.getByTestId('new-groups-problem')).toHaveCount(0);
 
   await page.getByTestId('new-data').fill(dataDir);
   const out = path.join(work, 'index');
@@ -64,6 +69,7 @@ test('a new index is built from the welcome screen, with progress, and opens', a
   const summary = await service.openIndex({ path: out });
   expect(summary.items).toBe(18);
   expect(summary.skipped).toBe(1);
+  expect(summary.sae.groups).toEqual([16, 48]);
   await expect(page).toHaveURL(new RegExp(`#/index/${summary.id}/features`));
   await expect(page.getByTestId('feature-row').first()).toBeVisible();
   await expect(page.getByTestId('summary-stats')).toContainText('18');

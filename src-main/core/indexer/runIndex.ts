@@ -62,6 +62,7 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
 
   const sae = asInputError(() => loadSae(req.sae));
   if (req.normalization) applyNormalizationOverride(sae, req.normalization);
+  if (req.groups) applyGroupsOverride(sae, req.groups, req.sae);
   const source = await openSource(req);
   try {
     asInputError(() => checkSaeFitsLayer(sae, req.layer, source.model.name, source.d));
@@ -247,6 +248,22 @@ export function applyNormalizationOverride(sae: SaeRecord, o: NonNullable<IndexR
     mean: o.mode === 'scale' ? sae.normalization.mean : null,
     scale: o.mode === 'scale' ? o.scale! : null,
   };
+}
+
+/**
+ * Matryoshka group widths the checkpoint did not carry. A checkpoint that has its own keeps them
+ * unless they are the same; widths that do not end at the SAE's width are refused, both named.
+ */
+export function applyGroupsOverride(sae: SaeRecord, groups: number[], where: string): void {
+  const increasing = groups.length > 0 && groups.every((g, i) => Number.isInteger(g) && g > 0 && (i === 0 || g > groups[i - 1]!));
+  if (!increasing) throw new StudioError('bad-request', `Matryoshka groups must be strictly increasing positive widths, e.g. 64,256,${sae.dSae}; got ${groups.join(',')}.`);
+  if (groups[groups.length - 1] !== sae.dSae) {
+    throw new StudioError('bad-request', `Matryoshka groups end at ${groups[groups.length - 1]}, but ${where} has ${sae.dSae} latents: the last width must be ${sae.dSae}.`);
+  }
+  if (sae.groups && sae.groups.join(',') !== groups.join(',')) {
+    throw new StudioError('bad-request', `${where} already records Matryoshka groups ${sae.groups.join(',')}; drop --groups or give the same widths.`);
+  }
+  sae.groups = groups.slice();
 }
 
 function firstSkip(writer: IndexWriter, pending: { item: number; reason: string }[], source: ActivationSource): string {

@@ -19,6 +19,7 @@ import { asInputError } from './sources/inputErrors.js';
 import { decodeClip, VideoClipSource, videoSampling, type DecodedClip } from './sources/videoClipSource.js';
 import {
   applyNormalizationOverride,
+  applyGroupsOverride,
   DEFAULT_BATCH,
   DEFAULT_TOP_K,
   openOrCreate,
@@ -81,9 +82,10 @@ export async function runVideoIndex(req: IndexRequest, opts: IndexRunOptions = {
   report({ phase: 'preparing', done: 0, total: 0, skipped: 0, itemsPerSec: 0, etaSec: null }, null);
 
   const saePaths = [req.sae, ...(req.saes ?? [])];
-  const saes = saePaths.map((p) => {
+  const saes = saePaths.map((p, i) => {
     const sae = asInputError(() => loadSae(p));
     if (req.normalization) applyNormalizationOverride(sae, req.normalization);
+    if (req.groups && i === 0) applyGroupsOverride(sae, req.groups, p);
     return sae;
   });
   const names = memberNames(saePaths);

@@ -76,6 +76,7 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
       new Option('--norm <mode>', "override the SAE's input normalisation").choices(['none', 'scale', 'constant_norm_rescale', 'layer_norm']),
     )
     .option('--norm-scale <x>', "with --norm scale: (x - mean) * X, e.g. SAELens expected_average_only_in's factor", Number)
+    .option('--groups <a,b,c>', 'Matryoshka group widths (cumulative, ending at the SAE width) for a checkpoint that does not record them (applies to the first --sae)')
     .action((opts: IndexOptions) =>
       run(() => indexCommand(opts, deps))(),
     );

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { IndexRequest, JobInfo, StudioEvent } from '../../../contract/index.js';
 import type { StudioBackend } from '../../../core/backend.js';
+import { parseGroups } from '../parseGroups.js';
 import { EXIT, errorMessage, withBackend, type CliDeps } from '../context.js';
 import { formatCount, formatDuration } from '../progressLine.js';
 import { createProgressReporter } from '../progressReporter.js';
@@ -89,6 +90,7 @@ export interface IndexOptions {
   images?: string;
   norm?: 'none' | 'scale' | 'constant_norm_rescale' | 'layer_norm';
   normScale?: number;
+  groups?: string;
   out: string;
   topK?: number;
   batch?: number;
@@ -120,6 +122,7 @@ export async function indexCommand(options: IndexOptions, deps: CliDeps): Promis
     batch: options.batch,
     provider: options.provider,
     normalization: options.norm ? { mode: options.norm, scale: options.normScale ?? null } : undefined,
+    ...(options.groups !== undefined ? { groups: parseGroups(options.groups) } : {}),
   };
   const started = deps.now();
   return withBackend(deps, {}, async (backend) => {

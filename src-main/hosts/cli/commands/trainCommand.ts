@@ -8,6 +8,7 @@ import { clipPatchRows } from '../../../core/train/clipRows.js';
 import { patchRowsOf, patchRowStream, type PatchRowSource } from '../../../core/train/rowStream.js';
 import { trainSae, writeTrainedSae, type TrainArch, type TrainProgress } from '../../../core/train/saeTrainer.js';
 import { StudioError } from '../../../core/errors.js';
+import { parseGroups } from '../parseGroups.js';
 import type { ProviderChoice } from '../../../contract/index.js';
 import { EXIT, type CliDeps } from '../context.js';
 
@@ -43,16 +44,6 @@ export interface TrainCliOptions {
   /** Where the encoder's dense product runs (default onnx). */
   denseProduct?: 'js' | 'onnx';
   provider: ProviderChoice;
-}
-
-export function parseGroups(text: string | undefined): number[] | undefined {
-  if (text === undefined) return undefined;
-  const parts = text.split(',').map((s) => s.trim());
-  const groups = parts.map(Number);
-  if (parts.some((p) => !/^\d+$/.test(p)) || groups.some((g) => g < 1)) {
-    throw new StudioError('bad-input', `--groups expects cumulative widths like 16,64,256; got "${text}"`);
-  }
-  return groups;
 }
 
 interface OpenedRows {
