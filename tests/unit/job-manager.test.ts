@@ -49,4 +49,20 @@ describe('job manager', () => {
     expect(() => jobs.start(request)).toThrow(/already writing to/);
     return jobs.close();
   });
+
+  it('builds the demo as a job: step labels in its progress, and it ends pointing at the index to open', async () => {
+    const events: JobInfo[] = [];
+    const jobs = new JobManager((j) => events.push(j));
+    const out = path.join(work, 'demo');
+    const job = jobs.startDemo(out, 'small');
+    expect(job.kind).toBe('demo');
+    expect(() => jobs.startDemo(out, 'small')).toThrow(/already writing to/);
+    const done = await jobs.wait(job.jobId);
+    expect(done.state, done.error ?? '').toBe('done');
+    expect(done.out).toBe(path.join(out, 'indexes', 'a-clips'));
+    const labels = new Set(events.map((e) => e.progress.step?.label).filter(Boolean));
+    expect([...labels]).toEqual(expect.arrayContaining(['Training the Matryoshka SAE on backbone A', 'Matching A with B']));
+    expect(events.some((e) => e.progress.phase === 'training' && /FVU/.test(e.progress.step?.detail ?? ''))).toBe(true);
+    await jobs.close();
+  }, 120_000);
 });

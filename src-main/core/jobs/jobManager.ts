@@ -88,6 +88,8 @@ export class JobManager {
         const total = j.progress.total;
         finish({
           state: 'done',
+          // What to open: the index (for the demo, the index it opens first).
+          out: msg.out,
           provider: msg.provider,
           progress: { ...j.progress, phase: 'finalizing', done: total, etaSec: 0, skipped: msg.skipped, itemsPerSec: seconds > 0 && j.kind === 'index' ? total / seconds : 0 },
         });
