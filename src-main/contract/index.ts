@@ -859,6 +859,25 @@ export interface StudioClient extends StudioApi {
   thumbnailUrl(indexId: string, itemId: number): string;
 }
 
+/**
+ * What is wrong with Matryoshka group widths for an SAE of `dSae` latents, or null when nothing
+ * is: they are cumulative, i.e. positive integers, strictly increasing, ending at d_sae. One rule
+ * for every reader, the trainer, `--groups` and the New index form.
+ */
+export function groupWidthsProblem(widths: readonly number[], dSae: number): string | null {
+  if (widths.length === 0) return 'at least one width';
+  if (widths.some((w) => !Number.isInteger(w) || w < 1)) return 'positive integers';
+  if (widths.some((w, i) => i > 0 && w <= widths[i - 1]!)) return 'strictly increasing';
+  if (widths[widths.length - 1] !== dSae) return `ending at d_sae = ${dSae}`;
+  return null;
+}
+
+/** groupWidthsProblem as a sentence naming where the widths came from, or null. */
+export function groupWidthsError(where: string, widths: readonly number[], dSae: number): string | null {
+  const problem = groupWidthsProblem(widths, dSae);
+  return problem ? `${where} must be cumulative group widths, ${problem}; found [${widths.join(', ')}]` : null;
+}
+
 /** Shown in the UI and CLI: `CLIP-24K/6909`. */
 export function featureName(indexName: string, index: number): string {
   return `${indexName}/${index}`;

@@ -38,7 +38,7 @@ describe('Matryoshka groups given at indexing', () => {
 
   it('widths that do not end at the SAE width are refused, naming both numbers', async () => {
     await expect(runIndex({ model: vit.manifestPath, layer: 'block_1', sae, data, out: path.join(work, 'bad'), groups: [8, 40] })).rejects.toThrow(
-      /end at 40.*48 latents/,
+      /ending at d_sae = 48; found \[8, 40\]/,
     );
     await expect(runIndex({ model: vit.manifestPath, layer: 'block_1', sae, data, out: path.join(work, 'bad2'), groups: [24, 8, 48] })).rejects.toThrow(
       /strictly increasing/,

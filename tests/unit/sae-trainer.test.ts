@@ -247,6 +247,6 @@ describe('trainSae', () => {
     const src = sparseSource(dirs, 8);
     await expect(trainSae(src, { ...base, k: 0 })).rejects.toThrow(/k must be/);
     await expect(trainSae(src, { ...base, arch: 'matryoshka' })).rejects.toThrow(/groups/);
-    await expect(trainSae(src, { ...base, arch: 'matryoshka', groups: [8, 16] })).rejects.toThrow(/end at width/);
+    await expect(trainSae(src, { ...base, arch: 'matryoshka', groups: [8, 16] })).rejects.toThrow(/ending at d_sae/);
   });
 });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { IndexRequest, JobProgress } from '../../contract/index.js';
+import { groupWidthsError, type IndexRequest, type JobProgress } from '../../contract/index.js';
 import { StudioError } from '../errors.js';
 import { checkSaeFitsLayer, loadSae, saeInfo } from '../sae/loadSae.js';
 import { SaeEncoderSession } from '../sae/encoderSession.js';
@@ -252,14 +252,11 @@ export function applyNormalizationOverride(sae: SaeRecord, o: NonNullable<IndexR
 
 /**
  * Matryoshka group widths the checkpoint did not carry. A checkpoint that has its own keeps them
- * unless they are the same; widths that do not end at the SAE's width are refused, both named.
+ * unless they are the same; widths that do not fit the SAE are refused (groupWidthsProblem).
  */
 export function applyGroupsOverride(sae: SaeRecord, groups: number[], where: string): void {
-  const increasing = groups.length > 0 && groups.every((g, i) => Number.isInteger(g) && g > 0 && (i === 0 || g > groups[i - 1]!));
-  if (!increasing) throw new StudioError('bad-request', `Matryoshka groups must be strictly increasing positive widths, e.g. 64,256,${sae.dSae}; got ${groups.join(',')}.`);
-  if (groups[groups.length - 1] !== sae.dSae) {
-    throw new StudioError('bad-request', `Matryoshka groups end at ${groups[groups.length - 1]}, but ${where} has ${sae.dSae} latents: the last width must be ${sae.dSae}.`);
-  }
+  const error = groupWidthsError(`Matryoshka groups for ${where}`, groups, sae.dSae);
+  if (error) throw new StudioError('bad-request', error);
   if (sae.groups && sae.groups.join(',') !== groups.join(',')) {
     throw new StudioError('bad-request', `${where} already records Matryoshka groups ${sae.groups.join(',')}; drop --groups or give the same widths.`);
   }

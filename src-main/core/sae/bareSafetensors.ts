@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import type { SaeArchitecture } from '../../contract/index.js';
+import { groupWidthsError, type SaeArchitecture } from '../../contract/index.js';
 import { readSafetensors, takeTensor, type SafetensorsTensor } from './safetensors.js';
 import type { SaeRecord, SaeWeights } from './types.js';
 
@@ -134,11 +134,7 @@ function resolveThreshold(
 }
 
 function checkGroups(groups: number[], dSae: number, sidecarPath: string): number[] {
-  const increasing = groups.every((g, i) => i === 0 || g > groups[i - 1]);
-  if (!increasing || groups[groups.length - 1] !== dSae) {
-    throw new Error(
-      `"groups" in ${sidecarPath} must be cumulative widths, strictly increasing and ending at d_sae = ${dSae}; found [${groups.join(', ')}]`,
-    );
-  }
+  const error = groupWidthsError(`"groups" in ${sidecarPath}`, groups, dSae);
+  if (error) throw new Error(error);
   return groups;
 }

@@ -14,7 +14,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { SaeArchitecture } from '../../contract/index.js';
+import { groupWidthsError, type SaeArchitecture } from '../../contract/index.js';
 import { readSafetensors, takeTensor, type SafetensorsTensor } from './safetensors.js';
 import type { SaeNormalization, SaeRecord, SaeWeights } from './types.js';
 
@@ -151,15 +151,11 @@ function resolveArchitecture(
   return { architecture, k: null, topkRelu: false };
 }
 
-/** `matryoshka_widths` as groups: positive integers, strictly increasing, ending at d_sae. */
+/** `matryoshka_widths` as groups (checked by the shared rule). */
 function resolveGroups(widths: number[] | null | undefined, dSae: number, cfgPath: string): number[] | null {
   if (widths == null || widths.length === 0) return null;
-  const found = `[${widths.join(', ')}]`;
-  const bad = (why: string) =>
-    new Error(`"matryoshka_widths" in ${cfgPath} must be cumulative group widths, ${why}; found ${found} (d_sae = ${dSae})`);
-  if (widths.some((w) => !Number.isInteger(w) || w < 1)) throw bad('positive integers');
-  if (widths.some((w, i) => i > 0 && w <= widths[i - 1]!)) throw bad('strictly increasing');
-  if (widths[widths.length - 1] !== dSae) throw bad(`ending at d_sae = ${dSae}`);
+  const error = groupWidthsError(`"matryoshka_widths" in ${cfgPath}`, widths, dSae);
+  if (error) throw new Error(error);
   return widths.slice();
 }
 

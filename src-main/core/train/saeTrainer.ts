@@ -21,7 +21,7 @@
 // inputs each step; 'js' (the default) keeps it in this file.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ProviderChoice } from '../../contract/index.js';
+import { groupWidthsError, type ProviderChoice } from '../../contract/index.js';
 import { writeSafetensors } from '../sae/safetensors.js';
 import { SAELENS_CFG, SAELENS_WEIGHTS } from '../sae/saelens.js';
 import { OnnxDenseProduct } from './onnxDenseProduct.js';
@@ -132,10 +132,8 @@ function checkOptions(o: TrainOptions): number[] {
   if (o.arch === 'matryoshka') {
     const g = o.groups ?? [];
     if (g.length === 0) throw new Error('matryoshka needs groups: cumulative widths ending at width, e.g. --groups 16,64,256');
-    for (let i = 0; i < g.length; i++) {
-      if (!Number.isInteger(g[i]) || g[i] < 1 || (i > 0 && g[i] <= g[i - 1])) throw new Error(`groups must be strictly increasing positive integers, got ${g.join(',')}`);
-    }
-    if (g[g.length - 1] !== o.width) throw new Error(`groups must end at width ${o.width}, got ${g.join(',')}`);
+    const error = groupWidthsError('groups', g, o.width);
+    if (error) throw new Error(error);
     return g.slice();
   }
   if (o.groups && o.groups.length > 0) throw new Error(`groups apply only to --arch matryoshka (got arch ${o.arch})`);
