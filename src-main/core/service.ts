@@ -33,7 +33,7 @@ import { StudioError } from './errors.js';
 import { IndexReader } from './store/indexReader.js';
 import { THUMBS_DIR } from './store/indexConfig.js';
 import { JobManager } from './jobs/jobManager.js';
-import { DEMO_STEPS, demoIndexList, readDemo } from './demo/buildDemo.js';
+import { DEMO_STEPS, demoIndexList, demoOpenPath, readDemo } from './demo/buildDemo.js';
 import { availableProviders } from './onnx/providers.js';
 import { inspectModel } from './backbone/manifest.js';
 import { loadSae, saeInfo } from './sae/loadSae.js';
@@ -218,7 +218,7 @@ export class StudioService implements StudioBackend {
     return {
       folder,
       built: m !== null,
-      open: m?.open ?? null,
+      open: m ? demoOpenPath(m) : null,
       indexes: m ? demoIndexList(m) : [],
       seconds: m?.seconds ?? null,
       jobId: job?.jobId ?? null,

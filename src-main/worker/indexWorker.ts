@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { runIndex } from '../core/indexer/runIndex.js';
 import { toErrorPayload } from '../core/errors.js';
-import { buildDemo, type DemoProgress } from '../core/demo/buildDemo.js';
+import { buildDemo, demoOpenPath, type DemoProgress } from '../core/demo/buildDemo.js';
 import { toWorkerSchema, type FromWorker } from './protocol.js';
 
 // The inference worker: runs one index job at a time off the host's event loop and reports
@@ -41,7 +41,7 @@ port.on('message', (raw: unknown) => {
 async function runDemo(jobId: string, out: string, size: 'full' | 'small', signal: AbortSignal): Promise<void> {
   let lastSent = 0;
   const toProgress = (p: DemoProgress) => ({
-    phase: p.label.startsWith('Training') ? ('training' as const) : p.label.startsWith('Matching') ? ('matching' as const) : p.label.startsWith('Indexing') ? ('indexing' as const) : ('preparing' as const),
+    phase: p.phase,
     done: p.done,
     total: p.total,
     skipped: 0,
@@ -59,7 +59,7 @@ async function runDemo(jobId: string, out: string, size: 'full' | 'small', signa
         send({ type: 'progress', jobId, progress: toProgress(p), provider: 'cpu' });
       },
     });
-    send({ type: 'done', jobId, out: m.open, items: 0, skipped: 0, provider: 'cpu', resumed: false });
+    send({ type: 'done', jobId, out: demoOpenPath(m), items: 0, skipped: 0, provider: 'cpu', resumed: false });
   } catch (err) {
     send({ type: 'failed', jobId, error: toErrorPayload(err) });
   }

@@ -18,7 +18,7 @@ import { writeShapesDataset, type ShapesSpec } from './shapesDataset.js';
 import { writeToyBackbone, type ToyBackboneOptions } from './toyBackbone.js';
 
 export type { DemoSize } from '../../contract/index.js';
-import type { DemoSize } from '../../contract/index.js';
+import type { DemoSize, JobPhase } from '../../contract/index.js';
 
 export const DEMO_FILE = 'demo.json';
 /** Bumped whenever the recipe changes, so an old demo folder is rebuilt rather than reused. */
@@ -64,17 +64,22 @@ const SAES: SaeRecipe[] = [
   { key: 'b-topk', backbone: 'b', arch: 'topk', width: 192, k: 8, seed: 2 },
 ];
 
-/** What the build does, step by step (the welcome screen shows them as a checklist). */
-export const DEMO_STEPS: readonly string[] = [
-  'Drawing the shapes-in-motion dataset',
-  'Writing the two toy backbones',
-  ...SAES.map((s) => `Training the ${s.arch === 'matryoshka' ? 'Matryoshka' : 'TopK'} SAE on backbone ${s.backbone.toUpperCase()}`),
-  'Indexing images through backbone A',
-  'Indexing images through backbone B',
-  'Indexing clips through backbone A (TopK and Matryoshka in one pass)',
-  'Indexing clips through backbone B',
-  'Matching A with B',
+/** What the build does, step by step, and the job phase each step counts as. */
+const STEPS: { label: string; phase: DemoPhase }[] = [
+  { label: 'Drawing the shapes-in-motion dataset', phase: 'preparing' },
+  { label: 'Writing the two toy backbones', phase: 'preparing' },
+  ...SAES.map((s) => ({ label: `Training the ${s.arch === 'matryoshka' ? 'Matryoshka' : 'TopK'} SAE on backbone ${s.backbone.toUpperCase()}`, phase: 'training' as const })),
+  { label: 'Indexing images through backbone A', phase: 'indexing' },
+  { label: 'Indexing images through backbone B', phase: 'indexing' },
+  { label: 'Indexing clips through backbone A (TopK and Matryoshka in one pass)', phase: 'indexing' },
+  { label: 'Indexing clips through backbone B', phase: 'indexing' },
+  { label: 'Matching A with B', phase: 'matching' },
 ];
+
+/** The step labels (the welcome screen shows them as a checklist). */
+export const DEMO_STEPS: readonly string[] = STEPS.map((s) => s.label);
+
+type DemoPhase = Extract<JobPhase, 'preparing' | 'training' | 'indexing' | 'matching'>;
 
 export interface DemoIndexes {
   /** Images through backbone A and its TopK SAE. */
@@ -92,8 +97,6 @@ export interface DemoManifest {
   size: DemoSize;
   builtAt: string;
   seconds: number;
-  /** The index the app opens first (the clip group: flicker view with two SAEs). */
-  open: string;
   indexes: DemoIndexes;
   backbones: { a: string; b: string };
   saes: Record<SaeRecipe['key'], string>;
@@ -106,6 +109,7 @@ export interface DemoProgress {
   steps: number;
   /** What the step does, for people. */
   label: string;
+  phase: DemoPhase;
   /** Progress inside the step. */
   done: number;
   total: number;
@@ -119,6 +123,11 @@ export interface BuildDemoOptions {
   signal?: AbortSignal;
   onProgress?: (p: DemoProgress) => void;
   provider?: 'auto' | 'cpu';
+}
+
+/** The index the app opens first: the clip group of backbone A (flicker view with two SAEs). */
+export function demoOpenPath(m: DemoManifest): string {
+  return m.indexes.aClips;
 }
 
 /** The demo's indexes as the welcome screen lists them. */
@@ -158,7 +167,6 @@ export async function buildDemo(o: BuildDemoOptions): Promise<DemoManifest> {
   const recipe = RECIPES[size];
   const t0 = performance.now();
   const provider = o.provider ?? 'cpu';
-  const stepLabels = DEMO_STEPS;
   let stepNo = 0;
   const begin = () => {
     checkAborted(o.signal);
@@ -166,7 +174,7 @@ export async function buildDemo(o: BuildDemoOptions): Promise<DemoManifest> {
     report(0, 1, null);
   };
   const report = (done: number, total: number, detail: string | null) =>
-    o.onProgress?.({ step: stepNo, steps: stepLabels.length, label: stepLabels[stepNo - 1]!, done, total, detail });
+    o.onProgress?.({ step: stepNo, steps: STEPS.length, ...STEPS[stepNo - 1]!, done, total, detail });
   const marker = (name: string) => path.join(out, '.done', name);
   // A step counts as done when it said so and what it wrote is still there.
   const isDone = (name: string, output: string) => fs.existsSync(marker(name)) && fs.existsSync(output);
@@ -218,7 +226,7 @@ export async function buildDemo(o: BuildDemoOptions): Promise<DemoManifest> {
       }
       markDone(`sae-${s.key}`);
     }
-    saePaths[s.key] = trainedSaePath(dir);
+    saePaths[s.key] = dir; // a SAELens folder
   }
 
   const indexes: DemoIndexes = {
@@ -259,15 +267,10 @@ export async function buildDemo(o: BuildDemoOptions): Promise<DemoManifest> {
 
   const manifest: DemoManifest = {
     version: DEMO_VERSION, size, builtAt: new Date().toISOString(), seconds: (performance.now() - t0) / 1000,
-    open: indexes.aClips, indexes, backbones: manifests, saes: saePaths, dataset: datasetDir,
+    indexes, backbones: manifests, saes: saePaths, dataset: datasetDir,
   };
   fs.writeFileSync(path.join(out, DEMO_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
-}
-
-/** The path loadSae takes for a trained SAE folder: the folder itself when it is a SAELens folder. */
-function trainedSaePath(dir: string): string {
-  return fs.existsSync(path.join(dir, 'cfg.json')) ? dir : path.join(dir, 'sae.safetensors');
 }
 
 function sideOf(dir: string) {
