@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { createStudioService, type StudioService } from '../../src-main/core/service.js';
-import { startWebHost, type WebHost } from '../../src-main/hosts/web/webHost.js';
+import type { WebHost } from '../../src-main/hosts/web/webHost.js';
+import { closeE2e, serveRenderer } from '../helpers/e2eHost.js';
 import { buildFixtureIndex } from '../helpers/buildFixtureIndex.js';
 import { plasmaRgb } from '../../src-renderer/src/lib/plasma.js';
 
@@ -22,13 +23,11 @@ test.beforeAll(async () => {
   const fixture = await buildFixtureIndex(path.join(work, 'fixture'));
   service = await createStudioService({ settingsDir: path.join(work, 'settings'), host: 'web', openAtStart: fixture.indexDir });
   indexId = (await service.appInfo()).startIndexId!;
-  host = await startWebHost({ backend: service, port: 0, rendererDir: path.resolve('out/renderer') });
+  host = await serveRenderer(service);
 });
 
 test.afterAll(async () => {
-  await host?.close();
-  await service?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  await closeE2e(host, service, work);
 });
 
 test('opens the index, sorts by frequency, reads a feature with its heatmaps, steps with the keyboard', async ({ page }, testInfo) => {

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { createStudioService, type StudioService } from '../../src-main/core/service.js';
-import { startWebHost, type WebHost } from '../../src-main/hosts/web/webHost.js';
+import type { WebHost } from '../../src-main/hosts/web/webHost.js';
+import { closeE2e, serveRenderer } from '../helpers/e2eHost.js';
 import { makeTinyVit, type TinyVit } from '../helpers/makeTinyVit.js';
 import { makeSae } from '../helpers/makeSae.js';
 import { makeImageFolder } from '../helpers/makeImageFolder.js';
@@ -24,13 +25,11 @@ test.beforeAll(async () => {
   saePath = makeSae(path.join(work, 'sae'), { dIn: 16, dSae: 48, architecture: 'topk', k: 4, seed: 3 });
   dataDir = (await makeImageFolder(path.join(work, 'data'), { perLabel: 6, corrupt: 1 })).dir;
   service = await createStudioService({ settingsDir: path.join(work, 'settings'), host: 'web' });
-  host = await startWebHost({ backend: service, port: 0, rendererDir: path.resolve('out/renderer') });
+  host = await serveRenderer(service);
 });
 
 test.afterAll(async () => {
-  await host?.close();
-  await service?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  await closeE2e(host, service, work);
 });
 
 test('a new index is built from the welcome screen, with progress, and opens', async ({ page }, testInfo) => {

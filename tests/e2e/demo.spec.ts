@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { createStudioService, type StudioService } from '../../src-main/core/service.js';
-import { startWebHost, type WebHost } from '../../src-main/hosts/web/webHost.js';
+import type { WebHost } from '../../src-main/hosts/web/webHost.js';
+import { closeE2e, serveRenderer } from '../helpers/e2eHost.js';
 
 // A first-time user: the welcome screen's first button builds the demo (small size here) with a
 // progress screen, then opens it; the features are populated, the flicker view puts the TopK and
@@ -16,13 +17,11 @@ let host: WebHost;
 test.beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'studio-e2e-demo-'));
   service = await createStudioService({ settingsDir: path.join(work, 'settings'), host: 'web', demoSize: 'small' });
-  host = await startWebHost({ backend: service, port: 0, rendererDir: path.resolve('out/renderer') });
+  host = await serveRenderer(service);
 });
 
 test.afterAll(async () => {
-  await host?.close();
-  await service?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  await closeE2e(host, service, work);
 });
 
 test('welcome → build the demo → features → flicker with two SAEs → match pairs', async ({ page }, testInfo) => {

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { createStudioService, type StudioService } from '../../src-main/core/service.js';
-import { startWebHost, type WebHost } from '../../src-main/hosts/web/webHost.js';
+import type { WebHost } from '../../src-main/hosts/web/webHost.js';
+import { closeE2e, serveRenderer } from '../helpers/e2eHost.js';
 import { runIndex } from '../../src-main/core/indexer/runIndex.js';
 import { buildFixtureIndex, type FixtureIndex } from '../helpers/buildFixtureIndex.js';
 import { makeSae } from '../helpers/makeSae.js';
@@ -35,13 +36,11 @@ test.beforeAll(async () => {
   service = await createStudioService({ settingsDir: path.join(work, 'settings'), host: 'web' });
   idB = (await service.openIndex({ path: pathB })).id;
   idA = (await service.openIndex({ path: fixture.indexDir })).id;
-  host = await startWebHost({ backend: service, port: 0, rendererDir: path.resolve('out/renderer') });
+  host = await serveRenderer(service);
 });
 
 test.afterAll(async () => {
-  await host?.close();
-  await service?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  await closeE2e(host, service, work);
 });
 
 /** A digest of a pane's overlay canvas pixels. */

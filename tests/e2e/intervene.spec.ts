@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { createStudioService, type StudioService } from '../../src-main/core/service.js';
-import { startWebHost, type WebHost } from '../../src-main/hosts/web/webHost.js';
+import type { WebHost } from '../../src-main/hosts/web/webHost.js';
+import { closeE2e, serveRenderer } from '../helpers/e2eHost.js';
 import { loadSae } from '../../src-main/core/sae/loadSae.js';
 import { writeSafetensors } from '../../src-main/core/sae/safetensors.js';
 import { buildFixtureIndex, type FixtureIndex } from '../helpers/buildFixtureIndex.js';
@@ -61,13 +62,11 @@ test.beforeAll(async () => {
   // The toy blocks do not mix tokens, so a CLS head could never move: this one reads the mean of
   // the patch tokens at the SAE's layer (DINOv2-style linear probes pool patches too).
   clsHead = writeHead(path.join(work, 'cls-head'), 'classification', 'block_1', weight, Float32Array.from([0, 0.3, 0.1, 0.5, 0.2]), 'mean');
-  host = await startWebHost({ backend: service, port: 0, rendererDir: path.resolve('out/renderer') });
+  host = await serveRenderer(service);
 });
 
 test.afterAll(async () => {
-  await host?.close();
-  await service?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  await closeE2e(host, service, work);
 });
 
 async function dragSlider(page: Page, slider: ReturnType<Page['getByTestId']>, to: number): Promise<void> {

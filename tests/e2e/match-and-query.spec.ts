@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { createStudioService, type StudioService } from '../../src-main/core/service.js';
-import { startWebHost, type WebHost } from '../../src-main/hosts/web/webHost.js';
+import type { WebHost } from '../../src-main/hosts/web/webHost.js';
+import { closeE2e, serveRenderer } from '../helpers/e2eHost.js';
 import { runIndex } from '../../src-main/core/indexer/runIndex.js';
 import { buildFixtureIndex, type FixtureIndex } from '../helpers/buildFixtureIndex.js';
 import { makeSae } from '../helpers/makeSae.js';
@@ -30,13 +31,11 @@ test.beforeAll(async () => {
   service = await createStudioService({ settingsDir: path.join(work, 'settings'), host: 'web' });
   await service.openIndex({ path: pathB });
   idA = (await service.openIndex({ path: fixture.indexDir })).id;
-  host = await startWebHost({ backend: service, port: 0, rendererDir: path.resolve('out/renderer') });
+  host = await serveRenderer(service);
 });
 
 test.afterAll(async () => {
-  await host?.close();
-  await service?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  await closeE2e(host, service, work);
 });
 
 test('match view: pick the other index, run the match, pick a feature, see both exemplar grids', async ({ page }, testInfo) => {

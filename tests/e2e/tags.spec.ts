@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { createStudioService, type StudioService } from '../../src-main/core/service.js';
-import { startWebHost, type WebHost } from '../../src-main/hosts/web/webHost.js';
+import type { WebHost } from '../../src-main/hosts/web/webHost.js';
+import { closeE2e, serveRenderer } from '../helpers/e2eHost.js';
 import { runIndex } from '../../src-main/core/indexer/runIndex.js';
 import { buildFixtureIndex, type FixtureIndex } from '../helpers/buildFixtureIndex.js';
 import { makeImageFolder } from '../helpers/makeImageFolder.js';
@@ -29,13 +30,11 @@ test.beforeAll(async () => {
   fixture = await buildFixtureIndex(path.join(work, 'fixture'), { perLabel: 4 });
   service = await createStudioService({ settingsDir: path.join(work, 'settings'), host: 'web', openAtStart: fixture.indexDir });
   indexId = (await service.appInfo()).startIndexId!;
-  host = await startWebHost({ backend: service, port: 0, rendererDir: path.resolve('out/renderer') });
+  host = await serveRenderer(service);
 });
 
 test.afterAll(async () => {
-  await host?.close();
-  await service?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  await closeE2e(host, service, work);
 });
 
 test('tags ten features by keyboard, undoes, filters by tag, exports', async ({ page }, testInfo) => {
@@ -118,7 +117,7 @@ test('imports the file into a fresh index of the same SAE and shows the tags', a
   );
   // Another machine: its own settings, so nothing arrives through the app-wide store.
   const other = await createStudioService({ settingsDir: path.join(work, 'settings-2'), host: 'web', openAtStart: dir2 });
-  const otherHost = await startWebHost({ backend: other, port: 0, rendererDir: path.resolve('out/renderer') });
+  const otherHost = await serveRenderer(other);
   try {
     const id2 = (await other.appInfo()).startIndexId!;
     expect((await other.featureTags({ indexId: id2, feature: 0 })).category).toBeNull();

@@ -4,7 +4,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { createStudioService, type StudioService } from '../../src-main/core/service.js';
-import { startWebHost, type WebHost } from '../../src-main/hosts/web/webHost.js';
+import type { WebHost } from '../../src-main/hosts/web/webHost.js';
+import { closeE2e, serveRenderer } from '../helpers/e2eHost.js';
 import { runIndex } from '../../src-main/core/indexer/runIndex.js';
 import { makeTinyVit, type TinyVit } from '../helpers/makeTinyVit.js';
 import { makeSae } from '../helpers/makeSae.js';
@@ -61,13 +62,11 @@ test.beforeAll(async () => {
   expect(JSON.parse(fs.readFileSync(path.join(groupDir, 'group.json'), 'utf8')).members).toHaveLength(2);
   service = await createStudioService({ settingsDir: path.join(work, 'settings'), host: 'web', openAtStart: groupDir });
   indexId = (await service.appInfo()).startIndexId!;
-  host = await startWebHost({ backend: service, port: 0, rendererDir: path.resolve('out/renderer') });
+  host = await serveRenderer(service);
 });
 
 test.afterAll(async () => {
-  await host?.close();
-  await service?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  await closeE2e(host, service, work);
 });
 
 test('a video index: temporal columns sort like the core; an exemplar clip opens in the flicker view beside the group’s other SAE', async ({ page }, testInfo) => {
@@ -167,7 +166,7 @@ test('the New index form indexes a video dataset with two SAEs into a group fold
   await page.setViewportSize({ width: 1440, height: 1100 });
   // A service with nothing to open at start: the welcome screen stays.
   const fresh = await createStudioService({ settingsDir: path.join(work, 'settings-fresh'), host: 'web' });
-  const freshHost = await startWebHost({ backend: fresh, port: 0, rendererDir: path.resolve('out/renderer') });
+  const freshHost = await serveRenderer(fresh);
   try {
     await newIndexFromForm(page, testInfo, fresh, freshHost);
   } finally {
