@@ -30,7 +30,7 @@ export const ASAR_UNPACK = [
   '**/node_modules/sharp/**',
   '**/node_modules/@img/**',
   // The binding, libonnxruntime.so.1 / .dylib / onnxruntime.dll, DirectML/dxil/dxcompiler on
-  // Windows and, when installed (--onnxruntime-node-install=cuda12), the CUDA/TensorRT providers.
+  // Windows and, when installed (`npm run enable-cuda`), the CUDA/TensorRT providers.
   '**/node_modules/onnxruntime-node/bin/**',
   // ffmpeg binaries (@ffmpeg-installer/ffmpeg + @ffmpeg-installer/<os>-<arch>); the code that
   // spawns it must replace `app.asar` with `app.asar.unpacked` in the path the package reports.

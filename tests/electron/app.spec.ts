@@ -1,29 +1,29 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findElectronPackage, installedElectronBinary } from '../../src-main/hosts/launch/electronBinary.js';
+import { prepareNativeSqlite } from '../../src-main/hosts/launch/electronNativeSqlite.js';
 import { _electron as electron, expect, test, type ElectronApplication, type Page } from '@playwright/test';
 
-// The real Electron app. Needs Electron's binary, which `npm install` fetches lazily (on first
-// launch) and which cannot be downloaded on our build machines: there these specs skip.
+// The real Electron app. Needs Electron's binary, which `npm start` fetches with Electron's own
+// installer (or `node node_modules/electron/install.js`) and which cannot be downloaded on our
+// build machines: there these specs skip.
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
- * Path of the downloaded Electron binary, or null. Deliberately not `require('electron')`: with
- * no binary, the electron package starts a download from inside require().
+ * Path of the installed Electron binary, or null, found the way `npm start` finds it. Deliberately
+ * not `require('electron')`: with no binary, the electron package starts a download from inside
+ * require().
  */
 function electronBinary(): string | null {
-  const pkg = path.join(root, 'node_modules', 'electron');
-  const pathFile = path.join(pkg, 'path.txt');
-  if (!existsSync(pathFile)) return null;
-  const binary = path.join(pkg, 'dist', readFileSync(pathFile, 'utf8').trim());
-  return existsSync(binary) ? binary : null;
+  const pkg = findElectronPackage(root);
+  return pkg ? installedElectronBinary(pkg, process.env) : null;
 }
 
 const binary = electronBinary();
-test.skip(!binary, 'Electron binary not installed on this machine (it downloads on first npm start); skipping Electron specs');
+test.skip(!binary, 'Electron binary not installed on this machine (npm start downloads it when it can); skipping Electron specs');
 test.describe.configure({ mode: 'serial' });
 
 async function ensureBuilt(): Promise<void> {
@@ -107,9 +107,14 @@ test.describe('Feature Studio <index folder>', () => {
   test.beforeAll(async () => {
     test.setTimeout(240_000);
     await ensureBuilt();
-    // better-sqlite3 for Electron's ABI (.electron-native/); a no-op when already built. The first
-    // run downloads a prebuilt binary or Electron's headers.
-    execFileSync(process.execPath, [path.join(root, 'scripts', 'prepare-electron.mjs')], { cwd: root, stdio: 'inherit' });
+    // better-sqlite3 for Electron's ABI (.electron-native/), as npm start makes it; a no-op when
+    // already built. The first run downloads a prebuilt binary or Electron's headers.
+    const electronVersion = findElectronPackage(root)!.version;
+    const native = await prepareNativeSqlite(
+      { projectRoot: root, electronVersion, platform: process.platform, arch: process.arch },
+      { env: process.env, prebuiltTimeoutMs: 120_000, say: (line) => console.log(line) },
+    );
+    if (!native.ok) throw new Error(native.reason);
     work = mkdtempSync(path.join(os.tmpdir(), 'studio-electron-index-'));
     const { buildFixtureIndex } = await import('../helpers/buildFixtureIndex.js');
     const fixture = await buildFixtureIndex(path.join(work, 'fixture'));

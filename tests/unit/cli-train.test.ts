@@ -28,6 +28,7 @@ function harness() {
     now: () => (t += 10),
     projectRoot: process.cwd(),
     buildRenderer: () => Promise.resolve(),
+    openUrl: async () => "disabled" as const,
   };
   return { deps, out: () => out, err: () => err, interrupt: () => interrupt?.() };
 }

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -5,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StudioBackendOptions } from '../../src-main/core/backend.js';
 import type { CliDeps } from '../../src-main/hosts/cli/context.js';
 import { runCli } from '../../src-main/hosts/cli/program.js';
+import { DEFAULT_PORT } from '../../src-main/hosts/cli/commands/serveCommand.js';
 import { createFakeBackend, fakeJob, FAKE_FEATURES, type FakeBackend } from '../helpers/fakeBackend.js';
 
 let base: string;
@@ -23,6 +25,7 @@ function harness(options: { tty?: boolean; backend?: FakeBackend } = {}) {
   const interrupts = new Set<() => void>();
   const created: StudioBackendOptions[] = [];
   let clock = 0;
+  const opened: string[] = [];
   const deps: CliDeps = {
     createBackend: async (opts) => {
       created.push(opts);
@@ -40,11 +43,16 @@ function harness(options: { tty?: boolean; backend?: FakeBackend } = {}) {
     buildRenderer: async () => {
       throw new Error('should not build: out/renderer/index.html exists');
     },
+    openUrl: async (url) => {
+      opened.push(url);
+      return 'opened';
+    },
   };
   return {
     backend,
     deps,
     created,
+    opened,
     stdout: () => out.join(''),
     stderr: () => err.join(''),
     interrupt: () => [...interrupts].forEach((h) => h()),
@@ -248,6 +256,37 @@ describe('studio serve', () => {
     h.interrupt();
     expect(await running).toBe(0);
     expect(h.backend.closed).toBe(true);
+  });
+
+  it('opens the browser with --open, on the printed address', async () => {
+    const h = harness();
+    const running = runCli(['serve', '--port', '0', '--open'], h.deps);
+    for (let i = 0; i < 50 && !h.stdout().includes('default browser'); i++) await new Promise((r) => setTimeout(r, 10));
+    const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(h.stdout())?.[0];
+    expect(h.opened).toEqual([url]);
+    h.interrupt();
+    expect(await running).toBe(0);
+  });
+
+  it('takes any free port when the default one is busy, but refuses a busy port asked for', async () => {
+    const blocker = http.createServer();
+    await new Promise<void>((resolve) => blocker.listen(DEFAULT_PORT, '127.0.0.1', resolve)).catch(() => undefined);
+    try {
+      const h = harness();
+      const running = runCli(['serve'], h.deps);
+      for (let i = 0; i < 100 && !h.stdout().includes('http://'); i++) await new Promise((r) => setTimeout(r, 10));
+      const port = Number(/127\.0\.0\.1:(\d+)\//.exec(h.stdout())?.[1]);
+      expect(port).toBeGreaterThan(0);
+      expect(port).not.toBe(DEFAULT_PORT);
+      h.interrupt();
+      expect(await running).toBe(0);
+
+      const asked = harness();
+      expect(await runCli(['serve', '--port', String(DEFAULT_PORT)], asked.deps)).toBe(1);
+      expect(asked.stderr()).toContain(`Port ${DEFAULT_PORT} on 127.0.0.1 is already in use`);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
   });
 
   it('builds the renderer first when it is missing', async () => {

@@ -32,6 +32,7 @@ beforeAll(async () => {
     now: () => performance.now(),
     projectRoot: process.cwd(),
     buildRenderer: () => Promise.resolve(),
+    openUrl: async () => "disabled" as const,
   };
   const code = await runCli(['demo', '--out', out, '--json'], deps);
   expect(code, progressLines).toBe(0);
@@ -119,6 +120,7 @@ describe('studio demo', () => {
       now: () => performance.now(),
       projectRoot: process.cwd(),
       buildRenderer: () => Promise.resolve(),
+      openUrl: async () => "disabled" as const,
     };
     expect(await runCli(['demo', '--out', out, '--json'], deps)).toBe(0);
     expect(JSON.parse(stdout).seconds).toBeLessThan(5);

@@ -336,6 +336,7 @@ describe('studio inspect-model', () => {
       now: () => 0,
       projectRoot: base,
       buildRenderer: async () => {},
+      openUrl: async () => "disabled" as const,
     };
     return { deps, stdout: () => out.join(''), stderr: () => err.join('') };
   }

@@ -139,6 +139,7 @@ describe('cross-model matching', () => {
       now: () => 0,
       projectRoot: work,
       buildRenderer: async () => undefined,
+      openUrl: async () => "disabled" as const,
     };
     expect(await runCli(['match', path.join(work, 'index-a'), path.join(work, 'index-b'), '--json'], deps)).toBe(0);
     const json = JSON.parse(out.join('')) as { a_to_b: { a: number; b: number; score: number }[]; b_to_a: { b: number; a: number }[]; mutual: { a: number; b: number }[] };
@@ -233,6 +234,7 @@ describe('patch queries', () => {
       now: () => 0,
       projectRoot: work,
       buildRenderer: async () => undefined,
+      openUrl: async () => "disabled" as const,
     };
     expect(await runCli(['query', path.join(work, 'index-a'), image, '--patches', '0,1;1,1;2,3', '--json', '--limit', '1000'], deps)).toBe(0);
     const json = JSON.parse(out.join('')) as { features: { index: number; value: number }[] };

@@ -232,7 +232,6 @@ describe('electron-builder configuration', () => {
     expect(pkg.scripts['dist:linux']).toMatch(/scripts\/dist\.mjs --linux$/);
     expect(pkg.scripts['dist:mac']).toMatch(/scripts\/dist\.mjs --mac$/);
     expect(pkg.scripts['dist:win']).toMatch(/scripts\/dist\.mjs --win$/);
-    expect(pkg.scripts['prepare:electron']).toBe('node scripts/prepare-electron.mjs');
     expect(existsSync(path.join(root, 'scripts', 'dist.mjs'))).toBe(true);
   });
 

@@ -188,6 +188,7 @@ describe('tag storage', () => {
       now: () => 0,
       projectRoot: work,
       buildRenderer: async () => undefined,
+      openUrl: async () => "disabled" as const,
     };
     const file = path.join(work, 'shared-tags.csv');
     fs.writeFileSync(file, 'feature,category,tags,note\n4,object,wheel;round,spins\n6,scene,,\n');

@@ -171,6 +171,7 @@ describe('temporal statistics of a video index (hand computation)', () => {
       now: () => Date.now(),
       projectRoot: process.cwd(),
       buildRenderer: async () => {},
+      openUrl: async () => "disabled" as const,
     };
     const dir = path.join(work, 'idx-cli');
     const args = ['index', '--model', manifest, '--layer', 'means', '--sae', sae, '--sae', blue, '--data', path.join(work, 'alt'), '--out', dir];

@@ -264,6 +264,7 @@ describe('video index: clips through a per-frame backbone', () => {
       now: () => Date.now(),
       projectRoot: process.cwd(),
       buildRenderer: async () => {},
+      openUrl: async () => "disabled" as const,
     };
     expect(await runCli(['temporal', group, '--sae', 'matryoshka', '--json'], deps)).toBe(0);
     const json = JSON.parse(out.join(''));

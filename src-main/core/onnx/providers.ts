@@ -14,7 +14,7 @@ const KNOWN: ReadonlySet<string> = new Set<ProviderName>(PROVIDER_PREFERENCE);
 
 /**
  * Non-bundled backends (CUDA on Linux) are listed by the binding even when their shared
- * libraries were never downloaded (we install with `onnxruntime-node-install=skip`), so we
+ * libraries were never downloaded (package.json denies onnxruntime-node's download script; `npm run enable-cuda` runs it), so we
  * only count them when the provider library sits next to the binding.
  */
 function unbundledLibraryPresent(name: string): boolean {

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { StudioBackend, StudioBackendOptions } from '../../core/backend.js';
+import type { OpenOutcome } from '../launch/openBrowser.js';
 
 // What every CLI command gets injected: the way to create the backend, the output streams, the
 // environment and Ctrl-C. main.ts passes the real ones; tests pass a fake backend and buffers.
@@ -24,6 +25,8 @@ export interface CliDeps {
   projectRoot: string;
   /** Builds the renderer for `serve` when out/renderer/index.html is missing. */
   buildRenderer(projectRoot: string): Promise<void>;
+  /** Shows a URL in the default browser (`serve --open`). */
+  openUrl(url: string): Promise<OpenOutcome>;
 }
 
 /** Exit codes: 0 ok, 1 failure, 2 bad usage, 130 interrupted (128 + SIGINT, as shells do). */

@@ -153,8 +153,9 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .command('serve')
     .description('Serve the studio UI on http://127.0.0.1 for a browser.')
     .argument('[dir]', 'index folder to open at start')
-    .option('--port <port>', `port on 127.0.0.1 (0 = any free port)`, port, DEFAULT_PORT)
-    .action((dir: string | undefined, opts: { port: number }) => run(() => serveCommand(dir, opts, deps))());
+    .option('--port <port>', `port on 127.0.0.1 (0 = any free port; default ${DEFAULT_PORT}, or any free port when it is busy)`, port)
+    .option('--open', 'open it in the default browser (when there is a display)')
+    .action((dir: string | undefined, opts: { port?: number; open?: boolean }) => run(() => serveCommand(dir, opts, deps))());
 
   program
     .command('match')

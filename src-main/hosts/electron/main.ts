@@ -99,7 +99,7 @@ async function start(): Promise<void> {
   const sqliteBinding = useElectronSqlite(app.getAppPath());
   if (!sqliteBinding && !app.isPackaged) {
     console.warn(
-      'better-sqlite3 has no Electron build in .electron-native/; run "node scripts/prepare-electron.mjs" (npm start does) if opening an index fails.',
+      'better-sqlite3 has no Electron build in .electron-native/; start the app with "npm start", which builds it, if opening an index fails.',
     );
   }
   hardenWebContents();

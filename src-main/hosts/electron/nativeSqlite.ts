@@ -1,17 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { nativeBindingOf, nativeDirOf } from '../launch/electronNativeSqlite.js';
 
 // better-sqlite3 under Electron needs a build for Electron's ABI, while tests and the CLI use the
-// Node build in node_modules. scripts/prepare-electron.mjs builds a copy under .electron-native/node_modules/;
-// the store passes STUDIO_SQLITE_NATIVE_BINDING to better-sqlite3 as `nativeBinding`.
+// Node build in node_modules. `npm start` puts a copy under .electron-native/ (see
+// hosts/launch/electronNativeSqlite.ts); the store passes STUDIO_SQLITE_NATIVE_BINDING to
+// better-sqlite3 as `nativeBinding`.
 
 export const SQLITE_ENV = 'STUDIO_SQLITE_NATIVE_BINDING';
 
 /** Path of the Electron build of better_sqlite3.node, or null when it was not prepared. */
 export function electronSqliteBinding(projectRoot: string): string | null {
-  const dir = path.join(projectRoot, '.electron-native', 'node_modules', 'better-sqlite3');
-  const binding = path.join(dir, 'build', 'Release', 'better_sqlite3.node');
-  const stampFile = path.join(projectRoot, '.electron-native', 'stamp.json');
+  const binding = nativeBindingOf(projectRoot);
+  const stampFile = path.join(nativeDirOf(projectRoot), 'stamp.json');
   if (!existsSync(binding) || !existsSync(stampFile)) return null;
   try {
     const stamp = JSON.parse(readFileSync(stampFile, 'utf8')) as { electron?: string; arch?: string };

@@ -24,6 +24,8 @@ export interface WebHostOptions {
   backend: StudioBackend;
   /** 0 picks a free port. */
   port?: number;
+  /** When `port` is taken, listen on any free port instead of failing (the default port of `studio serve`). */
+  anyPortIfTaken?: boolean;
   /** The built renderer (out/renderer). */
   rendererDir: string;
 }
@@ -48,6 +50,17 @@ function webApi(backend: StudioBackend): StudioApi {
 function rawPathOf(target: string | undefined): string {
   const path = (target ?? '/').split(/[?#]/, 1)[0];
   return path.startsWith('/') ? path : `/${path}`;
+}
+
+function listen(server: http.Server, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, WEB_HOST_ADDRESS, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
 }
 
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
@@ -94,21 +107,18 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') {
-        reject(
-          new StudioError(
-            'bad-input',
-            `Port ${requestedPort} on ${WEB_HOST_ADDRESS} is already in use. Pick another with --port, or --port 0 for any free port.`,
-          ),
-        );
-      } else {
-        reject(err);
-      }
-    });
-    server.listen(requestedPort, WEB_HOST_ADDRESS, () => resolve());
-  });
+  try {
+    await listen(server, requestedPort);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    if (!options.anyPortIfTaken) {
+      throw new StudioError(
+        'bad-input',
+        `Port ${requestedPort} on ${WEB_HOST_ADDRESS} is already in use. Pick another with --port, or --port 0 for any free port.`,
+      );
+    }
+    await listen(server, 0);
+  }
   port = (server.address() as AddressInfo).port;
 
   let closed: Promise<void> | null = null;

@@ -4,7 +4,9 @@ import { startWebHost } from '../../web/webHost.js';
 import { EXIT, withBackend, type CliDeps } from '../context.js';
 
 // `studio serve [DIR]`: the studio in a browser, on 127.0.0.1 (reach a remote GPU box through an
-// SSH tunnel). Builds the renderer first when this checkout has never built it.
+// SSH tunnel). Builds the renderer first when this checkout has never built it. Without --port it
+// prefers 5199 and takes any free port when that one is busy; `--open` shows it in the default
+// browser (what `npm start` does when Electron cannot run).
 
 export const DEFAULT_PORT = 5199;
 
@@ -12,7 +14,7 @@ export function rendererDirOf(projectRoot: string): string {
   return path.join(projectRoot, 'out', 'renderer');
 }
 
-export async function serveCommand(dir: string | undefined, options: { port?: number }, deps: CliDeps): Promise<number> {
+export async function serveCommand(dir: string | undefined, options: { port?: number; open?: boolean }, deps: CliDeps): Promise<number> {
   const rendererDir = rendererDirOf(deps.projectRoot);
   if (!existsSync(path.join(rendererDir, 'index.html'))) {
     deps.stderr.write('Building the studio UI (first run only)…\n');
@@ -22,8 +24,19 @@ export async function serveCommand(dir: string | undefined, options: { port?: nu
   // STUDIO_DEMO_SIZE=small: the welcome screen's demo button builds the smaller demo.
   const demoSize = deps.env.STUDIO_DEMO_SIZE === 'small' ? ('small' as const) : undefined;
   return withBackend(deps, { openAtStart, demoSize }, async (backend) => {
-    const host = await startWebHost({ backend, port: options.port ?? DEFAULT_PORT, rendererDir });
+    const host = await startWebHost({
+      backend,
+      port: options.port ?? DEFAULT_PORT,
+      anyPortIfTaken: options.port === undefined,
+      rendererDir,
+    });
     deps.stdout.write(`Feature Studio is running at ${host.url}${openAtStart ? ` with ${openAtStart}` : ''}\n`);
+    if (options.open) {
+      const opened = await deps.openUrl(host.url);
+      if (opened === 'opened') deps.stdout.write('Opened it in your default browser.\n');
+      else if (opened === 'no-display') deps.stdout.write('No display here (DISPLAY/WAYLAND_DISPLAY unset): open the address above in a browser.\n');
+      else if (opened === 'failed') deps.stdout.write('Could not start a browser: open the address above yourself.\n');
+    }
     deps.stdout.write('Only this machine can connect; from elsewhere use an SSH tunnel (ssh -L). Press Ctrl-C to stop.\n');
     await new Promise<void>((resolve) => {
       const stop = deps.onInterrupt(() => {

@@ -1,0 +1,34 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StudioBackendOptions } from '../../core/backend.js';
+import { openBrowser } from '../launch/openBrowser.js';
+import { buildRenderer } from './buildRenderer.js';
+import type { CliDeps } from './context.js';
+
+// The real dependencies of a CLI run in this process: real streams, signals and service. Used by
+// `studio` (main.ts) and by `npm start` when it serves the studio in a browser.
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+async function createBackend(options: StudioBackendOptions) {
+  // Imported lazily so `studio --help` and usage errors do not load onnxruntime and SQLite.
+  const { createStudioService } = await import('../../core/service.js');
+  return createStudioService(options);
+}
+
+export function processCliDeps(): CliDeps {
+  return {
+    createBackend,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    onInterrupt(handler) {
+      process.on('SIGINT', handler);
+      return () => process.off('SIGINT', handler);
+    },
+    now: () => Date.now(),
+    projectRoot: PROJECT_ROOT,
+    buildRenderer,
+    openUrl: (url) => openBrowser(url, process.env),
+  };
+}
