@@ -3,22 +3,18 @@ import {
   IPC_EVENT_CHANNEL,
   IPC_PREFIX,
   THUMB_SCHEME,
-  type ApiArgs,
-  type ApiErrorPayload,
-  type ApiMethod,
-  type ApiResult,
-  type StudioClient,
+  type ApiEnvelope,
+  type StudioBridge,
   type StudioEvent,
 } from '../src-main/contract/index.js';
 
 // The object the preload hands to the renderer as `window.studio`. Built from the contract's
 // method list so it can never drift from the API, and from three injected functions so it can be
 // tested without Electron. Only these functions cross the bridge: never ipcRenderer itself.
-
-/** Generated methods: the optional argument makes no-argument methods fit the contract too. */
-type GeneratedApi = { [M in ApiMethod]: (arg?: ApiArgs<M>) => Promise<ApiResult<M>> };
-
-type Envelope = { ok: true; result: unknown } | { ok: false; error: ApiErrorPayload };
+//
+// Methods resolve with the main process's envelope instead of throwing: contextBridge rebuilds a
+// thrown error from its message alone, which dropped every error code (the renderer then called
+// each failure a bug). The renderer unwraps the envelopes (src-renderer/src/api/ipcClient.ts).
 
 export type InvokeFn = (channel: string, arg: unknown) => Promise<unknown>;
 /** Electron's listener shape: (event, payload). The event object never reaches the renderer. */
@@ -26,39 +22,36 @@ export type IpcListener = (event: unknown, payload: unknown) => void;
 export type OnFn = (channel: string, listener: IpcListener) => void;
 export type OffFn = (channel: string, listener: IpcListener) => void;
 
-/** Error thrown by bridge calls. Over contextBridge only `message` is guaranteed to survive. */
-export class StudioCallError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'StudioCallError';
+function isEnvelope(reply: unknown): reply is ApiEnvelope {
+  if (typeof reply !== 'object' || reply === null || !('ok' in reply)) return false;
+  const typed = reply as { ok: unknown; error?: { code?: unknown; message?: unknown } };
+  if (typed.ok === true) return 'result' in reply;
+  return typed.ok === false && typeof typed.error?.code === 'string' && typeof typed.error.message === 'string';
+}
+
+async function envelopeOf(channel: string, pending: Promise<unknown>): Promise<ApiEnvelope> {
+  try {
+    const reply = await pending;
+    if (isEnvelope(reply)) return reply;
+    return { ok: false, error: { code: 'internal', message: `Malformed reply on ${channel}.` } };
+  } catch (err) {
+    // The IPC itself failed (no handler, main process gone): still an envelope, never a throw.
+    return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
   }
 }
 
-function unwrap(channel: string, envelope: unknown): unknown {
-  if (typeof envelope === 'object' && envelope !== null && 'ok' in envelope) {
-    const typed = envelope as Envelope;
-    if (typed.ok) return typed.result;
-    throw new StudioCallError(typed.error.code, typed.error.message);
-  }
-  throw new StudioCallError('internal', `Malformed reply on ${channel}.`);
-}
-
-export function createBridge(invoke: InvokeFn, on: OnFn, off: OffFn): StudioClient {
+export function createBridge(invoke: InvokeFn, on: OnFn, off: OffFn): StudioBridge {
   const api = Object.fromEntries(
     API_METHODS.map((method) => {
       const channel = `${IPC_PREFIX}${method}`;
       // Exactly one argument is forwarded, whatever the caller passes.
-      const call = async (arg?: unknown) => unwrap(channel, await invoke(channel, arg ?? null));
-      return [method, call];
+      return [method, (arg?: unknown) => envelopeOf(channel, invoke(channel, arg ?? null))];
     }),
-  ) as GeneratedApi;
+  );
 
   // `satisfies` checks the composed object against the contract the renderer is written to.
   return {
-    ...api,
+    ...(api as Omit<StudioBridge, 'onEvent' | 'thumbnailUrl'>),
     onEvent(listener: (event: StudioEvent) => void): () => void {
       const wrapped: IpcListener = (_event, payload) => listener(payload as StudioEvent);
       on(IPC_EVENT_CHANNEL, wrapped);
@@ -69,5 +62,5 @@ export function createBridge(invoke: InvokeFn, on: OnFn, off: OffFn): StudioClie
       // lower-case hosts), so it needs no escaping.
       return `${THUMB_SCHEME}://${indexId}/${itemId}.webp`;
     },
-  } satisfies StudioClient;
+  } satisfies StudioBridge;
 }

@@ -1,5 +1,5 @@
 import { contextBridge, ipcRenderer } from 'electron';
-import type { StudioClient } from '../src-main/contract/index.js';
+import type { StudioBridge } from '../src-main/contract/index.js';
 import { createBridge } from './bridge.js';
 
 // Sandboxed preload: exposes the typed studio API as `window.studio` and nothing else.
@@ -9,6 +9,6 @@ const bridge = createBridge(
   (channel, arg) => ipcRenderer.invoke(channel, arg),
   (channel, listener) => ipcRenderer.on(channel, listener),
   (channel, listener) => ipcRenderer.removeListener(channel, listener),
-) satisfies StudioClient;
+) satisfies StudioBridge;
 
 contextBridge.exposeInMainWorld('studio', bridge);

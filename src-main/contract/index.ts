@@ -853,11 +853,25 @@ export interface ApiErrorPayload {
   message: string;
 }
 
+/** One call's outcome as it crosses a process boundary (HTTP body, IPC reply, preload bridge). */
+export type ApiEnvelope<T = unknown> = { ok: true; result: T } | { ok: false; error: ApiErrorPayload };
+
 /** What the renderer gets injected: the API plus event subscription and thumbnail URLs. */
 export interface StudioClient extends StudioApi {
   onEvent(listener: (event: StudioEvent) => void): () => void;
   thumbnailUrl(indexId: string, itemId: number): string;
 }
+
+/**
+ * What the Electron preload exposes as `window.studio`. Its methods resolve with envelopes and
+ * never reject: contextBridge copies a thrown error's message only, so an error's code (not-found,
+ * superseded, ...) would arrive as nothing. The renderer unwraps them (api/ipcClient.ts), the same
+ * way it unwraps the web host's replies, so both hosts raise the same codes.
+ */
+export type StudioBridge = { [M in ApiMethod]: (arg?: ApiArgs<M>) => Promise<ApiEnvelope<ApiResult<M>>> } & {
+  onEvent(listener: (event: StudioEvent) => void): () => void;
+  thumbnailUrl(indexId: string, itemId: number): string;
+};
 
 /**
  * What is wrong with Matryoshka group widths for an SAE of `dSae` latents, or null when nothing

@@ -1,11 +1,11 @@
-import { API_METHODS, type ApiArgs, type ApiErrorPayload, type ApiMethod, type StudioApi } from '../contract/index.js';
+import { API_METHODS, type ApiArgs, type ApiEnvelope, type ApiMethod, type StudioApi } from '../contract/index.js';
 import { StudioError, toErrorPayload } from '../core/errors.js';
 
 // Transport-free call routing shared by the web host (HTTP) and the Electron host (IPC): both
 // receive a method name and one untrusted argument from outside and must only ever reach the
 // methods listed in the contract.
 
-export type ApiEnvelope = { ok: true; result: unknown } | { ok: false; error: ApiErrorPayload };
+export type { ApiEnvelope };
 
 const METHOD_SET: ReadonlySet<string> = new Set(API_METHODS);
 

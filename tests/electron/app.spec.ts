@@ -78,9 +78,18 @@ test.describe('a fresh start', () => {
     expect(exposed.process).toBe('undefined');
 
     const info = await page.evaluate(() =>
-      (window as unknown as { studio: { appInfo(): Promise<{ host: string }> } }).studio.appInfo(),
+      (window as unknown as { studio: { appInfo(): Promise<{ ok: true; result: { host: string } }> } }).studio.appInfo(),
     );
-    expect(info.host).toBe('electron');
+    expect(info).toMatchObject({ ok: true, result: { host: 'electron' } });
+
+    // An error keeps its code across contextBridge (it travels as an envelope, not a throw), so
+    // the renderer can tell "not found" from a bug.
+    const missing = await page.evaluate(() =>
+      (window as unknown as { studio: { openIndex(a: { path: string }): Promise<unknown> } }).studio.openIndex({
+        path: '/no/such/feature-studio-index',
+      }),
+    );
+    expect(missing).toMatchObject({ ok: false, error: { code: 'not-found' } });
 
     // No Node in the page even through a worker the page could start.
     const workerRequire = await page.evaluate(async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { API_METHODS, IPC_EVENT_CHANNEL, type StudioEvent } from '../../src-main/contract/index.js';
-import { createBridge, type IpcListener, StudioCallError } from '../../src-preload/bridge.js';
+import { createBridge, type IpcListener } from '../../src-preload/bridge.js';
 import { fakeJob } from '../helpers/fakeBackend.js';
 
 // src-preload/index.ts against a stand-in for electron: what it hands to contextBridge.
@@ -42,26 +42,25 @@ describe('preload bridge', () => {
     for (const value of Object.values(bridge)) expect(typeof value).toBe('function');
   });
 
-  it('invokes studio:<method> with the single argument and unwraps the result', async () => {
+  it('invokes studio:<method> with the single argument and resolves with its envelope', async () => {
     const { bridge, invoke } = setup();
-    await expect(bridge.openIndex({ path: '/x' })).resolves.toBe(42);
+    await expect(bridge.openIndex({ path: '/x' })).resolves.toEqual({ ok: true, result: 42 });
     expect(invoke).toHaveBeenLastCalledWith('studio:openIndex', { path: '/x' });
     await bridge.appInfo();
     expect(invoke).toHaveBeenLastCalledWith('studio:appInfo', null);
   });
 
-  it('throws an Error carrying code and message for error envelopes', async () => {
-    const { bridge } = setup(() => ({ ok: false, error: { code: 'not-found', message: 'No index at /x.' } }));
-    const err = await bridge.openIndex({ path: '/x' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(Error);
-    expect(err).toBeInstanceOf(StudioCallError);
-    expect((err as StudioCallError).code).toBe('not-found');
-    expect((err as Error).message).toBe('No index at /x.');
-  });
-
-  it('rejects malformed replies', async () => {
-    const { bridge } = setup(() => 'garbage');
-    await expect(bridge.listJobs()).rejects.toThrow(/Malformed reply on studio:listJobs/);
+  it('never rejects: error envelopes, malformed replies and failed IPC all resolve as envelopes', async () => {
+    const notFound = { ok: false, error: { code: 'not-found', message: 'No index at /x.' } };
+    await expect(setup(() => notFound).bridge.openIndex({ path: '/x' })).resolves.toEqual(notFound);
+    await expect(setup(() => 'garbage').bridge.listJobs()).resolves.toEqual({
+      ok: false,
+      error: { code: 'internal', message: 'Malformed reply on studio:listJobs.' },
+    });
+    const gone = setup(() => {
+      throw new Error('No handler registered');
+    });
+    await expect(gone.bridge.listJobs()).resolves.toMatchObject({ ok: false, error: { code: 'internal', message: 'No handler registered' } });
   });
 
   it('delivers events without the IPC event object and unsubscribes', () => {

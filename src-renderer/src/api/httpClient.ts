@@ -1,8 +1,7 @@
-import type { ApiErrorPayload, ApiMethod, StudioApi, StudioClient, StudioEvent } from '@contract';
+import type { ApiMethod, StudioApi, StudioClient, StudioEvent } from '@contract';
 import { API_METHODS } from '@contract';
 import { StudioError } from './studioError';
-
-type Reply = { ok: true; result: unknown } | { ok: false; error: ApiErrorPayload };
+import { unwrapReply } from './unwrapReply';
 
 export interface HttpClientOptions {
   /** Prefix of the host's URLs; '' means relative to the page. */
@@ -36,14 +35,13 @@ export function createHttpClient(options: HttpClientOptions = {}): StudioClient 
         `Could not reach the studio host (${(error as Error).message}). Is \`studio serve\` still running?`,
       );
     }
-    let reply: Reply;
+    let reply: unknown;
     try {
-      reply = (await response.json()) as Reply;
+      reply = await response.json();
     } catch {
       throw new StudioError('bad-reply', `The host answered ${method} with HTTP ${response.status} and no JSON body.`);
     }
-    if (reply.ok) return reply.result;
-    throw new StudioError(reply.error?.code ?? 'internal', reply.error?.message ?? `${method} failed`);
+    return unwrapReply(method, reply);
   }
 
   const api = Object.fromEntries(
