@@ -138,3 +138,52 @@ test('skipped files are listed with their reason', async ({ page }) => {
   await expect(page.getByRole('cell', { name: skipped[0]!.item, exact: true })).toBeVisible();
   await expect(page.getByRole('cell', { name: /cannot decode image/ })).toBeVisible();
 });
+
+test('the range filters narrow the table as typed (mean and log10 frequency, min and max)', async ({ page }) => {
+  await page.goto(`${host.url}#/index/${indexId}/features`);
+  await expect(page.getByTestId('feature-row').first()).toBeVisible();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  const all = await service.queryFeatures({ indexId, sort: 'mean', desc: true, offset: 0, limit: 1000 });
+  // A bound inside the data, so the filter must drop some rows and keep some.
+  const means = all.rows.map((r) => r.mean).filter((m) => m > 0).sort((a, b) => a - b);
+  const bound = Number(means[Math.floor(means.length / 2)]!.toFixed(2));
+  const expected = await service.queryFeatures({ indexId, sort: 'index', desc: false, offset: 0, limit: 1000, filter: { minMean: bound } });
+  expect(expected.total).toBeGreaterThan(0);
+  expect(expected.total).toBeLessThan(all.total);
+
+  await page.getByTestId('filter-mean').getByLabel('mean minimum').fill(String(bound));
+  await expect(page).toHaveURL(new RegExp(`minMean=${bound}`));
+  await expect(page.getByTestId('row-count')).toContainText(`${expected.total} match`);
+  const shown = await page.getByTestId('feature-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-feature'))));
+  expect(shown.length).toBeGreaterThan(0);
+  expect(shown.every((f) => expected.rows.some((r) => r.index === f))).toBe(true);
+
+  // log10 frequency maximum, typed and confirmed with Enter.
+  const freqBound = -1.5;
+  const byFreq = await service.queryFeatures({
+    indexId,
+    sort: 'index',
+    desc: false,
+    offset: 0,
+    limit: 1000,
+    filter: { minMean: bound, maxLogFrequency: freqBound },
+  });
+  await page.getByTestId('filter-logfreq').getByLabel('log₁₀ freq maximum').fill(String(freqBound));
+  await page.getByTestId('filter-logfreq').getByLabel('log₁₀ freq maximum').press('Enter');
+  await expect(page.getByTestId('row-count')).toContainText(`${byFreq.total} match`);
+  expect(errors).toEqual([]);
+});
+
+test('Go to accepts the feature ids the studio prints and refuses an empty box', async ({ page }) => {
+  await page.goto(`${host.url}#/index/${indexId}/features`);
+  const summary = await service.indexSummary({ indexId });
+  const jump = page.getByTestId('jump-input');
+  await jump.fill('');
+  await jump.press('Enter');
+  await expect(page.getByText(/Enter a feature from 0 to/)).toBeVisible();
+  await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/features`));
+  await jump.fill(`${summary.name}/7`);
+  await jump.press('Enter');
+  await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/feature/7$`));
+});
