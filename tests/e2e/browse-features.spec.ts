@@ -187,3 +187,17 @@ test('Go to accepts the feature ids the studio prints and refuses an empty box',
   await jump.press('Enter');
   await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/feature/7$`));
 });
+
+test('an error on a missing feature does not follow the user to the next feature', async ({ page }) => {
+  await page.goto(`${host.url}#/index/${indexId}/feature/9999`);
+  await expect(page.getByText(/Feature 9999 does not exist/).first()).toBeVisible();
+  await page.goto(`${host.url}#/index/${indexId}/feature/5`);
+  await expect(page.getByTestId('feature-id').first()).toContainText('/5');
+  await expect(page.getByTestId('exemplar-grid').or(page.getByTestId('feature-stats')).first()).toBeVisible();
+  await expect(page.getByText(/9999/)).toHaveCount(0);
+  await expect(page.getByText(/Could not (save|load) the tags/)).toHaveCount(0);
+  // nor to the table's Tags panel
+  await page.goto(`${host.url}#/index/${indexId}/features`);
+  await expect(page.getByTestId('feature-row').first()).toBeVisible();
+  await expect(page.getByText(/9999/)).toHaveCount(0);
+});

@@ -15,6 +15,13 @@ import { useStoreClient } from '../api/storeClient';
 import { describeError } from '../api/studioError';
 import { useFeaturesStore } from './features';
 
+/** A failure and where it happened: index (null: not tied to one) and feature (null: several or none). */
+export interface TagsError extends ApiErrorPayload {
+  title: string;
+  indexId: string | null;
+  feature: number | null;
+}
+
 /** Files larger than this are sent in parts (the web host takes request bodies up to 1 MB). */
 export const IMPORT_PART_CHARS = 400_000;
 
@@ -99,7 +106,11 @@ export const useTagsStore = defineStore('tags', () => {
   const agreement = shallowRef<TagAgreement | null>(null);
   const suggestion = shallowRef<CategorySuggestion | null>(null);
   const author = ref<string | null>(null);
-  const error = ref<ApiErrorPayload | null>(null);
+  /**
+   * The last failure, with where it happened: views show only their own (a feature page its
+   * feature's, the Tags panel its index's), so an error does not follow the user elsewhere.
+   */
+  const error = ref<TagsError | null>(null);
   const busy = ref(false);
   const undoStack = ref<UndoEntry[]>([]);
   const redoStack = ref<UndoEntry[]>([]);
@@ -121,11 +132,31 @@ export const useTagsStore = defineStore('tags', () => {
     return recordsFor.value === indexId ? (records.value[feature] ?? null) : null;
   }
 
+  function fail(e: unknown, title: string, indexId: string | null, feature: number | null): void {
+    error.value = { ...describeError(e), title, indexId, feature };
+  }
+
+  /** The error to show for an index (any of its features), or for one feature of it; null: none. */
+  function errorFor(indexId: string, feature?: number): TagsError | null {
+    const e = error.value;
+    if (!e) return null;
+    if (e.indexId === null) return e;
+    if (e.indexId !== indexId) return null;
+    return feature === undefined || e.feature === feature ? e : null;
+  }
+
+  /** Shows a problem found by a view (e.g. a file of the wrong kind) in the index's Tags panel. */
+  function reportError(indexId: string, problem: ApiErrorPayload, title: string): void {
+    error.value = { ...problem, title, indexId, feature: null };
+  }
+
   async function load(indexId: string, feature: number): Promise<void> {
+    // A feature opened afresh starts clean: an old failure (another feature, another index) is stale.
+    error.value = null;
     try {
       remember(indexId, [await client.featureTags({ indexId, feature })]);
     } catch (e) {
-      error.value = describeError(e);
+      fail(e, 'Could not load the tags', indexId, feature);
     }
   }
 
@@ -152,7 +183,7 @@ export const useTagsStore = defineStore('tags', () => {
       afterChange(edit.indexId);
       return true;
     } catch (e) {
-      error.value = describeError(e);
+      fail(e, 'Could not save the tags', edit.indexId, edit.features.length === 1 ? edit.features[0]! : null);
       return false;
     } finally {
       busy.value = false;
@@ -172,7 +203,7 @@ export const useTagsStore = defineStore('tags', () => {
       afterChange(indexId);
       return true;
     } catch (e) {
-      error.value = describeError(e);
+      fail(e, 'Could not save the tags', indexId, list.length === 1 ? list[0]!.feature : null);
       return false;
     } finally {
       busy.value = false;
@@ -193,7 +224,7 @@ export const useTagsStore = defineStore('tags', () => {
       afterChange(entry.indexId);
       return true;
     } catch (e) {
-      error.value = describeError(e);
+      fail(e, `Could not ${verb === 'Undone' ? 'undo' : 'redo'}`, entry.indexId, null);
       return false;
     } finally {
       busy.value = false;
@@ -207,7 +238,7 @@ export const useTagsStore = defineStore('tags', () => {
     try {
       overview.value = await client.tagOverview({ indexId });
     } catch (e) {
-      error.value = describeError(e);
+      fail(e, 'Could not count the tags', indexId, null);
     }
   }
 
@@ -215,7 +246,7 @@ export const useTagsStore = defineStore('tags', () => {
     try {
       agreement.value = await client.tagAgreement({ indexId });
     } catch (e) {
-      error.value = describeError(e);
+      fail(e, 'Could not compare with the suggestions', indexId, null);
     }
   }
 
@@ -226,7 +257,7 @@ export const useTagsStore = defineStore('tags', () => {
       const s = await client.suggestCategory({ indexId, feature });
       if (id === suggestionRequest) suggestion.value = s;
     } catch (e) {
-      if (id === suggestionRequest) error.value = describeError(e);
+      if (id === suggestionRequest) fail(e, 'Could not suggest a category', indexId, feature);
     }
   }
 
@@ -234,7 +265,7 @@ export const useTagsStore = defineStore('tags', () => {
     try {
       author.value = await client.noteAuthor();
     } catch (e) {
-      error.value = describeError(e);
+      fail(e, 'Could not read the note author', null, null);
     }
   }
 
@@ -243,7 +274,7 @@ export const useTagsStore = defineStore('tags', () => {
       author.value = await client.setNoteAuthor({ author: name });
       return true;
     } catch (e) {
-      error.value = describeError(e);
+      fail(e, 'Could not set the note author', null, null);
       return false;
     }
   }
@@ -253,7 +284,7 @@ export const useTagsStore = defineStore('tags', () => {
     try {
       return await client.exportTags({ indexId, format });
     } catch (e) {
-      error.value = describeError(e);
+      fail(e, 'Could not export the tags', indexId, null);
       return null;
     }
   }
@@ -293,7 +324,7 @@ export const useTagsStore = defineStore('tags', () => {
       afterChange(indexId);
       return report;
     } catch (e) {
-      error.value = describeError(e);
+      fail(e, 'Could not import the tags', indexId, null);
       return null;
     } finally {
       busy.value = false;
@@ -307,6 +338,8 @@ export const useTagsStore = defineStore('tags', () => {
     suggestion,
     author,
     error,
+    errorFor,
+    reportError,
     busy,
     undoStack,
     redoStack,
