@@ -72,6 +72,23 @@ test('a new index is built from the welcome screen, with progress, and opens', a
   await expect(page).toHaveURL(new RegExp(`#/index/${summary.id}/features`));
   await expect(page.getByTestId('feature-row').first()).toBeVisible();
   await expect(page.getByTestId('summary-stats')).toContainText('18');
+
+  // The jobs panel floats over the table without narrowing it, says the job finished (not the
+  // last phase it reported), and goes away with Escape or another view.
+  const tableWidth = async () => (await page.locator('main.app-view').boundingBox())!.width;
+  const before = await tableWidth();
+  await page.getByTestId('jobs-indicator').click();
+  const panel = page.getByTestId('jobs-panel');
+  await expect(panel).toBeVisible();
+  expect(await tableWidth()).toBe(before);
+  await expect(panel.getByTestId('job-phase').first()).toHaveText('finished');
+  await page.keyboard.press('Escape');
+  await expect(panel).toHaveCount(0);
+  await page.getByTestId('jobs-indicator').click();
+  await expect(panel).toBeVisible();
+  await page.getByTestId('feature-row').first().click();
+  await expect(page).toHaveURL(/\/feature\/\d+$/);
+  await expect(panel).toHaveCount(0);
 });
 
 test('a bad manifest path says what is wrong', async ({ page }) => {

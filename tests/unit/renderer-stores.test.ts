@@ -258,12 +258,12 @@ describe('jobs store', () => {
     expect(client.listenerCount()).toBe(0);
   });
 
-  it('starts indexing, opens the panel, and follows cancel through events', async () => {
+  it('starts indexing without covering the form with the panel, and follows cancel through events', async () => {
     const client = setup({ index: { features: 100 } });
     const store = useJobsStore();
     await store.start();
     const job = await store.startIndex({ model: '/m.json', layer: 'blocks.10', sae: '/s.pt', data: '/d', out: '/o' });
-    expect(store.panelOpen).toBe(true);
+    expect(store.panelOpen).toBe(false);
     expect(store.job(job.jobId)?.state).toBe('running');
     await store.cancel(job.jobId);
     expect(store.job(job.jobId)?.state).toBe('cancelled');

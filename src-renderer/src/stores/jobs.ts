@@ -59,11 +59,13 @@ export const useJobsStore = defineStore('jobs', () => {
     unsubscribe = null;
   }
 
-  /** Starts indexing and opens the panel where its progress shows. */
+  /**
+   * Starts indexing. The panel stays as it was: the form that started the job shows its progress
+   * and the top bar's Jobs button shows that something runs (an opened panel covered the form).
+   */
   async function startIndex(request: IndexRequest): Promise<JobInfo> {
     const job = await client.startIndex(request);
     if (!byId.value.has(job.jobId)) upsert(job);
-    panelOpen.value = true;
     return job;
   }
 
