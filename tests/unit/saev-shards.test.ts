@@ -56,7 +56,8 @@ describe('saev activation shards as a data source', () => {
     await runIndex({ model: vit.manifestPath, layer: 'block_1', sae: saePath, data: images, out: fromImages, topK: 4, batch: 3, provider: 'cpu' });
     for (const shardDir of ['shards', 'legacy']) {
       const fromShards = path.join(work, `idx-${shardDir}`);
-      const result = await runIndex({ shards: path.join(work, shardDir), images, layer: '1', sae: saePath, out: fromShards, topK: 4, batch: 5 });
+      // The tiny ViT's 4x4 grid is not the shipped CLIP manifest's 14x14: its manifest must be given.
+      const result = await runIndex({ shards: path.join(work, shardDir), images, model: vit.manifestPath, layer: '1', sae: saePath, out: fromShards, topK: 4, batch: 5 });
       expect(result.items).toBe(15);
       const a = snapshot(fromImages);
       const b = snapshot(fromShards);
@@ -79,10 +80,16 @@ describe('saev activation shards as a data source', () => {
     r.close();
   });
 
+  it('refuses the shipped manifest when its grid does not hold the shards\' patches', async () => {
+    await expect(runIndex({ shards: path.join(work, 'shards'), images, layer: '1', sae: saePath, out: path.join(work, 'o0') })).rejects.toThrow(
+      /shipped clip manifest .* has a 14x14 patch grid \(196 patches\) but the shards hold 16 patch tokens per example; pass --model/,
+    );
+  });
+
   it('refuses a layer the shards do not hold, and an image folder of another size', async () => {
     await expect(runIndex({ shards: path.join(work, 'shards'), layer: '7', sae: saePath, out: path.join(work, 'o1') })).rejects.toThrow(/Layer 7 is not in the shards.*0, 1/);
     const fewer = (await makeImageFolder(path.join(work, 'fewer'), { perLabel: 2 })).dir;
-    await expect(runIndex({ shards: path.join(work, 'shards'), images: fewer, layer: '1', sae: saePath, out: path.join(work, 'o2') })).rejects.toThrow(/holds 6 images but the shards hold 15/);
+    await expect(runIndex({ shards: path.join(work, 'shards'), images: fewer, layer: '1', sae: saePath, out: path.join(work, 'o2') })).rejects.toThrow(/holds 6 images but the shards hold 15 examples; give --images/);
     fs.writeFileSync(path.join(work, 'legacy', 'acts000002.bin'), Buffer.alloc(10));
     expect(() => readSaevShards(path.join(work, 'legacy'))).toThrow(/acts000002\.bin has 10 bytes/);
   });

@@ -12,12 +12,18 @@ import { readTorchFile, resolveTorchGlobal } from '../../src-main/core/sae/torch
 import { openZip } from '../../src-main/core/sae/torch/zipContainer.js';
 import { seededRandom } from '../helpers/makeSae.js';
 import { PyFloat, saevFile, tensor, torchSave, view, writeZip } from '../helpers/writeTorchZip.js';
+import { repoFixture } from '../helpers/repoFixtures.js';
 
+// Real files to damage: the repository's saev checkpoints (always present; repoFixture throws when
+// one is missing), plus, as an optional extra, the shared fixtures when this checkout has them.
+const REPO_SAEV_FILES = ['legacy-relu', 'schema1-bdec-topk', 'schema1-nobdec-relu', 'schema5-relu', 'schema5-topk', 'schema5-batchtopk'].map((v) =>
+  repoFixture('saev', 'sae', v, 'sae.pt'),
+);
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
-const FIXTURE_FILES = ['saev-legacy-relu/sae.pt', 'saev-top-k/sae.pt', 'saev-batch-top-k/sae.pt', 'dictlearn-matryoshka/ae.pt']
+const SHARED_FILES = ['saev-legacy-relu/sae.pt', 'saev-top-k/sae.pt', 'saev-batch-top-k/sae.pt', 'dictlearn-matryoshka/ae.pt']
   .map((name) => join(FIXTURES, name))
   .filter((file) => existsSync(file));
-if (FIXTURE_FILES.length === 0) console.warn(`torch-fuzz: shared fixtures not found at ${FIXTURES}; fuzzing generated files only`);
+const FIXTURE_FILES = [...REPO_SAEV_FILES, ...SHARED_FILES];
 
 const tmp = mkdtempSync(join(tmpdir(), 'torch-fuzz-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -2,11 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { StudioError } from '../errors.js';
+import { readSaevDatasetConfig, type SaevDatasetConfig } from './saevDatasetConfig.js';
 
 // saev's cached activations: metadata.json + acts*.bin shards, each a C-contiguous float32 tensor
-// [examples, layers, tokens, d] with CLS first (when recorded) and no register tokens. Current
-// metadata names (family, ckpt, patches_per_ex, d_model, n_ex, patches_per_shard) and the legacy
-// ones (vit_family, vit_ckpt, n_patches_per_img, d_vit, n_imgs, max_patches_per_shard) both load.
+// [examples, layers, tokens, d] with CLS first (when recorded) and no register tokens. saev renamed
+// the metadata fields twice; every generation loads:
+//   protocol 1.x (to Sep 2025): vit_family, vit_ckpt, n_patches_per_img, d_vit, n_imgs, max_patches_per_shard
+//   protocol 2.0 (Oct 2025):    family, ckpt, patches_per_ex, d_model, n_ex, patches_per_shard
+//   protocol 2.1 (Oct 2025 on): family, ckpt, content_tokens_per_example, d_model, n_examples, max_tokens_per_shard
+// and shards.json entries count their examples as n_imgs, n_ex or n_examples respectively.
 
 const metadataSchema = z
   .object({
@@ -15,35 +19,58 @@ const metadataSchema = z
     ckpt: z.string().optional(),
     vit_ckpt: z.string().optional(),
     layers: z.array(z.union([z.number().int(), z.string()])).min(1),
+    content_tokens_per_example: z.number().int().positive().optional(),
     patches_per_ex: z.number().int().positive().optional(),
     n_patches_per_img: z.number().int().positive().optional(),
     cls_token: z.boolean(),
     d_model: z.number().int().positive().optional(),
     d_vit: z.number().int().positive().optional(),
+    n_examples: z.number().int().nonnegative().optional(),
     n_ex: z.number().int().nonnegative().optional(),
     n_imgs: z.number().int().nonnegative().optional(),
+    max_tokens_per_shard: z.number().int().positive().optional(),
     patches_per_shard: z.number().int().positive().optional(),
     max_patches_per_shard: z.number().int().positive().optional(),
+    data: z.unknown().optional(),
+    dataset: z.string().nullable().optional(),
     dtype: z.string().optional(),
+    protocol: z.string().optional(),
   })
   .passthrough();
 
-const shardsSchema = z.array(z.object({ name: z.string().min(1), n_ex: z.number().int().nonnegative() }));
+const shardEntrySchema = z
+  .object({
+    name: z.string().min(1),
+    n_examples: z.number().int().nonnegative().optional(),
+    n_ex: z.number().int().nonnegative().optional(),
+    n_imgs: z.number().int().nonnegative().optional(),
+  })
+  .transform((e, ctx) => {
+    const n = e.n_examples ?? e.n_ex ?? e.n_imgs;
+    if (n === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `entry ${e.name} has no n_examples (or n_ex, n_imgs)` });
+    return { name: e.name, n_ex: n ?? 0 };
+  });
+const shardsSchema = z.array(shardEntrySchema);
 
 export interface SaevShards {
   dir: string;
   family: string;
   ckpt: string;
   layers: string[];
+  /** Content (patch) tokens per example, CLS excluded. */
   patchesPerEx: number;
   cls: boolean;
   d: number;
   nEx: number;
   /** Examples per shard file, in order. */
   shards: { file: string; nEx: number; firstEx: number }[];
-  grid: [number, number];
+  /** The patch grid when the token count is a square; null otherwise (a manifest must say it). */
+  grid: [number, number] | null;
   /** Item labels from labels.bin, when it holds one label per example (or per patch: the most common). */
   labels: (string | null)[] | null;
+  /** The dataset saev recorded (class and root), from `data` / `dataset`. */
+  dataset: SaevDatasetConfig;
+  protocol: string | null;
 }
 
 export function isSaevShardDir(dir: string): boolean {
@@ -69,14 +96,16 @@ export function readSaevShards(dir: string): SaevShards {
     if (value === undefined) throw new StudioError('bad-input', `${metaPath} lacks ${names}.`);
     return value;
   };
-  const patchesPerEx = need(m.patches_per_ex ?? m.n_patches_per_img, 'patches_per_ex (or legacy n_patches_per_img)');
-  const d = need(m.d_model ?? m.d_vit, 'd_model (or legacy d_vit)');
-  const nEx = need(m.n_ex ?? m.n_imgs, 'n_ex (or legacy n_imgs)');
+  const patchesPerEx = need(
+    m.content_tokens_per_example ?? m.patches_per_ex ?? m.n_patches_per_img,
+    'content_tokens_per_example (or the older patches_per_ex, n_patches_per_img)',
+  );
+  const d = need(m.d_model ?? m.d_vit, 'd_model (or the older d_vit)');
+  const nEx = need(m.n_examples ?? m.n_ex ?? m.n_imgs, 'n_examples (or the older n_ex, n_imgs)');
   if (m.dtype && m.dtype !== 'float32') throw new StudioError('bad-input', `${metaPath}: dtype ${m.dtype} is not supported (saev writes float32).`);
+  // A square count is taken as a square grid; anything else needs a manifest that states the grid.
   const side = Math.round(Math.sqrt(patchesPerEx));
-  if (side * side !== patchesPerEx) {
-    throw new StudioError('bad-input', `${metaPath}: patches_per_ex = ${patchesPerEx} is not a square grid; the studio needs a square patch grid to draw heatmaps.`);
-  }
+  const grid: [number, number] | null = side * side === patchesPerEx ? [side, side] : null;
   const layers = m.layers.map(String);
   const tokens = patchesPerEx + (m.cls_token ? 1 : 0);
   const bytesPerEx = layers.length * tokens * d * 4;
@@ -85,11 +114,22 @@ export function readSaevShards(dir: string): SaevShards {
   let sizes: { name: string; n_ex: number }[];
   const shardsPath = path.join(abs, 'shards.json');
   if (fs.existsSync(shardsPath)) {
-    const s = shardsSchema.safeParse(JSON.parse(fs.readFileSync(shardsPath, 'utf8')));
-    if (!s.success) throw new StudioError('bad-input', `${shardsPath} is not a list of {name, n_ex}.`);
+    let json: unknown;
+    try {
+      json = JSON.parse(fs.readFileSync(shardsPath, 'utf8'));
+    } catch (err) {
+      throw new StudioError('bad-input', `${shardsPath} is not valid JSON (${(err as Error).message}); delete it to fall back on the computed shard sizes.`);
+    }
+    const s = shardsSchema.safeParse(json);
+    if (!s.success) {
+      throw new StudioError('bad-input', `${shardsPath} should be a list of {name, n_examples} (or n_ex, n_imgs): ${s.error.issues.map((i) => i.message).join('; ')}.`);
+    }
     sizes = s.data;
   } else {
-    const budget = need(m.patches_per_shard ?? m.max_patches_per_shard, 'shards.json, or patches_per_shard (legacy max_patches_per_shard) to compute shard sizes');
+    const budget = need(
+      m.max_tokens_per_shard ?? m.patches_per_shard ?? m.max_patches_per_shard,
+      'shards.json, or max_tokens_per_shard (older patches_per_shard, max_patches_per_shard) to compute shard sizes',
+    );
     const perShard = Math.floor(budget / (tokens * layers.length));
     if (perShard < 1) throw new StudioError('bad-input', `${metaPath}: a shard budget of ${budget} patches holds no example of ${tokens * layers.length} tokens.`);
     sizes = [];
@@ -124,8 +164,10 @@ export function readSaevShards(dir: string): SaevShards {
     d,
     nEx,
     shards,
-    grid: [side, side],
+    grid,
     labels: readLabels(abs, nEx, patchesPerEx),
+    dataset: readSaevDatasetConfig(m.data, m.dataset),
+    protocol: m.protocol ?? null,
   };
 }
 

@@ -89,7 +89,7 @@ export function isVideoRequest(req: IndexRequest): boolean {
 }
 
 async function openSource(req: IndexRequest): Promise<ActivationSource> {
-  if (req.shards) return SaevShardSource.open(req.shards, req.layer, req.images ?? null, req.model ?? null);
+  if (req.shards) return SaevShardSource.open(req.shards, req.layer, req.images, req.model ?? null); // no --images: the recorded root, when present
   if (!req.model || !req.data) {
     throw new StudioError('bad-request', 'Give a backbone manifest and an image folder (--model and --data), or saev activation shards (--shards).');
   }

@@ -5,10 +5,15 @@
 // The header went through several shapes, and the encoder changed with them:
 // - legacy (no "schema"): {d_vit, exp_factor, ...}; ReLU; the SAE was trained with
 //   h = (x - b_dec) W_enc + b_enc, so b_dec is subtracted before encoding.
-// - schema 1: {"cls": "Relu"|"TopK"|"BatchTopK", "cfg": {..., top_k}} or {"cfg": {..., activation}};
+// - schema 1 (saev 2025-04-28 to 2025-07-31): {"schema": 1, "cls": "Relu"|"TopK"|"BatchTopK",
+//   "cfg": {d_vit, exp_factor, ..., top_k}, "commit", "lib"}. The header did not change when saev
+//   stopped subtracting b_dec (its commit e7ca004, 2025-07-31), so two encoders share it: the
+//   header's "commit" tells them apart. Files written at e7ca004 or the eleven commits after it
+//   (before schema 2) encode h = x W_enc + b_enc; every other schema-1 file, including "unknown"
+//   commits (three months against a few hours), encodes h = (x - b_dec) W_enc + b_enc.
+//   A later, never-dumped form {"cls": "SparseAutoencoderConfig", "cfg": {activation}} does not subtract.
 // - schemas 2-5: {"cfg": {d_model (d_vit before), d_sae (or exp_factor), activation: {cls, params}}}.
-//   These encode h = x W_enc + b_enc: no b_dec subtraction (checked against the saev-top-k and
-//   saev-batch-top-k fixtures, whose reference outputs only match without it).
+//   These encode h = x W_enc + b_enc: no b_dec subtraction.
 // saev's TopK keeps the k largest pre-activations as they are (no ReLU). Its BatchTopK, at
 // inference, keeps h where h > θ with θ the running `activation.threshold`, and applies plain
 // ReLU while θ <= 0; both are h·[h > max(θ, 0)], which is how the threshold is stored here.
@@ -26,6 +31,33 @@ const MAX_HEADER_BYTES = 1 << 20;
 const SAEV_DEFAULT_TOP_K = 32;
 const SAEV_ACTIVATIONS = ['Relu', 'TopK', 'BatchTopK'] as const;
 type SaevActivation = (typeof SAEV_ACTIVATIONS)[number];
+
+/**
+ * saev commits that wrote schema-1 headers but no longer subtracted b_dec: e7ca004 and its
+ * descendants up to (not including) 8d38c23, which introduced schema 2. From `git log
+ * --ancestry-path e7ca004^..8d38c23^` in OSU-NLP-Group/saev.
+ */
+export const SAEV_SCHEMA1_NO_BDEC_COMMITS: readonly string[] = [
+  'e7ca004660a3ab414da7002fcecfc157d5b786aa',
+  'ab690dc03fe95926b0f9215476db0fca46a06a2b',
+  'fad99298d1458e372361f3f16693cbd672f9d71a',
+  '795479bf1f82bb1c16f7e3bbb06ff71e35730e24',
+  '5056de48451e471a2978972abcf2196b291da32c',
+  '9f39cf867fc2bcf75bdbb04dfb6f2ffa1531e932',
+  '6845bc22bdfe38d2a3e1b401b067ba8fa1a555be',
+  '5fee417720e4c3cacca1ad2d8177c1455877838a',
+  'ea2c9f59a17924f1a66b60a03fecbad66fbe9848',
+  '8aecac1833f6412b9f6262b28b90248da6d49d26',
+  'f5d892c65a1b2cec1603651f820b884c13656a93',
+  '65c5a2b55e11c380d1b0ae537524977b240b346d',
+];
+
+/** Whether a schema-1 header's "commit" names one of the commits above (full or abbreviated, >= 7). */
+function isNoBDecCommit(commit: unknown): boolean {
+  if (typeof commit !== 'string') return false;
+  const c = commit.trim().toLowerCase();
+  return c.length >= 7 && /^[0-9a-f]+$/.test(c) && SAEV_SCHEMA1_NO_BDEC_COMMITS.some((full) => full.startsWith(c));
+}
 
 export interface SaevHeader {
   /** null for the legacy, pre-schema header. */
@@ -94,12 +126,15 @@ export function parseSaevHeader(json: unknown, path: string): SaevHeader {
 
   let cls: unknown;
   let params: Record<string, unknown> = {};
+  let applyBDecToInput = false;
   if (schema === 1 && typeof json.cls === 'string' && json.cls !== 'SparseAutoencoderConfig') {
     // Schema 1, first form: the activation's class is the header's "cls", top_k sits in cfg.
     cls = json.cls;
     params = cfg;
+    applyBDecToInput = !isNoBDecCommit(json.commit);
   } else if (cfg.activation === undefined && schema === 1) {
     cls = 'Relu'; // schema 1 configs from before activations were configurable
+    applyBDecToInput = !isNoBDecCommit(json.commit);
   } else {
     if (!isObject(cfg.activation)) return bad('"cfg.activation" is missing or not an object');
     cls = cfg.activation.cls;
@@ -110,7 +145,7 @@ export function parseSaevHeader(json: unknown, path: string): SaevHeader {
   }
   const activation = cls as SaevActivation;
   const topK = activation === 'Relu' ? null : params.top_k === undefined ? SAEV_DEFAULT_TOP_K : positiveInt(params.top_k, 'top_k', bad);
-  return { schema, dIn, dSae, activation, topK, applyBDecToInput: false };
+  return { schema, dIn, dSae, activation, topK, applyBDecToInput };
 }
 
 function saevRecord(header: SaevHeader, tensors: Map<string, TorchValue>, path: string): SaeRecord {

@@ -53,7 +53,7 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
   program
     .command('index')
     .description('Run a backbone and SAE over a dataset and write an index (resumable: rerun to continue).')
-    .option('--model <manifest>', 'backbone manifest (JSON next to the ONNX file); with --shards, only crops thumbnails')
+    .option('--model <manifest>', 'backbone manifest (JSON next to the ONNX file); with --shards, crops thumbnails and states the patch grid (needed for families other than clip and dinov2)')
     .requiredOption('--layer <name>', 'layer named in the manifest, or one of the shards\' layers')
     .requiredOption(
       '--sae <path>',
@@ -67,7 +67,7 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .option('--max-frames <n>', 'videos: at most this many frames per clip (default 64)', integerAtLeast(1))
     .option('--labels <file>', 'videos: SSv2-style label JSON (clip id = file or folder name)')
     .option('--shards <dir>', 'saev activation shards (metadata.json + acts*.bin) instead of running a backbone')
-    .option('--images <dir>', 'with --shards: the image folder the shards were made from (thumbnails, labels)')
+    .option('--images <dir>', 'with --shards: the image folder the shards were made from (thumbnails, labels); default: the folder saev recorded, when it exists here')
     .requiredOption('--out <dir>', 'index folder to create or resume')
     .option('--top-k <n>', 'exemplars kept per feature', integerAtLeast(1), 32)
     .option('--batch <n>', 'images per forward pass', integerAtLeast(1))
