@@ -24,6 +24,8 @@ describe('clips from videos, frame folders and animations', () => {
   it('knows what a path is', () => {
     expect(clipKind(path.join(work, 'frames'))).toBe('frames');
     expect(clipKind('a.MP4')).toBe('video');
+    // Theora in Ogg and MPEG program streams were once left out of the scan without a word.
+    expect(['a.ogv', 'a.OGG', 'a.mpg', 'a.mpeg'].map(clipKind)).toEqual(['video', 'video', 'video', 'video']);
     expect(clipKind('a.gif')).toBe('animated');
     expect(clipKind('a.txt')).toBeNull();
   });

@@ -1,20 +1,18 @@
 import { spawn } from 'node:child_process';
 import { StudioError } from '../errors.js';
 import { ffmpegPath } from './ffmpegPath.js';
+import { parseProbe, type VideoInfo } from './probeText.js';
 
 // Video frames through ffmpeg, as raw RGB: every frame at a chosen rate, or N evenly spaced
 // frames (VideoMAE/TSN-style segments: the middle frame of each of N equal parts).
+// Frames come out as the video is meant to be seen: non-square pixels are resampled to square
+// ones and rotation metadata is applied, both by filters we choose (ffmpeg's own autorotation is
+// off), so the frame size we expect is the size ffmpeg writes, whatever its version.
+
+export type { VideoInfo } from './probeText.js';
+export { parseProbe } from './probeText.js';
 
 export type FrameSampling = { mode: 'fps'; fps: number } | { mode: 'segments'; count: number };
-
-export interface VideoInfo {
-  width: number;
-  height: number;
-  fps: number;
-  durationSec: number;
-  /** Estimated from duration × fps (containers do not always store it). */
-  frames: number;
-}
 
 export interface DecodedFrames {
   info: VideoInfo;
@@ -38,23 +36,33 @@ function run(args: string[], binary = ffmpegPath()): Promise<{ code: number; std
   });
 }
 
-/** Reads size, rate and duration from ffmpeg's description of the input (no ffprobe is bundled). */
+/** Reads size, rate, duration, pixel aspect and rotation from ffmpeg's description of the input (no ffprobe is bundled). */
 export async function probeVideo(file: string): Promise<VideoInfo> {
   const { stderr } = await run(['-hide_banner', '-i', file]);
-  const stream = /Stream #\d+:\d+.*?: Video: .*?, (\d{2,5})x(\d{2,5})[, ].*?(?:([\d.]+) fps|([\d.]+) tbr)/.exec(stderr);
-  const duration = /Duration: (\d+):(\d+):([\d.]+)/.exec(stderr);
-  if (!stream) {
-    const why = stderr.split('\n').filter((l) => /error|invalid|no such/i.test(l)).slice(-1)[0]?.trim() || 'no video stream found';
-    throw new StudioError('bad-input', `cannot decode video ${file}: ${why}`);
+  try {
+    return parseProbe(stderr);
+  } catch (err) {
+    throw new StudioError('bad-input', `cannot decode video ${file}: ${(err as Error).message}`);
   }
-  const fps = Number(stream[3] ?? stream[4]);
-  const durationSec = duration ? Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3]) : 0;
-  return { width: Number(stream[1]), height: Number(stream[2]), fps, durationSec, frames: Math.max(1, Math.round(durationSec * fps)) };
 }
 
 /** Frame indexes for N segments: the middle frame of each of N equal parts of the clip. */
 export function segmentFrameIndexes(frames: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => Math.min(frames - 1, Math.floor(((i + 0.5) * frames) / count)));
+}
+
+/**
+ * Filters that turn stored frames into displayed ones. The scale always names the square-pixel
+ * size, so even a stream whose size changes midway gives frames of one size; rotation comes
+ * last (it acts on the displayed picture, after the pixels are square).
+ */
+export function displayFilters(info: VideoInfo): string[] {
+  const [w, h] = info.squareSize;
+  const out = [`scale=${w}:${h}:flags=bicubic`, 'setsar=1'];
+  if (info.rotation === 90) out.push('transpose=clock');
+  else if (info.rotation === 180) out.push('hflip', 'vflip');
+  else if (info.rotation === 270) out.push('transpose=cclock');
+  return out;
 }
 
 export async function decodeVideo(file: string, sampling: FrameSampling): Promise<DecodedFrames> {
@@ -69,17 +77,25 @@ export async function decodeVideo(file: string, sampling: FrameSampling): Promis
     frameIndexes = segmentFrameIndexes(info.frames, sampling.count);
     filter = `select='${[...new Set(frameIndexes)].map((n) => `eq(n\\,${n})`).join('+')}'`;
   }
-  const { code, stdout, stderr } = await run(['-hide_banner', '-loglevel', 'error', '-i', file, '-vf', filter, '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+  const vf = [filter, ...displayFilters(info)].join(',');
+  const args = ['-hide_banner', '-loglevel', 'error', '-noautorotate', '-i', file, '-map', `0:${info.stream}`, '-vf', vf, '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+  const { code, stdout, stderr } = await run(args);
   if (code !== 0) throw new StudioError('bad-input', `cannot decode video ${file}: ${stderr.trim().split('\n').slice(-1)[0] || `ffmpeg exited with ${code}`}`);
-  const frameBytes = info.width * info.height * 3;
-  const n = Math.floor(stdout.length / frameBytes);
+  const [width, height] = info.displaySize;
+  const frameBytes = width * height * 3;
+  // A remainder means ffmpeg wrote frames of another size than we asked for: cutting the bytes
+  // into frames would give garbage, so refuse instead.
+  if (stdout.length % frameBytes !== 0) {
+    throw new StudioError('bad-input', `cannot decode video ${file}: ffmpeg wrote ${stdout.length} bytes, not a whole number of ${width}x${height} RGB frames`);
+  }
+  const n = stdout.length / frameBytes;
   if (n === 0) throw new StudioError('bad-input', `cannot decode video ${file}: no frames decoded`);
   const frames = Array.from({ length: n }, (_, i) => stdout.subarray(i * frameBytes, (i + 1) * frameBytes));
   if (frameIndexes) {
     // A stored frame count below the estimate yields fewer frames: repeat the last, keeping N.
     const unique = [...new Set(frameIndexes)];
     const byIndex = new Map(unique.map((idx, i) => [idx, frames[Math.min(i, n - 1)]!]));
-    return { info, width: info.width, height: info.height, frames: frameIndexes.map((i) => byIndex.get(i)!), frameIndexes };
+    return { info, width, height, frames: frameIndexes.map((i) => byIndex.get(i)!), frameIndexes };
   }
-  return { info, width: info.width, height: info.height, frames, frameIndexes: frames.map((_, i) => Math.round((i * info.fps) / (sampling as { fps: number }).fps)) };
+  return { info, width, height, frames, frameIndexes: frames.map((_, i) => Math.round((i * info.fps) / (sampling as { fps: number }).fps)) };
 }

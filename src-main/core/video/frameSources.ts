@@ -8,7 +8,12 @@ import { decodeVideo, segmentFrameIndexes, type FrameSampling } from './decodeVi
 // A clip is a video file, a folder of frames, or an animated GIF/WebP. Whatever it is, the indexer
 // gets the same thing: RGB frames of one size, sampled as asked.
 
-export const VIDEO_EXTENSIONS = ['.mp4', '.webm', '.mov', '.avi', '.mkv', '.m4v'];
+/**
+ * Containers the bundled ffmpeg reads (its build has Theora, VP8/9, AV1, H.264/5, MPEG-1/2/4,
+ * MJPEG...). `.ogg` may hold only audio: such a file fails to decode and is skipped with that
+ * reason, not left out. `.ts` is not listed (TypeScript sources share it); `.mts`/`.m2ts` are.
+ */
+export const VIDEO_EXTENSIONS = ['.mp4', '.m4v', '.mov', '.qt', '.mkv', '.webm', '.avi', '.mpg', '.mpeg', '.m2v', '.ogv', '.ogg', '.wmv', '.asf', '.flv', '.3gp', '.3g2', '.mts', '.m2ts', '.vob', '.mxf', '.dv'];
 const ANIMATED_EXTENSIONS = ['.gif', '.webp'];
 
 export interface ClipFrames {

@@ -28,21 +28,35 @@ export interface ClipFolder {
   root: string;
   items: DatasetItem[];
   labels: string[];
+  /** Items (relative paths) that are not clips: loading them gives a skip with the reason. */
+  notClips: Set<string>;
 }
 
 function isFrameFolder(dir: string): boolean {
   return fs.readdirSync(dir).some((f) => !f.startsWith('.') && FRAME_EXTENSIONS.includes(path.extname(f).toLowerCase()));
 }
 
+/** Why a file under the data folder is not a clip; it is listed as a skipped item with this reason. */
+export function notAClipReason(rel: string): string {
+  const ext = path.extname(rel).toLowerCase();
+  if (FRAME_EXTENSIONS.includes(ext)) return `a still image outside a folder of frames (put a clip's frames in a folder of their own)`;
+  return `not a video, animated GIF/WebP or folder of frames (${ext || 'no extension'}; videos: ${VIDEO_EXTENSIONS.join(' ')})`;
+}
+
 /**
  * Lists the clips under `root` (sorted by relative path): video files, animated GIF/WebP files, and
- * folders that directly hold still frames (a frame folder is not descended into). Labels: the
- * first-level subfolder, or the SSv2 template of the clip id (base name without extension).
+ * folders that directly hold still frames (a frame folder is not descended into). Every other
+ * file (hidden ones and the labels file aside) is listed too, as an item that will be skipped
+ * with notAClipReason, so a folder of 8 files says "7 indexed, 1 skipped: why", never "7, 0".
+ * Labels: the first-level subfolder, or the SSv2 template of the clip id (base name without
+ * extension); files that are not clips carry none.
  */
 export function scanClipFolder(root: string, labelsFile?: string | null): ClipFolder {
   const abs = path.resolve(root);
   if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) throw new StudioError('bad-input', `Dataset folder not found: ${abs}`);
+  const labelsPath = labelsFile ? path.resolve(labelsFile) : null;
   const clips: string[] = [];
+  const others: string[] = [];
   const walk = (dir: string, rel: string) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       if (entry.name.startsWith('.')) continue;
@@ -52,21 +66,26 @@ export function scanClipFolder(root: string, labelsFile?: string | null): ClipFo
       if (entry.isDirectory()) {
         if (isFrameFolder(full)) clips.push(relPath);
         else walk(full, relPath);
-      } else if ((entry.isFile() || entry.isSymbolicLink()) && (VIDEO_EXTENSIONS.includes(ext) || ANIMATED.includes(ext))) {
-        clips.push(relPath);
+      } else if (entry.isFile() || entry.isSymbolicLink()) {
+        if (VIDEO_EXTENSIONS.includes(ext) || ANIMATED.includes(ext)) clips.push(relPath);
+        else if (full !== labelsPath) others.push(relPath);
       }
     }
   };
   walk(abs, '');
   if (clips.length === 0) {
+    const stills = others.filter((p) => !p.includes('/') && FRAME_EXTENSIONS.includes(path.extname(p).toLowerCase())).length;
     throw new StudioError(
       'bad-input',
-      `No clips found in ${abs}. Looked for videos (${VIDEO_EXTENSIONS.join(' ')}), animated GIF/WebP files and folders of frames.`,
+      `No clips found in ${abs}. Looked for videos (${VIDEO_EXTENSIONS.join(' ')}), animated GIF/WebP files and folders of frames.` +
+        (stills > 0 ? ` The folder itself holds ${stills} still images: if they are the frames of one clip, choose the folder above it.` : ''),
     );
   }
-  clips.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const notClips = new Set(others);
+  const all = [...clips, ...others].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const ssv2 = labelsFile ? readSsv2Labels(labelsFile) : null;
-  const items = clips.map((p) => {
+  const items = all.map((p) => {
+    if (notClips.has(p)) return { path: p, label: null };
     if (ssv2) {
       const id = path.basename(p, path.extname(p));
       return { path: p, label: ssv2.get(id)?.template ?? null };
@@ -75,7 +94,7 @@ export function scanClipFolder(root: string, labelsFile?: string | null): ClipFo
     return { path: p, label: slash > 0 ? p.slice(0, slash) : null };
   });
   const labels = [...new Set(items.map((i) => i.label).filter((l): l is string => l !== null))].sort();
-  return { root: abs, items, labels };
+  return { root: abs, items, labels, notClips };
 }
 
 /** True when the folder (searched a few levels deep) holds video files: `--kind` is then 'videos'. */
@@ -218,8 +237,10 @@ export class VideoClipSource {
 
   /** Decodes clip `item`; null with a reason when it cannot be read. */
   async load(item: number): Promise<{ clip: DecodedClip | null; reason: string }> {
+    const rel = this.dataset.items[item]!.path;
+    if (this.dataset.notClips.has(rel)) return { clip: null, reason: notAClipReason(rel) };
     try {
-      const { pixels, rgb } = await decodeClip(this.dataset.root, this.dataset.items[item]!.path, this.video, this.manifest);
+      const { pixels, rgb } = await decodeClip(this.dataset.root, rel, this.video, this.manifest);
       return { clip: { item, pixels, rgb }, reason: '' };
     } catch (err) {
       return { clip: null, reason: err instanceof Error ? err.message : String(err) };
