@@ -4,6 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PreprocessSpec } from '../../src-main/core/backbone/manifest.js';
+import { PIL_FILTERS, resizeCropRgb } from '../../src-main/core/backbone/pilResample.js';
 import { centreCropOffset, preprocessImage, resizedSize } from '../../src-main/core/backbone/preprocess.js';
 
 const CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
@@ -41,6 +42,36 @@ describe('crop geometry (torchvision rules)', () => {
     expect(resizedSize(500, 375, { resize: 'shortest-side', resizeTo: 224 })).toEqual({ width: 298, height: 224 }); // 298.67
     expect(resizedSize(375, 500, { resize: 'shortest-side', resizeTo: 224 })).toEqual({ width: 224, height: 298 });
     expect(resizedSize(500, 375, { resize: 'squash', resizeTo: 256 })).toEqual({ width: 256, height: 256 });
+  });
+});
+
+describe('PIL-equivalent resampling (weights worked by hand)', () => {
+  // One row [0, 100, 200, 255] (grey) halved to 2 pixels. Output 0 is centred on source x = 1.0;
+  // downscaling by 2 doubles the support and halves the weight arguments (x - 1 + 0.5) / 2.
+  const row = Buffer.from([0, 0, 0, 100, 100, 100, 200, 200, 200, 255, 255, 255]);
+  const half = { width: 2, height: 1, left: 0, top: 0, cropWidth: 2, cropHeight: 1 };
+
+  it('bilinear: taps 0..2 with triangle weights 0.75, 0.75, 0.25 (normalised by 1.75)', () => {
+    const out = resizeCropRgb(row, 4, 1, half, PIL_FILTERS.bilinear);
+    // (0 * 0.75 + 100 * 0.75 + 200 * 0.25) / 1.75 = 71.43
+    expect(out[0]).toBe(71);
+    // Output 1 is centred on 3.0: taps 1..3, weights 0.25, 0.75, 0.75 -> (25 + 150 + 191.25) / 1.75 = 209.29
+    expect(out[3]).toBe(209);
+  });
+
+  it('bicubic (a = -0.5): taps 0..3 with weights 0.8671875, 0.8671875, 0.2265625, -0.0703125', () => {
+    const out = resizeCropRgb(row, 4, 1, half, PIL_FILTERS.bicubic);
+    // (86.71875 + 45.3125 - 17.9296875) / 1.890625 = 60.35; a = -0.75 or lanczos would move it.
+    expect(out[0]).toBe(60);
+    expect([out[1], out[2]]).toEqual([60, 60]);
+  });
+
+  it('a cropped window holds the same bytes as resizing everything and cropping after', () => {
+    const src = Buffer.alloc(37 * 23 * 3);
+    for (let i = 0; i < src.length; i++) src[i] = (i * 7919) % 251;
+    const whole = resizeCropRgb(src, 37, 23, { width: 16, height: 11, left: 0, top: 0, cropWidth: 16, cropHeight: 11 }, PIL_FILTERS.bicubic);
+    const part = resizeCropRgb(src, 37, 23, { width: 16, height: 11, left: 3, top: 2, cropWidth: 9, cropHeight: 7 }, PIL_FILTERS.bicubic);
+    for (let y = 0; y < 7; y++) expect(part.subarray(y * 27, y * 27 + 27)).toEqual(whole.subarray(((y + 2) * 16 + 3) * 3, ((y + 2) * 16 + 12) * 3));
   });
 });
 

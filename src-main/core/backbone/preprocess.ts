@@ -1,15 +1,17 @@
 // Image -> model input, following the torchvision pipelines the SAEs were trained behind
-// (open_clip's Resize(shortest side) + CenterCrop, saev's squash + CenterCrop), with sharp.
+// (open_clip's Resize(shortest side) + CenterCrop, saev's squash + CenterCrop): sharp decodes,
+// pilResample.ts resizes and crops.
 //
 // Choices, and why:
-// - Interpolation: 'bicubic' uses sharp's 'cubic' kernel (Catmull-Rom, a = -0.5: the same cubic
-//   PIL's BICUBIC uses) and 'bilinear' uses 'linear' (triangle). Like PIL, libvips widens the
-//   kernel when downsampling (antialiasing), so results match PIL/torchvision to within a few
-//   grey levels at edges, not bit for bit.
-// - Resize happens on plain 8-bit RGB decoded in a first pass, so alpha is never premultiplied
-//   into the colours during resizing (libvips would do that for RGBA input).
+// - Interpolation: 'bicubic' and 'bilinear' are computed as Pillow's Image.resize computes BICUBIC
+//   and BILINEAR (antialiased, a = -0.5 cubic, fixed-point rounding), in JS on the decoded pixels.
+//   No sharp/libvips kernel reproduces that convolution: on real photos its 'cubic' was 0.1-0.2
+//   grey levels off PIL on average (max 6) when downscaling and 3.5 (max 39) when upscaling, its
+//   'lanczos3' and 'mitchell' 0.3-1 (max 25); see tests/unit/preprocess-pil-parity.test.ts. The
+//   port gives PIL's bytes exactly, and sharp's JPEG decode matched Pillow's on the fixtures.
+//   Cost: a few ms per typical photo, ~200 ms for a 12-megapixel one (JS, single-threaded).
 // - Alpha is dropped, not composited: this is what PIL's `convert('RGB')` in those pipelines does,
-//   so the model sees the same colours it was trained on.
+//   so the model sees the same colours it was trained on (and nothing is premultiplied).
 // - Greyscale (and CMYK, 16-bit, palette) images are converted to 8-bit sRGB, as PIL's convert('RGB').
 // - EXIF orientation is applied (the image as a person sees it). PIL does not do this, so a
 //   rotated JPEG differs from what a PyTorch pipeline would feed; we prefer what users see in
@@ -18,9 +20,11 @@
 //   floor(resizeTo * long / short), as torchvision's Resize(int) computes it.
 // - Centre crop offset: round((W - crop) / 2) with Python's round-half-to-even, exactly as
 //   torchvision's center_crop, so e.g. a 5-pixel margin starts the crop at 2, a 3-pixel one at 2.
+//   (HF image processors floor instead: a 115-pixel margin starts at 57 there, 58 here.)
 import { readFile } from 'node:fs/promises';
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import type { PreprocessSpec } from './manifest.js';
+import { PIL_FILTERS, resizeCropRgb } from './pilResample.js';
 
 export interface PreprocessedImage {
   /** Normalised CHW float32, crop x crop: (v / 255 - mean[c]) / std[c]. */
@@ -31,8 +35,6 @@ export interface PreprocessedImage {
   sourceWidth: number;
   sourceHeight: number;
 }
-
-const KERNEL = { bicubic: 'cubic', bilinear: 'linear' } as const;
 
 /** Python's round(): halves go to the even neighbour. */
 function roundHalfEven(x: number): number {
@@ -86,32 +88,7 @@ export async function preprocessImage(input: string | Buffer, spec: PreprocessSp
   } catch (err) {
     throw new Error(`cannot read image ${name}: ${(err as Error).message}`, { cause: err });
   }
-  let meta: Metadata;
-  try {
-    meta = await sharp(bytes).metadata();
-  } catch (err) {
-    throw new Error(`cannot decode image ${name}: ${(err as Error).message}`, { cause: err });
-  }
-  // Plain 8-bit sRGB without alpha (most photos): one libvips pipeline, decode to crop, saving
-  // the intermediate full-size raw copy. Anything else takes the two-pass path below.
-  if (meta.channels === 3 && !meta.hasAlpha && meta.depth === 'uchar' && meta.space === 'srgb' && meta.width && meta.height) {
-    const swap = (meta.orientation ?? 1) >= 5;
-    const width = swap ? meta.height : meta.width;
-    const height = swap ? meta.width : meta.height;
-    const { target, left, top } = cropGeometry(width, height, spec, name);
-    let pipeline = sharp(bytes, { autoOrient: true });
-    if (target.width !== width || target.height !== height) {
-      pipeline = pipeline.resize(target.width, target.height, { fit: 'fill', kernel: KERNEL[spec.interpolation], fastShrinkOnLoad: false });
-    }
-    let rgb: Buffer;
-    try {
-      rgb = await pipeline.extract({ left, top, width: spec.crop, height: spec.crop }).raw().toBuffer();
-    } catch (err) {
-      throw new Error(`cannot decode image ${name}: ${(err as Error).message}`, { cause: err });
-    }
-    return { pixels: normalise(rgb, spec), rgb, sourceWidth: width, sourceHeight: height };
-  }
-
+  // One decode to plain 8-bit sRGB, then the PIL-equivalent resize in JS (see the top of this file).
   let decoded: { data: Buffer; info: OutputInfo };
   try {
     decoded = await sharp(bytes, { autoOrient: true })
@@ -130,17 +107,14 @@ export async function preprocessImage(input: string | Buffer, spec: PreprocessSp
 /** The same resize, crop and normalisation for pixels already decoded (e.g. video frames). */
 export async function preprocessRawRgb(data: Buffer, width: number, height: number, spec: PreprocessSpec, name: string): Promise<PreprocessedImage> {
   const { target, left, top } = cropGeometry(width, height, spec, name);
-  let pipeline = sharp(data, { raw: { width, height, channels: 3 } });
-  // Skip the resize when sizes already match: any kernel would only add rounding.
-  if (target.width !== width || target.height !== height) {
-    pipeline = pipeline.resize(target.width, target.height, { fit: 'fill', kernel: KERNEL[spec.interpolation] });
-  }
-  let rgb: Buffer;
-  try {
-    rgb = await pipeline.extract({ left, top, width: spec.crop, height: spec.crop }).raw().toBuffer();
-  } catch (err) {
-    throw new Error(`cannot resize image ${name}: ${(err as Error).message}`, { cause: err });
-  }
+  if (data.length < width * height * 3) throw new Error(`cannot resize image ${name}: ${data.length} bytes for ${width}x${height} RGB`);
+  const rgb = resizeCropRgb(
+    data,
+    width,
+    height,
+    { width: target.width, height: target.height, left, top, cropWidth: spec.crop, cropHeight: spec.crop },
+    PIL_FILTERS[spec.interpolation],
+  );
   return { pixels: normalise(rgb, spec), rgb, sourceWidth: width, sourceHeight: height };
 }
 
