@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { SaeArchitecture } from '../../src-main/contract/index.js';
 import { buildEncoderGraph } from '../../src-main/core/sae/encoderGraph.js';
@@ -9,11 +8,7 @@ import { loadSae } from '../../src-main/core/sae/loadSae.js';
 import { encodeReference } from '../../src-main/core/sae/referenceEncoder.js';
 import type { SaeNormalization, SaeRecord } from '../../src-main/core/sae/types.js';
 import { makeSaeInputs, makeSaeWeights } from '../helpers/makeSae.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const FIXTURES = path.resolve(here, '../../../shared/fixtures');
-const haveFixtures = existsSync(path.join(FIXTURES, 'saelens-topk', 'cfg.json'));
-if (!haveFixtures) console.warn(`encoder-session: shared fixtures not found at ${FIXTURES}; skipping the SAELens checkpoint checks`);
+import { repoFixture } from '../helpers/repoFixtures.js';
 
 const D_IN = 24;
 const D_SAE = 96;
@@ -192,20 +187,32 @@ describe('CSR conversion', () => {
   });
 });
 
-describe.skipIf(!haveFixtures)('SaeEncoderSession on SAELens checkpoints', () => {
-  for (const name of ['saelens-topk', 'saelens-jumprelu']) {
-    it(`${name}: matches the float64 reference.json`, async () => {
-      const sae = loadSae(path.join(FIXTURES, name));
-      const reference = JSON.parse(readFileSync(path.join(FIXTURES, name, 'reference.json'), 'utf8')) as { x: number[][]; f: number[][] };
-      const rows = reference.x.length;
-      const x = Float32Array.from(reference.x.flat());
-      const f = Float64Array.from(reference.f.flat());
-      const encoder = await SaeEncoderSession.create(sae, 'cpu');
-      try {
-        expectMatchesReference(await encoder.encode(x, rows), f, rows, sae.dSae);
-      } finally {
-        await encoder.close();
-      }
-    });
-  }
+// Checkpoints laid out as SAELens and dictionary_learning write them (scripts/fixtures/gen_*.py),
+// each with the float64 encoding of its library's own arithmetic.
+const LIBRARY_CHECKPOINTS: Array<[area: string, parts: string[]]> = [
+  ...['v6-standard', 'v6-topk', 'v6-jumprelu', 'v6-gated', 'v6-train-topk', 'v6-train-batchtopk', 'v6-batchtopk-saved',
+    'v6-train-matryoshka', 'v6-train-jumprelu', 'v5-topk', 'v5-train-jumprelu'].map((name): [string, string[]] => ['saelens', [name, 'cfg.json']]),
+  ...[['autoencoder', 'ae.pt'], ['topk', 'ae.pt'], ['batchtopk', 'ae.pt'], ['jumprelu', 'ae.pt'], ['matryoshka', 'ae.pt'], ['gated', 'ae.pt'],
+    ['backup-batchtopk', 'ae.pt'], ['backup-jumprelu', 'ae.pt'], ['backup-autoencoder', 'ae.pt'], ['wrapped-topk', 'sae_topk.pt'],
+    ['wrapped-matryoshka', 'sae.pth']].map((parts): [string, string[]] => ['dictlearn', parts]),
+];
+
+describe('SaeEncoderSession on SAELens and dictionary_learning checkpoints', () => {
+  it.each(LIBRARY_CHECKPOINTS)('%s %j: matches the float64 reference.json', async (area, parts) => {
+    const file = repoFixture(area, ...parts);
+    const sae = loadSae(file);
+    const reference = JSON.parse(readFileSync(path.join(path.dirname(file), 'reference.json'), 'utf8')) as { x: number[][]; f: number[][] };
+    const rows = reference.x.length;
+    const x = Float32Array.from(reference.x.flat());
+    // Relative to the size of f: dictionary_learning backups reach activations of ~80.
+    const scale = Math.max(1, ...reference.f.flat().map(Math.abs));
+    const f = Float64Array.from(reference.f.flat(), (v) => v / scale);
+    const encoder = await SaeEncoderSession.create(sae, 'cpu');
+    try {
+      const codes = await encoder.encode(x, rows);
+      expectMatchesReference({ ...codes, value: codes.value.map((v) => v / scale) }, f, rows, sae.dSae);
+    } finally {
+      await encoder.close();
+    }
+  });
 });

@@ -3,14 +3,13 @@ import { tmpdir } from 'node:os';
 import path, { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readDictionaryLearningCheckpoint } from '../../src-main/core/sae/dictionaryLearning.js';
 import { SaeEncoderSession } from '../../src-main/core/sae/encoderSession.js';
 import { loadSae, saeInfo } from '../../src-main/core/sae/loadSae.js';
 import { encodeReference } from '../../src-main/core/sae/referenceEncoder.js';
 import { parseSaevHeader, readSaevCheckpoint } from '../../src-main/core/sae/saev.js';
 import type { SaeRecord, SaeWeights } from '../../src-main/core/sae/types.js';
 import { makeSaeInputs, makeSaeWeights } from '../helpers/makeSae.js';
-import { PyFloat, saevFile, tensor, torchSave, view, type PyValue } from '../helpers/writeTorchZip.js';
+import { saevFile, tensor, torchSave, view, type PyValue } from '../helpers/writeTorchZip.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
 const hasFixtures = existsSync(join(FIXTURES, 'saev-top-k', 'sae.pt'));
@@ -59,7 +58,6 @@ const FIXTURE_CASES: Array<[string, Partial<SaeRecord>]> = [
   ['saev-legacy-relu', { format: 'saev', architecture: 'relu', applyBDecToInput: true, k: null, dIn: 32, dSae: 128 }],
   ['saev-top-k', { format: 'saev', architecture: 'topk', k: 8, topkRelu: false, applyBDecToInput: false }],
   ['saev-batch-top-k', { format: 'saev', architecture: 'batchtopk', k: 8, applyBDecToInput: false }],
-  ['dictlearn-matryoshka', { format: 'dictionary_learning', architecture: 'batchtopk', k: 8, applyBDecToInput: true, groups: [8, 16, 32, 64, 128] }],
   ['saelens-topk', { format: 'saelens', architecture: 'topk', k: 5, topkRelu: true }],
   ['saelens-jumprelu', { format: 'saelens', architecture: 'jumprelu' }],
 ];
@@ -79,15 +77,13 @@ describe.skipIf(!hasFixtures)(fixtureSuite('checkpoints in the shared fixtures r
     expect(maxAbsDiff(await encodeWithSession(sae, input, rows), positive)).toBeLessThan(1e-4);
   });
 
-  it('reads the BatchTopK threshold and the Matryoshka threshold as scalars', () => {
+  it('reads the BatchTopK threshold as a scalar', () => {
     expect(Array.from(loadSae(join(FIXTURES, 'saev-batch-top-k')).threshold!)).toEqual([Math.fround(0.4)]);
-    const matryoshka = loadSae(join(FIXTURES, 'dictlearn-matryoshka'));
-    expect(Array.from(matryoshka.threshold!)).toEqual([Math.fround(0.3)]);
-    expect(saeInfo(matryoshka)).toMatchObject({ threshold: 'scalar', groups: [8, 16, 32, 64, 128] });
   });
 
-  it('loads the same SAE from the folder, the .pt file, or (dictionary_learning) its config.json', () => {
-    for (const [folder, file] of [['saev-legacy-relu', 'sae.pt'], ['dictlearn-matryoshka', 'ae.pt'], ['dictlearn-matryoshka', 'config.json']] as const) {
+  // dictionary_learning's fixtures and generated checkpoints are in dictlearn-*.test.ts.
+  it('loads the same SAE from the folder or the .pt file', () => {
+    for (const [folder, file] of [['saev-legacy-relu', 'sae.pt']] as const) {
       const fromFolder = loadSae(join(FIXTURES, folder));
       const fromFile = loadSae(join(FIXTURES, folder, file));
       expect(saeInfo(fromFile).hash).toBe(saeInfo(fromFolder).hash);
@@ -182,8 +178,16 @@ describe('generated saev checkpoints', () => {
   });
 
   it('older schemas: schema 1 with the activation as "cls", schema 2 with d_vit and exp_factor', () => {
-    const one = loadSae(writeSaev({ schema: 1, cls: 'TopK', cfg: { d_vit: D_IN, exp_factor: D_SAE / D_IN, top_k: 5 } }, saevState(w)));
-    expect(one).toMatchObject({ architecture: 'topk', k: 5, applyBDecToInput: false });
+    // Schema 1 subtracted b_dec until saev's e7ca004; only headers naming that commit or the few
+    // after it (before schema 2) do not. An "unknown" commit takes the common, subtracting case.
+    const one = loadSae(writeSaev({ schema: 1, cls: 'TopK', cfg: { d_vit: D_IN, exp_factor: D_SAE / D_IN, top_k: 5 }, commit: 'unknown' }, saevState(w)));
+    expect(one).toMatchObject({ architecture: 'topk', k: 5, applyBDecToInput: true });
+    for (const commit of ['e7ca004660a3ab414da7002fcecfc157d5b786aa', '65c5a2b', 'F5D892C65A1B']) {
+      expect(loadSae(writeSaev({ schema: 1, cls: 'Relu', cfg: { d_vit: D_IN, exp_factor: D_SAE / D_IN }, commit }, saevState(w))).applyBDecToInput).toBe(false);
+    }
+    for (const commit of ['d991de3d2a1c54b66f6da37b6c1d3bbba74e1502', '8d38c23a353bc3cadd5c316a5a6b8ed56801bbd0', 'e7ca00', 'not-a-hash']) {
+      expect(loadSae(writeSaev({ schema: 1, cls: 'Relu', cfg: { d_vit: D_IN, exp_factor: D_SAE / D_IN }, commit }, saevState(w))).applyBDecToInput).toBe(true);
+    }
     const two = loadSae(writeSaev({ schema: 2, cfg: { d_vit: D_IN, exp_factor: D_SAE / D_IN, activation: { cls: 'Relu', params: {} } } }, saevState(w)));
     expect(two).toMatchObject({ architecture: 'relu', dSae: D_SAE });
     // BatchTopK saved before saev kept an inference threshold evaluated as a per-sample TopK.
@@ -217,115 +221,5 @@ describe('generated saev checkpoints', () => {
     const file = join(freshDir(), 'checkpoint.pt');
     writeFileSync(file, saevFile(schema5({ cls: 'Relu', params: {} }), saevState(w)));
     expect(loadSae(file).format).toBe('saev');
-  });
-});
-
-describe('generated dictionary_learning checkpoints', () => {
-  const w = weightsFor(47);
-  const x = makeSaeInputs(ROWS, D_IN, 47);
-  const F = D_SAE;
-  const D = D_IN;
-  // nn.Linear layouts: encoder.weight [F, D], decoder.weight [D, F].
-  const linear = {
-    'encoder.weight': tensor('float32', [F, D], transpose(w.W_enc, D, F)),
-    'encoder.bias': tensor('float32', [F], w.b_enc),
-    'decoder.weight': tensor('float32', [D, F], transpose(w.W_dec, F, D)),
-  };
-  const bare = {
-    W_enc: tensor('float32', [D, F], w.W_enc),
-    b_enc: tensor('float32', [F], w.b_enc),
-    W_dec: tensor('float32', [F, D], w.W_dec),
-    b_dec: tensor('float32', [D], w.b_dec),
-  };
-
-  function writeDict(state: Record<string, PyValue>, trainer: Record<string, unknown> | null): string {
-    const dir = freshDir();
-    writeFileSync(join(dir, 'ae.pt'), torchSave(state, { orderedDict: true, root: 'ae' }));
-    if (trainer) writeFileSync(join(dir, 'config.json'), JSON.stringify({ trainer, buffer: { d_submodule: D } }));
-    return dir;
-  }
-
-  it('AutoEncoder: transposes the Linear weights, subtracts `bias`, ReLU', () => {
-    const sae = loadSae(writeDict({ ...linear, bias: tensor('float32', [D], w.b_dec) }, { dict_class: 'AutoEncoder', submodule_name: 'resid_2' }));
-    expect(sae).toMatchObject({ format: 'dictionary_learning', architecture: 'relu', applyBDecToInput: true, hookName: 'resid_2' });
-    expect(sae.weights).toEqual({ W_enc: w.W_enc, b_enc: w.b_enc, W_dec: w.W_dec, b_dec: w.b_dec });
-    const expected = preActivations(w, x, true).map((h) => Math.max(h, 0));
-    expect(maxAbsDiff(encodeReference(sae, x, ROWS), expected)).toBeLessThan(1e-9);
-  });
-
-  it('AutoEncoderNew: decoder.bias is b_dec and is not subtracted', () => {
-    const sae = loadSae(writeDict({ ...linear, 'decoder.bias': tensor('float32', [D], w.b_dec) }, null));
-    expect(sae).toMatchObject({ architecture: 'relu', applyBDecToInput: false });
-    expect(sae.weights.b_dec).toEqual(w.b_dec);
-  });
-
-  it('AutoEncoderTopK: k from the buffer, ReLU on the kept values', () => {
-    const state = { ...linear, b_dec: tensor('float32', [D], w.b_dec), k: tensor('int32', [], [3]), threshold: tensor('float32', [], [-1]) };
-    const sae = loadSae(writeDict(state, { dict_class: 'AutoEncoderTopK', k: 7 }));
-    expect(sae).toMatchObject({ architecture: 'topk', k: 3, topkRelu: true, applyBDecToInput: true });
-  });
-
-  it('BatchTopKSAE: h·[h > max(θ, 0)] with the stored threshold', () => {
-    const state = { ...linear, b_dec: tensor('float32', [D], w.b_dec), k: tensor('int64', [], [4]), threshold: tensor('float32', [], [0.2]) };
-    const sae = loadSae(writeDict(state, { dict_class: 'BatchTopKSAE' }));
-    expect(sae).toMatchObject({ architecture: 'batchtopk', k: 4, threshold: Float32Array.of(0.2) });
-    const expected = preActivations(w, x, true).map((h) => (h > Math.fround(0.2) ? h : 0));
-    expect(maxAbsDiff(encodeReference(sae, x, ROWS), expected)).toBeLessThan(1e-9);
-  });
-
-  it('MatryoshkaBatchTopKSAE: groups are the cumulative group_sizes; the class is inferred without config.json', () => {
-    const state = { ...bare, k: tensor('int32', [], [2]), threshold: tensor('float32', [], [0.1]), group_sizes: tensor('int64', [3], [4, 4, 8]) };
-    const sae = loadSae(writeDict(state, null));
-    expect(sae).toMatchObject({ architecture: 'batchtopk', groups: [4, 8, 16], k: 2 });
-    const bad = { ...state, group_sizes: tensor('int64', [2], [4, 4]) };
-    expect(() => loadSae(writeDict(bad, { dict_class: 'MatryoshkaBatchTopKSAE' }))).toThrow(/group_sizes \[4, 4\] sum to 8, not d_sae = 16/);
-  });
-
-  it('JumpReluAutoEncoder: per-feature threshold, b_dec not subtracted', () => {
-    const theta = Float32Array.from({ length: F }, (_, j) => (j % 3) * 0.1);
-    const sae = loadSae(writeDict({ ...bare, threshold: tensor('float32', [F], theta) }, { dict_class: 'JumpReluAutoEncoder' }));
-    expect(sae).toMatchObject({ architecture: 'jumprelu', applyBDecToInput: false });
-    const expected = preActivations(w, x, false).map((h, i) => (h > theta[i % F]! && h > 0 ? h : 0));
-    expect(maxAbsDiff(encodeReference(sae, x, ROWS), expected)).toBeLessThan(1e-9);
-  });
-
-  it('GatedAutoEncoder: gate_bias, r_mag, mag_bias, decoder_bias', () => {
-    const r_mag = Float32Array.from({ length: F }, (_, j) => 0.05 * j - 0.3);
-    const mag_bias = Float32Array.from({ length: F }, (_, j) => 0.02 * j - 0.1);
-    const state = {
-      'encoder.weight': linear['encoder.weight'],
-      'decoder.weight': linear['decoder.weight'],
-      decoder_bias: tensor('float32', [D], w.b_dec),
-      gate_bias: tensor('float32', [F], w.b_enc),
-      r_mag: tensor('float32', [F], r_mag),
-      mag_bias: tensor('float32', [F], mag_bias),
-    };
-    const sae = loadSae(writeDict(state, { dict_class: 'GatedAutoEncoder' }));
-    expect(sae).toMatchObject({ architecture: 'gated', applyBDecToInput: true });
-    const gate = preActivations(w, x, true);
-    const withoutBias = preActivations({ ...w, b_enc: new Float32Array(F) }, x, true);
-    const expected = gate.map((g, i) => {
-      const magnitude = withoutBias[i]! * Math.exp(r_mag[i % F]!) + mag_bias[i % F]!;
-      return g > 0 && magnitude > 0 ? magnitude : 0;
-    });
-    expect(maxAbsDiff(encodeReference(sae, x, ROWS), expected)).toBeLessThan(1e-9);
-  });
-
-  it('asks for config.json when the tensors alone are ambiguous, and names unsupported classes', () => {
-    const topk = { ...linear, b_dec: tensor('float32', [D], w.b_dec), k: tensor('int32', [], [3]), threshold: tensor('float32', [], [-1]) };
-    expect(() => loadSae(writeDict(topk, null))).toThrow(
-      /Cannot tell which dictionary_learning class ae\.pt holds .* Put the trainer's config\.json beside it, or write one: \{"trainer": \{"dict_class": "AutoEncoderTopK"\}\}/,
-    );
-    expect(() => loadSae(writeDict(topk, { dict_class: 'CrossCoder' }))).toThrow(
-      /Unsupported dictionary_learning class "CrossCoder" in .*config\.json; supported: AutoEncoder, /,
-    );
-    expect(() => loadSae(writeDict({ ...linear }, { dict_class: 'AutoEncoder' }))).toThrow(
-      /\(AutoEncoder\) has no decoder bias \(looked for b_dec, bias, decoder_bias\); tensors found: encoder\.weight, encoder\.bias, decoder\.weight/,
-    );
-  });
-
-  it('reads a state dict holding Python values besides the tensors', () => {
-    const dir = writeDict({ ...bare, threshold: tensor('float32', [F], new Float32Array(F)), step: 1000, lr: new PyFloat(3e-4) }, { dict_class: 'JumpReluAutoEncoder' });
-    expect(readDictionaryLearningCheckpoint(join(dir, 'ae.pt')).dSae).toBe(F);
   });
 });

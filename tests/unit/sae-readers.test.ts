@@ -1,7 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path, { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readBareSafetensorsSae } from '../../src-main/core/sae/bareSafetensors.js';
 import { checkSaeFitsLayer, loadSae, saeInfo } from '../../src-main/core/sae/loadSae.js';
@@ -9,10 +8,7 @@ import { readSaeLensFolder } from '../../src-main/core/sae/saelens.js';
 import { writeSafetensors } from '../../src-main/core/sae/safetensors.js';
 import { saeWeightsHash } from '../../src-main/core/sae/saeHash.js';
 import { makeSae, makeSaeWeights } from '../helpers/makeSae.js';
-
-const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
-const hasFixtures = existsSync(join(FIXTURES, 'saelens-topk')) && existsSync(join(FIXTURES, 'saelens-jumprelu'));
-const fixtureSuite = (name: string) => (hasFixtures ? name : `${name} (skipped: shared fixtures not found at ${FIXTURES})`);
+import { repoFixture } from '../helpers/repoFixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sae-readers-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -31,35 +27,39 @@ function editCfg(folder: string, edit: (cfg: Record<string, unknown>) => void): 
   writeFileSync(cfgPath, JSON.stringify(cfg));
 }
 
-describe.skipIf(!hasFixtures)(fixtureSuite('SAELens fixtures written by SAELens'), () => {
+// SAELens folders laid out as SAELens writes them (scripts/fixtures/gen_saelens.py); their
+// encodings are checked in saelens-fixtures.test.ts.
+const saelensFixture = (name: string) => path.dirname(repoFixture('saelens', name, 'cfg.json'));
+
+describe('SAELens fixtures laid out as SAELens writes them', () => {
   it('reads the TopK folder', () => {
-    const sae = readSaeLensFolder(join(FIXTURES, 'saelens-topk'));
+    const sae = readSaeLensFolder(saelensFixture('v6-topk'));
     expect(sae).toMatchObject({
       format: 'saelens',
-      dIn: 32,
-      dSae: 128,
+      dIn: 16,
+      dSae: 64,
       architecture: 'topk',
-      k: 5,
+      k: 6,
       topkRelu: true,
       applyBDecToInput: true,
       threshold: null,
       normalization: { mode: 'none', mean: null, scale: null },
-      hookName: 'blocks.2.hook_resid_post',
+      hookName: 'blocks.3.hook_resid_post',
       groups: null,
     });
-    expect(sae.weights.W_enc).toHaveLength(32 * 128);
-    expect(sae.weights.W_dec).toHaveLength(128 * 32);
+    expect(sae.weights.W_enc).toHaveLength(16 * 64);
+    expect(sae.weights.W_dec).toHaveLength(64 * 16);
   });
 
   it('reads the JumpReLU folder with its per-feature threshold', () => {
-    const sae = readSaeLensFolder(join(FIXTURES, 'saelens-jumprelu'));
-    expect(sae).toMatchObject({ architecture: 'jumprelu', k: null, dIn: 32, dSae: 128 });
-    expect(sae.threshold).toHaveLength(128);
+    const sae = readSaeLensFolder(saelensFixture('v6-jumprelu'));
+    expect(sae).toMatchObject({ architecture: 'jumprelu', k: null, dIn: 16, dSae: 64 });
+    expect(sae.threshold).toHaveLength(64);
     expect(saeInfo(sae).threshold).toBe('per-feature');
   });
 
   it('loads the same SAE from the folder, its cfg.json, its weights or its sparsity file', () => {
-    const folder = join(FIXTURES, 'saelens-jumprelu');
+    const folder = saelensFixture('v6-jumprelu');
     const hashes = [folder, join(folder, 'cfg.json'), join(folder, 'sae_weights.safetensors'), join(folder, 'sparsity.safetensors')]
       .map((p) => loadSae(p))
       .map((sae) => {
@@ -215,7 +215,7 @@ describe('errors say what was found and what is expected', () => {
   it('unknown architecture, activation or normalisation', () => {
     const folder = makeSae(freshDir(), { dIn: 4, dSae: 8, architecture: 'relu', seed: 14 });
     editCfg(folder, (cfg) => { cfg.architecture = 'crosscoder'; });
-    expect(() => loadSae(folder)).toThrow(/Unsupported SAELens architecture 'crosscoder' in .*cfg\.json; supported: standard, topk, jumprelu, gated/);
+    expect(() => loadSae(folder)).toThrow(/Unsupported SAELens architecture 'crosscoder' in .*cfg\.json; supported: standard, topk, jumprelu, gated, batchtopk, matryoshka_batchtopk/);
     editCfg(folder, (cfg) => { delete cfg.architecture; cfg.activation_fn_str = 'tanh-relu'; });
     expect(() => loadSae(folder)).toThrow(/Unsupported SAELens activation function 'tanh-relu'.*supported: relu, topk/);
     editCfg(folder, (cfg) => { delete cfg.activation_fn_str; cfg.normalize_activations = 'whiten'; });

@@ -1,14 +1,15 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import path, { join } from 'node:path';
+import path, { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSae } from '../../src-main/core/sae/loadSae.js';
 import { encodeReference } from '../../src-main/core/sae/referenceEncoder.js';
 import type { SaeRecord, SaeWeights } from '../../src-main/core/sae/types.js';
 import { makeSae, makeSaeInputs } from '../helpers/makeSae.js';
+import { repoFixture } from '../helpers/repoFixtures.js';
 
-const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
+const SHARED_FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
 const tmp = mkdtempSync(join(tmpdir(), 'sae-reference-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -19,16 +20,38 @@ function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return max;
 }
 
-describe('reference encoder against SAELens fixtures', () => {
+// Checkpoints laid out as SAELens and dictionary_learning write them (scripts/fixtures/gen_*.py).
+const LIBRARY_CHECKPOINTS: Array<[area: string, parts: string[]]> = [
+  ['saelens', ['v6-topk', 'cfg.json']],
+  ['saelens', ['v6-jumprelu', 'cfg.json']],
+  ['saelens', ['v6-train-topk', 'cfg.json']],
+  ['saelens', ['v6-train-matryoshka', 'cfg.json']],
+  ['saelens', ['v5-train-jumprelu', 'cfg.json']],
+  ['dictlearn', ['matryoshka', 'ae.pt']],
+  ['dictlearn', ['backup-batchtopk', 'ae.pt']],
+  ['dictlearn', ['wrapped-topk', 'sae_topk.pt']],
+];
+
+describe('reference encoder against library checkpoints', () => {
+  it.each(LIBRARY_CHECKPOINTS)('%s %j: matches reference.json f', (area, parts) => {
+    const file = repoFixture(area, ...parts);
+    const reference = JSON.parse(readFileSync(join(dirname(file), 'reference.json'), 'utf8')) as { x: number[][]; f: number[][] };
+    const f = encodeReference(loadSae(file), reference.x.flat(), reference.x.length);
+    const expected = reference.f.flat();
+    const scale = Math.max(1, ...expected.map(Math.abs)); // backups reach activations of ~80
+    expect(maxAbsDifference(f, expected) / scale).toBeLessThan(1e-6);
+    // A match of all-zero outputs would prove nothing.
+    expect(f.some((v) => v > 0)).toBe(true);
+  });
+
+  // Optional cross-check with the session's shared fixtures, when this checkout has them.
   for (const name of ['saelens-topk', 'saelens-jumprelu']) {
-    const folder = join(FIXTURES, name);
+    const folder = join(SHARED_FIXTURES, name);
     const present = existsSync(join(folder, 'reference.json'));
-    it.skipIf(!present)(present ? `${name}: matches reference.json f` : `${name}: skipped, shared fixtures not found at ${FIXTURES}`, () => {
+    it.skipIf(!present)(`shared ${name}: matches reference.json f`, () => {
       const reference = JSON.parse(readFileSync(join(folder, 'reference.json'), 'utf8')) as { x: number[][]; f: number[][] };
       const f = encodeReference(loadSae(folder), reference.x.flat(), reference.x.length);
       expect(maxAbsDifference(f, reference.f.flat())).toBeLessThan(1e-4);
-      // A match of all-zero outputs would prove nothing.
-      expect(f.some((v) => v > 0)).toBe(true);
     });
   }
 });

@@ -46,6 +46,11 @@ describe('SAELens matryoshka_widths', () => {
     expect(jump).toMatchObject({ architecture: 'jumprelu', groups: [4, 12] });
   });
 
+  it('stopping short of d_sae gets d_sae appended, as SAELens does when it builds the SAE', () => {
+    const sae = loadSae(writeFolder('short-groups', { architecture: 'topk', k: 3, matryoshka_widths: [4, 8] }));
+    expect(sae.groups).toEqual([4, 8, 12]);
+  });
+
   it('absent or empty means no groups', () => {
     expect(loadSae(writeFolder('no-groups', { architecture: 'topk', k: 3 })).groups).toBeNull();
     expect(loadSae(writeFolder('empty-groups', { architecture: 'topk', k: 3, matryoshka_widths: [] })).groups).toBeNull();
@@ -54,7 +59,6 @@ describe('SAELens matryoshka_widths', () => {
   it.each([
     ['not increasing', [6, 4, 12], /strictly increasing; found \[6, 4, 12\]/],
     ['repeated', [4, 4, 12], /strictly increasing; found \[4, 4, 12\]/],
-    ['not ending at d_sae', [4, 8], /ending at d_sae = 12; found \[4, 8\]/],
     ['past d_sae', [4, 16], /ending at d_sae = 12; found \[4, 16\]/],
     ['not integers', [4.5, 12], /positive integers; found \[4\.5, 12\]/],
     ['zero', [0, 12], /positive integers; found \[0, 12\]/],
@@ -98,6 +102,44 @@ describe('SAELens architecture "batchtopk"', () => {
     expect(() => loadSae(both)).toThrow(/keep only one/);
     const wrong = writeFolder('btk-wrong-shape', { architecture: 'batchtopk' }, { threshold: { shape: [3], data: new Float32Array(3) } });
     expect(() => loadSae(wrong)).toThrow(/tensor 'threshold' in .* has shape \[3\] but \[12\] or a scalar was expected/);
+  });
+});
+
+describe('SAELens training architectures "batchtopk" and "matryoshka_batchtopk"', () => {
+  const x = randomTensor(5 * D_IN, 11);
+
+  it('read the float64 topk_threshold buffer, clamp a negative θ to 0 (ReLU first), keep matryoshka_widths', () => {
+    const cfg = { architecture: 'matryoshka_batchtopk', k: 2.5, matryoshka_widths: [3, 12], rescale_acts_by_decoder_norm: false };
+    const sae = loadSae(writeFolder('mbtk-training', cfg, { topk_threshold: { shape: [], data: Float32Array.of(-0.25) } }));
+    expect(sae).toMatchObject({ architecture: 'batchtopk', k: null, groups: [3, 12], threshold: Float32Array.of(0) });
+    // relu(h)·[h > -0.25] keeps exactly the positive h.
+    const relu = loadSae(writeFolder('mbtk-as-relu', { architecture: 'standard' }));
+    expect(Array.from(encodeReference(sae, x, 5))).toEqual(Array.from(encodeReference(relu, x, 5)));
+  });
+
+  it('refuse a threshold given both as topk_threshold and threshold', () => {
+    const both = { threshold: { shape: [], data: Float32Array.of(0.2) }, topk_threshold: { shape: [], data: Float32Array.of(0.2) } };
+    expect(() => loadSae(writeFolder('btk-two-tensors', { architecture: 'batchtopk' }, both))).toThrow(
+      /threshold is given twice \(a 'threshold' tensor in .* and a 'topk_threshold' tensor in .*\); keep only one/,
+    );
+  });
+
+  it('rescale_acts_by_decoder_norm folds the decoder norms: same encoding as the folded weights', () => {
+    const rescaled = loadSae(writeFolder('btk-rescaled', { architecture: 'batchtopk', rescale_acts_by_decoder_norm: true, threshold: 0.3 }));
+    const plain = loadSae(writeFolder('btk-plain', { architecture: 'batchtopk', threshold: 0.3 }));
+    const norms = Array.from({ length: D_SAE }, (_, j) => Math.hypot(...plain.weights.W_dec.subarray(j * D_IN, (j + 1) * D_IN)));
+    const h = (sae: typeof plain, r: number, j: number) => {
+      let sum = sae.weights.b_enc[j]!;
+      for (let i = 0; i < D_IN; i++) sum += (x[r * D_IN + i]! - plain.weights.b_dec[i]!) * sae.weights.W_enc[i * D_SAE + j]!;
+      return sum;
+    };
+    const f = encodeReference(rescaled, x, 5);
+    for (let r = 0; r < 5; r++) {
+      for (let j = 0; j < D_SAE; j++) {
+        const want = h(plain, r, j) * norms[j]!;
+        expect(f[r * D_SAE + j]!).toBeCloseTo(want > Math.fround(0.3) ? want : 0, 5);
+      }
+    }
   });
 });
 

@@ -8,7 +8,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { SaeInfo } from '../../contract/index.js';
 import { readBareSafetensorsSae } from './bareSafetensors.js';
 import { DICTLEARN_CONFIG, DICTLEARN_WEIGHTS, readDictionaryLearningCheckpoint } from './dictionaryLearning.js';
-import { SAELENS_CFG, SAELENS_WEIGHTS, readSaeLensFolder } from './saelens.js';
+import { SAELENS_CFG, SAELENS_CHECKPOINT_FILES, SAELENS_WEIGHTS, readSaeLensFolder } from './saelens.js';
 import { saeWeightsHash } from './saeHash.js';
 import { SAEV_FILE, readSaevCheckpoint } from './saev.js';
 import type { SaeRecord } from './types.js';
@@ -25,8 +25,9 @@ interface SaeFormat {
   read(target: SaeTarget): SaeRecord;
 }
 
-// Pointing at the optional sparsity file of a SAELens folder still means "this folder".
-const SAELENS_FOLDER_FILES = [SAELENS_WEIGHTS, 'sparsity.safetensors'];
+// Pointing at the sparsity file or a training checkpoint's trainer state, scaler or runner cfg
+// beside a SAELens cfg.json still means "this folder".
+const SAELENS_FOLDER_FILES = [SAELENS_WEIGHTS, ...SAELENS_CHECKPOINT_FILES];
 const TORCH_EXTENSIONS = ['.pt', '.pth'];
 
 const SAE_FORMATS: SaeFormat[] = [
