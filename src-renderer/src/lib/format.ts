@@ -8,13 +8,18 @@ export function formatCount(n: number | null | undefined): string {
   return countFormat.format(n);
 }
 
-/** Activation values: three significant digits, exponent notation when very small or large. */
+/**
+ * Activation values: three significant digits, trailing zeros kept so a column reads evenly
+ * (0.500, 2.00, 1.77, not 0.5, 2, 1.77); whole numbers from 100 up; exponent notation when very
+ * small or large.
+ */
 export function formatValue(v: number | null | undefined): string {
   if (v == null || !Number.isFinite(v)) return '–';
   if (v === 0) return '0';
   const a = Math.abs(v);
   if (a < 1e-3 || a >= 1e5) return v.toExponential(2);
-  return Number(v.toPrecision(3)).toString();
+  if (a >= 99.95) return countFormat.format(Math.round(v));
+  return v.toPrecision(3);
 }
 
 /** Fixed decimals for log10 quantities: -3.42. */
