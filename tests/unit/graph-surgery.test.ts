@@ -13,13 +13,11 @@ import { decodeModel } from '../../src-main/core/onnx/graphBuilder.js';
 import { exposeOutputs, listCandidateLayers, pruneToOutputs } from '../../src-main/core/onnx/graphSurgery.js';
 import type { CliDeps } from '../../src-main/hosts/cli/context.js';
 import { runCli } from '../../src-main/hosts/cli/program.js';
+import { backboneFixture } from '../helpers/backboneFixtures.js';
 import { makeTinyVit, type TinyVit } from '../helpers/makeTinyVit.js';
 
 const { onnx } = onnxProto;
 const here = path.dirname(fileURLToPath(import.meta.url));
-const TOY_CLIP = path.resolve(here, '../../../shared/fixtures/toy-clip');
-const haveToyClip = existsSync(path.join(TOY_CLIP, 'model.onnx'));
-if (!haveToyClip) console.warn(`graph-surgery: ${TOY_CLIP} not found; skipping the PyTorch-exported toy-clip checks`);
 
 let base: string;
 let vit: TinyVit;
@@ -88,9 +86,9 @@ describe('listCandidateLayers', () => {
     for (const c of blocks) {
       expect(c).toMatchObject({ shape: ['batch', vit.tokens, vit.dModel], op: 'Add', reason: 'residual', branch: 'mlp', isGraphOutput: false });
     }
-    // The pooled [batch, d] embedding is not a candidate; the final norm is (named like a hidden state).
+    // The pooled [batch, d] embedding is not a candidate; the final norm is, as a normalisation output.
     expect(candidates.map((c) => c.tensor)).not.toContain('embedding');
-    expect(candidates.find((c) => c.tensor === 'last_hidden_state')).toMatchObject({ layer: null, reason: 'name', op: 'LayerNormalization' });
+    expect(candidates.find((c) => c.tensor === 'last_hidden_state')).toMatchObject({ layer: null, reason: 'norm', op: 'LayerNormalization' });
     expect(blocks[0]!.nodeIndex).toBeLessThan(blocks[1]!.nodeIndex);
   });
 
@@ -223,50 +221,55 @@ describe('pruneToOutputs', () => {
   });
 });
 
-describe.skipIf(!haveToyClip)('toy-clip (PyTorch export)', () => {
+describe('CLIPVisionModel exported by scripts/export_backbone.py (repo fixture)', () => {
+  const fx = backboneFixture('clip-vit-b16');
+  const pixels = fx.ref('pixels');
+  const batch = fx.shapes.pixels![0]!;
+  const anonymous = (i: number) => `/model/encoder/layers.${i}/Add_1_output_0`;
   let stripped: string;
-  let reference: { pixel_values: number[][][][]; block_1: number[][][] };
-  const flatten = (nested: unknown) => Float32Array.from((nested as unknown[]).flat(Infinity) as number[]);
 
   beforeAll(async () => {
     // Remove the block outputs and give the block tensors torch's anonymous names, as an export
     // that only outputs last_hidden_state would have them.
-    const model = decodeModel(await readFile(path.join(TOY_CLIP, 'model.onnx')));
-    renameTensors(model, { block_0: '/blocks.0/Add_1_output_0', block_1: '/blocks.1/Add_1_output_0', block_2: '/blocks.2/Add_1_output_0' });
+    const model = decodeModel(await readFile(fx.model));
+    renameTensors(model, { block_0: anonymous(0), block_1: anonymous(1), block_2: anonymous(2) });
     model.graph!.output = model.graph!.output!.filter((o) => o.name === 'last_hidden_state');
-    stripped = path.join(base, 'toy-clip-stripped.onnx');
+    stripped = path.join(base, 'clip-stripped.onnx');
     await writeFile(stripped, onnx.ModelProto.encode(model).finish());
-    reference = JSON.parse(await readFile(path.join(TOY_CLIP, 'reference.json'), 'utf8'));
   });
 
   it('rediscovers the blocks (every second residual add: attention, then MLP)', async () => {
     const candidates = await listCandidateLayers(stripped);
     expect(candidates.filter((c) => c.layer).map((c) => [c.layer, c.tensor])).toEqual([
-      ['block_0', '/blocks.0/Add_1_output_0'],
-      ['block_1', '/blocks.1/Add_1_output_0'],
-      ['block_2', '/blocks.2/Add_1_output_0'],
+      ['block_0', anonymous(0)],
+      ['block_1', anonymous(1)],
+      ['block_2', anonymous(2)],
     ]);
     expect(candidates.filter((c) => c.reason === 'residual').map((c) => c.branch)).toEqual(['attention', 'mlp', 'attention', 'mlp', 'attention', 'mlp']);
     expect(candidates.find((c) => c.layer === 'block_1')).toMatchObject({ shape: ['batch', 17, 32], op: 'Add' });
+    // CLIP's pre_layrnorm and each block's layer_norm1/2 are offered as normalisation outputs.
+    expect(candidates.filter((c) => c.reason === 'norm').map((c) => c.tensor.split('/').slice(-2, -1)[0])).toEqual([
+      'pre_layrnorm', 'layer_norm1', 'layer_norm2', 'layer_norm1', 'layer_norm2', 'layer_norm1', 'layer_norm2',
+    ]);
   });
 
-  it('exposing block_1 reproduces reference.json within 1e-4', async () => {
-    const out = path.join(base, 'toy-clip.with-block_1.onnx');
-    await exposeOutputs(stripped, ['/blocks.1/Add_1_output_0'], out);
-    const batch = reference.pixel_values.length;
-    const result = await run(out, flatten(reference.pixel_values), batch, 64);
-    expect(maxAbsDiff(result['/blocks.1/Add_1_output_0']!.data as Float32Array, flatten(reference.block_1))).toBeLessThan(1e-4);
+  it('exposing block_1 reproduces PyTorch hidden_states[2] within 1e-4', async () => {
+    const out = path.join(base, 'clip.with-block_1.onnx');
+    await exposeOutputs(stripped, [anonymous(1)], out);
+    const result = await run(out, pixels, batch, 64);
+    expect(maxAbsDiff(result[anonymous(1)]!.data as Float32Array, fx.ref('hidden_2'))).toBeLessThan(1e-4);
   });
 
   it('pruned to block_1, computes the same numbers with fewer nodes', async () => {
     const bytes = await readFile(stripped);
-    const pruned = pruneToOutputs(bytes, ['/blocks.1/Add_1_output_0']);
+    const pruned = pruneToOutputs(bytes, [anonymous(1)]);
     expect(nodeCount(pruned)).toBeLessThan(nodeCount(bytes));
-    const result = await run(pruned, flatten(reference.pixel_values), reference.pixel_values.length, 64);
-    expect(maxAbsDiff(result['/blocks.1/Add_1_output_0']!.data as Float32Array, flatten(reference.block_1))).toBeLessThan(1e-4);
+    const result = await run(pruned, pixels, batch, 64);
+    expect(maxAbsDiff(result[anonymous(1)]!.data as Float32Array, fx.ref('hidden_2'))).toBeLessThan(1e-4);
   });
 });
 
+// Optional cross-check on the shared 12-block export where a checkout has it.
 const VIT_TINY = path.resolve(here, '../../../shared/fixtures/vit-tiny-224/model.onnx');
 
 describe.skipIf(!existsSync(VIT_TINY))('vit-tiny-224 (a 12-block, 224px PyTorch export)', () => {
@@ -317,7 +320,7 @@ describe('inspectOnnx and exposeLayers', () => {
   });
 
   it('refuses a name that is not a candidate, listing the candidates', async () => {
-    await expect(exposeLayers(embeddingOnly, ['block_7'])).rejects.toThrow(/'block_7' is not a candidate layer.*block_0, block_1/);
+    await expect(exposeLayers(embeddingOnly, ['block_7'])).rejects.toThrow(/'block_7' is neither a candidate layer nor a tensor of .*; candidates: .*block_0.*block_1/);
   });
 });
 
@@ -376,7 +379,7 @@ describe('studio inspect-model', () => {
   it('fails clearly on a bad name or a non-ONNX file', async () => {
     const h = harness();
     expect(await runCli(['inspect-model', embeddingOnly, '--expose', 'nope'], h.deps)).toBe(1);
-    expect(h.stderr()).toMatch(/error: 'nope' is not a candidate layer/);
+    expect(h.stderr()).toMatch(/error: 'nope' is neither a candidate layer nor a tensor/);
     const text = path.join(base, 'readme.onnx');
     await writeFile(text, 'hello');
     const h2 = harness();

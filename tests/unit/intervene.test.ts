@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Intervener } from '../../src-main/core/intervene/intervener.js';
@@ -10,6 +9,7 @@ import { loadManifest } from '../../src-main/core/backbone/manifest.js';
 import { preprocessImage } from '../../src-main/core/backbone/preprocess.js';
 import { loadSae } from '../../src-main/core/sae/loadSae.js';
 import { writeSafetensors } from '../../src-main/core/sae/safetensors.js';
+import { backboneFixture } from '../helpers/backboneFixtures.js';
 import { makeTinyVit } from '../helpers/makeTinyVit.js';
 import { makeSae } from '../helpers/makeSae.js';
 import { makeImageFolder } from '../helpers/makeImageFolder.js';
@@ -19,8 +19,6 @@ import { IndexReader } from '../../src-main/core/store/indexReader.js';
 import { interveneCommand } from '../../src-main/hosts/cli/commands/interveneCommand.js';
 import type { CliDeps } from '../../src-main/hosts/cli/context.js';
 
-const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
-const haveFixtures = fs.existsSync(path.join(fixtures, 'toy-clip', 'model.onnx'));
 
 function writeHead(dir: string, task: 'classification' | 'segmentation', input: string, weight: Float32Array, classes: number, d: number, seed = 1, pool?: string): string {
   fs.mkdirSync(dir, { recursive: true });
@@ -47,23 +45,6 @@ async function fullOutput(manifestPath: string, image: string, output: string): 
   const out = await s.run({ [m.inputName]: new ort.Tensor('float32', pixels, [1, 3, m.inputSize, m.inputSize]) }, [output]);
   await s.release();
   return out[output]!.data as Float32Array;
-}
-
-function manifestFor(fixture: string, dir: string): string {
-  const facts = JSON.parse(fs.readFileSync(path.join(fixtures, fixture, 'facts.json'), 'utf8'));
-  const file = path.join(dir, `${fixture}.json`);
-  fs.writeFileSync(
-    file,
-    JSON.stringify({
-      name: fixture,
-      family: facts.family,
-      model: path.join(fixtures, fixture, 'model.onnx'),
-      input: { name: 'pixel_values', size: facts.image_size, resize: 'squash', resize_to: facts.image_size, interpolation: 'bilinear', crop: facts.image_size, mean: facts.mean, std: facts.std },
-      tokens: { cls: facts.cls_token, registers: facts.register_tokens, patch_size: facts.patch_size, grid: [facts.grid, facts.grid] },
-      layers: Object.fromEntries(Object.keys(facts.outputs).map((k) => [k, k])),
-    }),
-  );
-  return file;
 }
 
 describe('intervening on SAE features', () => {
@@ -162,11 +143,10 @@ describe('intervening on SAE features', () => {
     }
   });
 
-  it.skipIf(!haveFixtures)('the toy fixtures split at block_1 reproduce their full output (shared fixtures)', async () => {
-    for (const fixture of ['toy-clip', 'toy-dinov2-reg']) {
-      const manifest = manifestFor(fixture, work);
-      const facts = JSON.parse(fs.readFileSync(path.join(fixtures, fixture, 'facts.json'), 'utf8'));
-      const d = facts.d_model;
+  it('Hugging Face exports split at block_1 reproduce their full output (repo fixtures)', async () => {
+    for (const fixture of ['clip-vit-b16', 'dinov2-vit-s14-reg'] as const) {
+      const manifest = backboneFixture(fixture).manifest;
+      const d = loadManifest(manifest).dModel!;
       const sae = makeSae(path.join(work, `sae-${fixture}`), { dIn: d, dSae: 64, architecture: 'topk', k: 4, seed: 2 });
       const head = writeHead(path.join(work, `head-${fixture}`), 'classification', 'last_hidden_state', randomWeights(4 * d, 8), 4, d);
       const iv = await Intervener.open({ model: manifest, layer: 'block_1', sae, head, provider: 'cpu' });

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { decodeModel } from '../onnx/graphBuilder.js';
-import { exposeOutputs, listCandidateLayers, type Candidate, type ExposedOutput, type ProbeOptions } from '../onnx/graphSurgery.js';
+import { describeTensors, exposeOutputs, listCandidateLayers, type Candidate, type ExposedOutput, type ProbeOptions } from '../onnx/graphSurgery.js';
 import { parseManifest } from './manifest.js';
 
 export interface TensorInfo {
@@ -91,17 +91,26 @@ function layerKey(c: Candidate): string {
   return c.layer ?? (c.tensor.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[_.]+|_+$/g, '') || 'tensor');
 }
 
-function resolvePicks(picks: string[], candidates: Candidate[], modelPath: string): Candidate[] {
+/**
+ * Picks are block names (block_10), candidate tensors, or any other tensor of the graph by its
+ * name (as --expose's help says): those are probed for a [batch, tokens, d] shape.
+ */
+async function resolvePicks(picks: string[], candidates: Candidate[], modelPath: string, options: ProbeOptions): Promise<Candidate[]> {
   if (picks.length === 0) throw new Error('name at least one layer to expose (e.g. block_10)');
-  return picks.map((pick) => {
-    const found = candidates.find((c) => c.layer === pick) ?? candidates.find((c) => c.tensor === pick);
-    if (found) return found;
+  const found = picks.map((pick) => candidates.find((c) => c.layer === pick) ?? candidates.find((c) => c.tensor === pick));
+  const graph = graphOf(modelPath);
+  const computed = new Set((graph.node ?? []).flatMap((n) => n.output ?? []));
+  const others = picks.filter((pick, i) => !found[i]);
+  for (const pick of others) {
+    if (computed.has(pick)) continue;
     const names = candidates.map((c) => c.layer ?? c.tensor);
     throw new Error(
-      `'${pick}' is not a candidate layer of ${modelPath}` +
+      `'${pick}' is neither a candidate layer nor a tensor of ${modelPath}` +
         (names.length ? `; candidates: ${names.join(', ')}` : '; it has no tensor shaped [batch, tokens, d]'),
     );
-  });
+  }
+  const described = others.length ? await describeTensors(modelPath, others, options) : [];
+  return picks.map((pick, i) => found[i] ?? described[others.indexOf(pick)]!);
 }
 
 const posix = (p: string) => p.split(path.sep).join('/');
@@ -114,7 +123,7 @@ const posix = (p: string) => p.split(path.sep).join('/');
 export async function exposeLayers(modelPath: string, picks: string[], options: ExposeLayersOptions = {}): Promise<ExposeLayersResult> {
   const source = path.resolve(modelPath);
   const candidates = options.candidates ?? (await listCandidateLayers(source, options));
-  const chosen = resolvePicks(picks, candidates, source);
+  const chosen = await resolvePicks(picks, candidates, source, options);
   const keys = [...new Set(chosen.map(layerKey))];
   const base = path.basename(source).replace(/\.onnx$/i, '');
   const out = path.resolve(options.out ?? path.join(path.dirname(source), `${base}.with-${keys.join('+')}.onnx`));
@@ -150,7 +159,7 @@ export async function exposeLayers(modelPath: string, picks: string[], options: 
     data = inferManifest(graph, base, chosen[0]!, { ...all, ...layers }, options);
     warnings.push(
       `${manifestPath}: preprocessing is a guess (shortest side bicubic, ImageNet mean/std) and CLS/register tokens are inferred from the token count; ` +
-        `check them against how the model was trained (resources/manifests/ has CLIP and DINOv2 values)`,
+        `check them against how the model was trained (resources/manifests/ has CLIP, SigLIP, DINOv2 and VideoMAE values)`,
     );
   }
   data.model = posix(path.relative(path.dirname(manifestPath), out));

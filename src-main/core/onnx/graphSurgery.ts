@@ -19,7 +19,7 @@ import { type ProbeOptions, type ProbedTensor, type ProbeResult, ONNX_TYPE, prob
 
 const { onnx } = onnxProto;
 
-export { listCandidateLayers, type Candidate, type ProbeOptions } from './layerProbe.js';
+export { listCandidateLayers, describeTensors, type Candidate, type ProbeOptions } from './layerProbe.js';
 export { externalDataFolderConfig } from './onnxModel.js';
 
 /**

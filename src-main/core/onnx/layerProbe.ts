@@ -178,8 +178,9 @@ export interface Candidate {
   node: string;
   /** Position of the producing node in the graph (graph order = topological order). */
   nodeIndex: number;
-  /** Why it was picked: a residual sum, a block-like name, or an existing graph output. */
-  reason: 'residual' | 'name' | 'output';
+  /** Why it was picked: a residual sum, a normalisation's output (LayerNorm, RMSNorm, or the
+   *  same spelt out in ReduceMean/Sub/Div), an existing graph output, or a block-like name. */
+  reason: 'residual' | 'norm' | 'output' | 'name' | 'requested';
   /** For residual sums: whether the added branch contains attention (Softmax). */
   branch: 'attention' | 'mlp' | null;
   isGraphOutput: boolean;
@@ -190,15 +191,22 @@ export const BLOCK_NAME = /(^|[._:-])(blocks?|layers?|hidden_states?|resid(ual)?
 
 export const ATTENTION_OPS = new Set(['Softmax', 'Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention']);
 
+/** Ops of a learned linear map: every real residual branch (attention, MLP) has one. */
+export const LINEAR_OPS = new Set(['MatMul', 'Gemm', 'Conv', 'FusedMatMul', 'MatMulInteger', 'QLinearMatMul', 'MatMulNBits']);
+
 export interface Residual {
   nodeIndex: number;
   attention: boolean;
+  /** The skip operand x of Add(x, f(x)): what the block's branch read. */
+  skip: string;
 }
 
 /**
  * Residual sums: Add(x, f(x)) where x is an ancestor of the other operand (the skip connection
  * meets its branch). Bias, epsilon and position-embedding Adds have a constant operand and are
- * never residual. The search walks back from f(x) only through nodes after x's producer (graph
+ * never residual, and neither is an elementwise Add(x, g(x)) without a linear map in g, such as
+ * x + 0.044715 x^3 inside the tanh form of GELU (SigLIP's MLP): the branch must hold a MatMul-like
+ * op. The search walks back from f(x) only through nodes after x's producer (graph
  * order is topological), so each test costs at most one block's nodes, not the whole graph.
  */
 export function findResiduals(index: GraphIndex): Map<string, Residual> {
@@ -216,19 +224,21 @@ export function findResiduals(index: GraphIndex): Map<string, Residual> {
     const stack = [index.producer.get(branch)!];
     let reaches = false;
     let attention = false;
+    let linear = false;
     while (stack.length && budget-- > 0) {
       const n = stack.pop()!;
       if (seen.has(n)) continue;
       seen.add(n);
       const visited = index.nodes[n]!;
       if (ATTENTION_OPS.has(visited.opType)) attention = true;
+      if (LINEAR_OPS.has(visited.opType ?? '')) linear = true;
       for (const input of nodeReads(visited)) {
         if (input === skip) reaches = true;
         const p = index.producer.get(input);
         if (p !== undefined && p > low && !seen.has(p)) stack.push(p);
       }
     }
-    if (reaches) found.set(node.output[0], { nodeIndex: i, attention });
+    if (reaches && linear) found.set(node.output[0], { nodeIndex: i, attention, skip });
   });
   return found;
 }
@@ -250,6 +260,128 @@ export function nameBlocks(residuals: Candidate[]): void {
   ends.forEach((c, depth) => (c.layer = `block_${depth}`));
 }
 
+/** Fused normalisation ops whose first input is normalised over the last axis. */
+export const NORM_OPS = new Set(['LayerNormalization', 'SimplifiedLayerNormalization', 'RMSNormalization']);
+
+/** Tensor name -> indices of the nodes that read it. */
+function consumersOf(index: GraphIndex): Map<string, number[]> {
+  const consumers = new Map<string, number[]>();
+  index.nodes.forEach((node, i) => {
+    for (const name of new Set(node.input ?? [])) {
+      if (!name) continue;
+      const list = consumers.get(name);
+      if (list) list.push(i);
+      else consumers.set(name, [i]);
+    }
+  });
+  return consumers;
+}
+
+/**
+ * The output of a normalisation applied to `x`, or null: a fused LayerNormalization-like node
+ * reading x, or LayerNorm as older opsets export it, (x - mean(x)) / sqrt(var + eps) * gamma +
+ * beta, i.e. ReduceMean(x) -> Sub(x, mean) -> ... -> Div(sub, .) then the optional affine
+ * Mul/Add with a constant operand.
+ */
+export function normOutputOf(index: GraphIndex, consumers: Map<string, number[]>, x: string): string | null {
+  const readers = (consumers.get(x) ?? []).map((i) => index.nodes[i]!);
+  const fused = readers.find((n) => NORM_OPS.has(n.opType ?? '') && n.input?.[0] === x);
+  if (fused?.output?.[0]) return fused.output[0];
+  const mean = readers.find((n) => n.opType === 'ReduceMean')?.output?.[0];
+  const centred = mean ? readers.find((n) => n.opType === 'Sub' && n.input?.[0] === x && n.input?.[1] === mean)?.output?.[0] : undefined;
+  if (!centred) return null;
+  const next = (name: string, op: string, firstOnly: boolean) =>
+    (consumers.get(name) ?? []).map((i) => index.nodes[i]!).find((n) => n.opType === op && (firstOnly ? n.input?.[0] === name : n.input?.includes(name)));
+  const divided = next(centred, 'Div', true);
+  let y = divided?.output?.[0];
+  if (!y) return null;
+  // The affine part: Mul by gamma, then Add beta, each with a constant (non-dynamic) operand.
+  for (const op of ['Mul', 'Add']) {
+    const affine = next(y, op, false);
+    if (affine?.output?.[0] && affine.input!.every((n) => n === y || !index.dynamic.has(n))) y = affine.output[0];
+  }
+  return y;
+}
+
+/**
+ * Post-norm blocks (x = norm1(x + attn(x)); x = norm2(x + mlp(x)), as in BERT and the original
+ * Transformer) end at the normalisation after the last residual sum, not at the sum: the next
+ * block reads the normalised tensor. A block end is moved to its norm when the next block's
+ * first residual skips from that norm; the last block, which has no next one, follows the
+ * others when they all were post-norm (a pre-norm model's final norm is left alone).
+ */
+export function promotePostNorm(candidates: Candidate[], residuals: Map<string, Residual>, index: GraphIndex): void {
+  const consumers = consumersOf(index);
+  const sums = candidates.filter((c) => c.reason === 'residual');
+  const ends = sums.filter((c) => c.layer !== null);
+  const moves: [Candidate, Candidate][] = [];
+  for (const [k, end] of ends.entries()) {
+    const norm = normOutputOf(index, consumers, end.tensor);
+    const target = norm ? candidates.find((c) => c.tensor === norm && c.tokens === end.tokens && c.dModel === end.dModel) : undefined;
+    if (!target) return; // every block must have its norm, else the pattern is not post-norm
+    const next = sums[sums.indexOf(end) + 1];
+    const postNorm = next ? residuals.get(next.tensor)?.skip === norm : k > 0 && moves.length === k;
+    if (!postNorm) return;
+    moves.push([end, target]);
+  }
+  for (const [end, norm] of moves) {
+    norm.layer = end.layer;
+    end.layer = null;
+  }
+}
+
+/** A probed tensor as a candidate layer, or why it cannot be one ([batch, tokens, d] floats). */
+function asCandidate(
+  name: string,
+  probed: ProbeResult,
+  index: GraphIndex,
+  reason: Candidate['reason'],
+  residual: Residual | undefined,
+  outputs: Set<string>,
+): Candidate | string {
+  const t = probed.tensors.get(name);
+  if (!t) return 'onnxruntime did not compute it';
+  if (t.dims.length !== 3 || t.dims[0] !== probed.batch) return `it has shape [${t.dims.join(', ')}] on a batch of ${probed.batch}, not [batch, tokens, d]`;
+  if (t.type !== 'float32' && t.type !== 'float16' && t.type !== 'float64') return `it holds ${t.type}, not floats`;
+  const [, tokens, dModel] = t.dims as [number, number, number];
+  if (tokens < 1 || dModel < 2) return `it has shape [${t.dims.join(', ')}], too small for tokens x d`;
+  const nodeIndex = index.producer.get(name)!;
+  const node = index.nodes[nodeIndex]!;
+  return {
+    layer: null,
+    tensor: name,
+    shape: ['batch', tokens, dModel],
+    tokens,
+    dModel,
+    op: node.opType ?? '',
+    node: node.name ?? '',
+    nodeIndex,
+    reason,
+    branch: residual ? (residual.attention ? 'attention' : 'mlp') : null,
+    isGraphOutput: outputs.has(name),
+  };
+}
+
+/**
+ * Any tensors of the graph, by name, as layers (reason 'requested'): what `--expose` takes
+ * besides the listed candidates. Refuses, saying why, a name the graph does not compute or a
+ * tensor not shaped [batch, tokens, d].
+ */
+export async function describeTensors(model: string | Uint8Array, names: string[], options: ProbeOptions = {}): Promise<Candidate[]> {
+  const parsed = loadModel(model, options.baseDir);
+  const index = indexGraph(parsed.graph);
+  for (const name of names) {
+    if (!index.producer.has(name)) throw new Error(`${parsed.label} has no tensor '${name}' computed by a node`);
+  }
+  const probed = await probe(parsed, index, names, options);
+  const outputs = new Set(parsed.graph.output.map((o) => o.name));
+  return names.map((name) => {
+    const c = asCandidate(name, probed, index, 'requested', undefined, outputs);
+    if (typeof c === 'string') throw new Error(`tensor '${name}' of ${parsed.label} cannot be a layer: ${c}`);
+    return c;
+  });
+}
+
 /**
  * Internal tensors that look like transformer block outputs ([batch, tokens, d]), in graph
  * order, with block names where the residual pattern is regular. Runs the graph once on a
@@ -263,6 +395,12 @@ export async function listCandidateLayers(model: string | Uint8Array, options: P
 
   const reasons = new Map<string, Candidate['reason']>();
   for (const name of residuals.keys()) reasons.set(name, 'residual');
+  // Normalisation outputs: what post-norm blocks end with, and layers SAEs are trained on too.
+  const consumers = consumersOf(index);
+  for (const name of index.dynamic) {
+    const norm = normOutputOf(index, consumers, name);
+    if (norm && !reasons.has(norm)) reasons.set(norm, 'norm');
+  }
   for (const name of outputs) if (!reasons.has(name) && index.producer.has(name)) reasons.set(name, 'output');
   for (const name of index.producer.keys()) {
     if (!reasons.has(name) && index.dynamic.has(name) && !name.includes('/') && BLOCK_NAME.test(name)) reasons.set(name, 'name');
@@ -273,28 +411,10 @@ export async function listCandidateLayers(model: string | Uint8Array, options: P
   const probed = await probe(parsed, index, names, options);
   const candidates: Candidate[] = [];
   for (const name of names) {
-    const t = probed.tensors.get(name);
-    if (!t || t.dims.length !== 3 || t.dims[0] !== probed.batch) continue;
-    if (t.type !== 'float32' && t.type !== 'float16' && t.type !== 'float64') continue;
-    const [, tokens, dModel] = t.dims as [number, number, number];
-    if (tokens < 1 || dModel < 2) continue;
-    const nodeIndex = index.producer.get(name)!;
-    const node = index.nodes[nodeIndex]!;
-    const residual = residuals.get(name);
-    candidates.push({
-      layer: null,
-      tensor: name,
-      shape: ['batch', tokens, dModel],
-      tokens,
-      dModel,
-      op: node.opType ?? '',
-      node: node.name ?? '',
-      nodeIndex,
-      reason: reasons.get(name)!,
-      branch: residual ? (residual.attention ? 'attention' : 'mlp') : null,
-      isGraphOutput: outputs.has(name),
-    });
+    const c = asCandidate(name, probed, index, reasons.get(name)!, residuals.get(name), outputs);
+    if (typeof c !== 'string') candidates.push(c);
   }
   nameBlocks(candidates.filter((c) => c.reason === 'residual'));
+  promotePostNorm(candidates, residuals, index);
   return candidates;
 }

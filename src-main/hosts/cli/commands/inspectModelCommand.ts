@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { exposeLayers, inspectOnnx, type ExposeLayersResult, type OnnxInspection, type TensorInfo } from '../../../core/backbone/inspectOnnx.js';
 import { loadManifest } from '../../../core/backbone/manifest.js';
-import type { ProbeOptions } from '../../../core/onnx/graphSurgery.js';
+import type { Candidate, ProbeOptions } from '../../../core/onnx/graphSurgery.js';
 import { EXIT, type CliDeps } from '../context.js';
 
 // `studio inspect-model FILE`: an ONNX file's inputs, outputs and the tensors that look like
@@ -26,6 +26,14 @@ function table(rows: string[][]): string {
   return rows.map((r) => `  ${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}`.trimEnd()).join('\n');
 }
 
+const KIND: Record<Candidate['reason'], (c: Candidate) => string> = {
+  residual: (c) => `residual (${c.branch})`,
+  norm: (c) => `normalisation (${c.op})`,
+  output: () => 'graph output',
+  name: () => 'named like a block',
+  requested: () => 'asked for by name',
+};
+
 export function formatInspection(inspection: OnnxInspection): string {
   const io = (list: TensorInfo[]) => table(list.map((t) => [t.name, t.type, shapeText(t.shape)]));
   const lines = [`Model  ${inspection.path}`, 'Inputs', io(inspection.inputs), 'Outputs', io(inspection.outputs), ''];
@@ -33,10 +41,10 @@ export function formatInspection(inspection: OnnxInspection): string {
     lines.push('No tensor shaped [batch, tokens, d] found: this does not look like a ViT backbone.');
     return lines.join('\n');
   }
-  lines.push('Candidate layers ([batch, tokens, d] tensors in graph order; block_i = residual stream after block i):');
+  lines.push('Candidate layers ([batch, tokens, d] tensors in graph order; block_i = output of block i: the residual stream, or its norm in post-norm blocks):');
   const rows = [['layer', 'tensor', 'shape', 'op', 'kind']];
   for (const c of inspection.candidates) {
-    const kind = c.reason === 'residual' ? `residual (${c.branch})` : c.reason === 'name' ? 'named like a block' : 'graph output';
+    const kind = KIND[c.reason](c);
     const output = c.isGraphOutput && c.reason !== 'output' ? ', graph output' : '';
     rows.push([c.layer ?? '-', c.tensor, `batch x ${c.tokens} x ${c.dModel}`, c.op, `${kind}${output}`]);
   }
