@@ -1,3 +1,4 @@
+import { describe, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,4 +15,17 @@ export function repoFixture(...parts: string[]): string {
     throw new Error(`missing fixture ${path.relative(process.cwd(), file)}: run "npm run fixtures" and commit tests/fixtures/`);
   }
   return file;
+}
+
+/**
+ * An optional cross-check against ../shared/fixtures (a second, independent set of files some
+ * checkouts have beside the repo) is registered only where those files exist: a clone without
+ * them runs the repo's own fixtures and reports nothing skipped.
+ */
+export function describeWhen(present: boolean): (name: string, body: () => void) => void {
+  return present ? (name, body) => describe(name, body) : () => undefined;
+}
+
+export function itWhen(present: boolean): (name: string, body: () => unknown) => void {
+  return present ? (name, body) => it(name, body) : () => undefined;
 }

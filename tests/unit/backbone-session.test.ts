@@ -8,6 +8,7 @@ import { BackboneSession } from '../../src-main/core/backbone/backboneSession.js
 import { loadManifest, parseManifest } from '../../src-main/core/backbone/manifest.js';
 import { backboneFixture, maxAbsDiff } from '../helpers/backboneFixtures.js';
 import { makeTinyVit, type TinyVit } from '../helpers/makeTinyVit.js';
+import { describeWhen } from '../helpers/repoFixtures.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Optional cross-check on the shared PyTorch exports where a checkout has them; the repo's own
@@ -94,7 +95,7 @@ describe('BackboneSession on Hugging Face exports (repo fixtures)', () => {
   });
 });
 
-describe.skipIf(!haveShared)('BackboneSession on the shared PyTorch exports (optional cross-check)', () => {
+describeWhen(haveShared)('BackboneSession on the shared PyTorch exports (optional cross-check)', () => {
   for (const name of ['toy-clip', 'toy-dinov2-reg']) {
     it(`${name}: block_1 matches the reference within 1e-4`, async () => {
       const { facts, manifest } = sharedManifest(name);

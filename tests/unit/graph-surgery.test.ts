@@ -15,6 +15,7 @@ import type { CliDeps } from '../../src-main/hosts/cli/context.js';
 import { runCli } from '../../src-main/hosts/cli/program.js';
 import { backboneFixture } from '../helpers/backboneFixtures.js';
 import { makeTinyVit, type TinyVit } from '../helpers/makeTinyVit.js';
+import { describeWhen } from '../helpers/repoFixtures.js';
 
 const { onnx } = onnxProto;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -272,7 +273,7 @@ describe('CLIPVisionModel exported by scripts/export_backbone.py (repo fixture)'
 // Optional cross-check on the shared 12-block export where a checkout has it.
 const VIT_TINY = path.resolve(here, '../../../shared/fixtures/vit-tiny-224/model.onnx');
 
-describe.skipIf(!existsSync(VIT_TINY))('vit-tiny-224 (a 12-block, 224px PyTorch export)', () => {
+describeWhen(existsSync(VIT_TINY))('vit-tiny-224 (a 12-block, 224px PyTorch export)', () => {
   it('names all 12 blocks of a ViT-B-depth graph', async () => {
     const model = decodeModel(await readFile(VIT_TINY));
     const renames = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`block_${i}`, `/blocks.${i}/Add_1_output_0`]));

@@ -10,11 +10,10 @@ import { parseSaevHeader, readSaevCheckpoint } from '../../src-main/core/sae/sae
 import type { SaeRecord, SaeWeights } from '../../src-main/core/sae/types.js';
 import { makeSaeInputs, makeSaeWeights } from '../helpers/makeSae.js';
 import { saevFile, tensor, torchSave, view, type PyValue } from '../helpers/writeTorchZip.js';
+import { describeWhen } from '../helpers/repoFixtures.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
 const hasFixtures = existsSync(join(FIXTURES, 'saev-top-k', 'sae.pt'));
-if (!hasFixtures) console.warn(`sae-pt-fixtures: shared fixtures not found at ${FIXTURES}; skipping the checkpoint-vs-reference checks`);
-const fixtureSuite = (name: string) => (hasFixtures ? name : `${name} (skipped: shared fixtures not found at ${FIXTURES})`);
 
 const tmp = mkdtempSync(join(tmpdir(), 'sae-pt-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -62,7 +61,7 @@ const FIXTURE_CASES: Array<[string, Partial<SaeRecord>]> = [
   ['saelens-jumprelu', { format: 'saelens', architecture: 'jumprelu' }],
 ];
 
-describe.skipIf(!hasFixtures)(fixtureSuite('checkpoints in the shared fixtures reproduce their reference encodings'), () => {
+describeWhen(hasFixtures)('checkpoints in the shared fixtures reproduce their reference encodings (optional cross-check)', () => {
   it.each(FIXTURE_CASES)('%s', async (folder, expected) => {
     const sae = loadSae(join(FIXTURES, folder));
     expect(sae).toMatchObject(expected);

@@ -8,6 +8,7 @@ import { encodeReference } from '../../src-main/core/sae/referenceEncoder.js';
 import type { SaeRecord, SaeWeights } from '../../src-main/core/sae/types.js';
 import { makeSae, makeSaeInputs } from '../helpers/makeSae.js';
 import { repoFixture } from '../helpers/repoFixtures.js';
+import { itWhen } from '../helpers/repoFixtures.js';
 
 const SHARED_FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures');
 const tmp = mkdtempSync(join(tmpdir(), 'sae-reference-'));
@@ -48,7 +49,7 @@ describe('reference encoder against library checkpoints', () => {
   for (const name of ['saelens-topk', 'saelens-jumprelu']) {
     const folder = join(SHARED_FIXTURES, name);
     const present = existsSync(join(folder, 'reference.json'));
-    it.skipIf(!present)(`shared ${name}: matches reference.json f`, () => {
+    itWhen(present)(`shared ${name}: matches reference.json f`, () => {
       const reference = JSON.parse(readFileSync(join(folder, 'reference.json'), 'utf8')) as { x: number[][]; f: number[][] };
       const f = encodeReference(loadSae(folder), reference.x.flat(), reference.x.length);
       expect(maxAbsDifference(f, reference.f.flat())).toBeLessThan(1e-4);
