@@ -80,6 +80,55 @@ export const PACKAGED_TARGETS: ReadonlyArray<{ platform: 'linux' | 'darwin' | 'w
   { platform: 'win32', arch: 'x64' },
 ];
 
+/**
+ * Electron fuses, flipped in the packaged Electron binary by electron-builder (@electron/fuses,
+ * which electron-builder 26 bundles) right before it signs the app. They close the ways a
+ * local process could make the signed, trusted app binary run other code than ours:
+ *
+ *  - runAsNode off: `ELECTRON_RUN_AS_NODE=1 "Feature Studio" evil.js` no longer turns the app
+ *    into a plain Node.js. Nothing of ours needs it: the indexer runs in worker_threads, and ffmpeg
+ *    is its own executable (child_process.fork of the app binary is what would stop working).
+ *  - enableNodeOptionsEnvironmentVariable off: NODE_OPTIONS (`--require evil.js`) and
+ *    NODE_EXTRA_CA_CERTS are ignored.
+ *  - enableNodeCliInspectArguments off: `--inspect`/`--inspect-brk` and SIGUSR1 open no debugger in
+ *    the main process. (Playwright drives an app through --inspect, so the Electron specs run the
+ *    unpackaged app, whose binary in node_modules has no fuses flipped.)
+ *  - enableEmbeddedAsarIntegrityValidation + onlyLoadAppFromAsar: the app loads its code from
+ *    app.asar only (not from a `resources/app` folder someone adds), and Electron checks that
+ *    archive's header against the hash electron-builder embeds (Info.plist on macOS, a resource in
+ *    the .exe on Windows; Linux has no such check, the fuse is a no-op there). Files unpacked by
+ *    asarUnpack (every native binary, ASAR_UNPACK above) keep working: the archive's header marks
+ *    them `unpacked` and Electron reads them from app.asar.unpacked, whose place is unaffected by
+ *    onlyLoadAppFromAsar (it only narrows where the *app* is looked for), and the dynamic linker
+ *    opens them from disk as before. Their contents are not covered by the integrity hash;
+ *    on macOS the code signature seals them instead.
+ *  - enableCookieEncryption on: Chromium's cookie store is encrypted with the OS keychain, as in
+ *    Chrome. One-way: once on, it must stay on (turning it off again makes the store unreadable).
+ *  - grantFileProtocolExtraPrivileges off: the renderer is served from studio-app:// (appProtocol.ts),
+ *    never from file://, so file:// pages need none of their legacy extra powers.
+ *  - resetAdHocDarwinSignature: the fuse wire lives inside Electron Framework on macOS, so flipping
+ *    it breaks that binary's signature, and Apple silicon refuses to run code with a broken one.
+ *    A signed build is re-signed by electron-builder right afterwards; this ad-hoc re-signature
+ *    keeps an unsigned build (no CSC_LINK, e.g. a fork's release) launchable.
+ */
+export const ELECTRON_FUSES: NonNullable<Configuration['electronFuses']> = {
+  runAsNode: false,
+  enableCookieEncryption: true,
+  enableNodeOptionsEnvironmentVariable: false,
+  enableNodeCliInspectArguments: false,
+  enableEmbeddedAsarIntegrityValidation: true,
+  onlyLoadAppFromAsar: true,
+  grantFileProtocolExtraPrivileges: false,
+  resetAdHocDarwinSignature: true,
+};
+
+/**
+ * Entitlements the macOS app and its helpers are signed with: JIT only, library validation on.
+ * Why library validation can stay on is explained in the file. Lives in resources/, which is not
+ * electron-builder's buildResources folder (see `directories` below), so it is named explicitly.
+ */
+export const MAC_ENTITLEMENTS = 'resources/entitlements.mac.plist';
+
 const config: Configuration = {
   appId: 'org.featurestudio.app',
   productName: 'Feature Studio',
@@ -99,6 +148,7 @@ const config: Configuration = {
   buildDependenciesFromSource: false,
   nativeRebuilder: 'sequential',
   afterPack: verifyPackedNatives,
+  electronFuses: ELECTRON_FUSES,
   artifactName: '${name}-${version}-${os}-${arch}.${ext}',
   // Index folders are directories, which no OS associates with an app well, so there are no file
   // associations: `feature-studio <index folder>` (or `open -a "Feature Studio" <folder>` on
@@ -125,9 +175,14 @@ const config: Configuration = {
     target: [{ target: 'dmg', arch: ['arm64'] }],
     category: 'public.app-category.developer-tools',
     icon: 'resources/icon.png',
-    // Hardened runtime with electron-builder's default entitlements (JIT, unsigned executable
-    // memory, and disable-library-validation so onnxruntime's and sharp's dylibs may load).
+    // Hardened runtime with our own entitlements instead of electron-builder's defaults, which
+    // also grant unsigned executable memory and turn library validation off. Library validation
+    // stays on: the signing step signs onnxruntime's, sharp's and better-sqlite3's binaries in
+    // app.asar.unpacked with the app's own team identity, which is what validation asks for.
+    // The helpers (renderer, GPU, plugin) get the same file rather than the permissive default.
     hardenedRuntime: true,
+    entitlements: MAC_ENTITLEMENTS,
+    entitlementsInherit: MAC_ENTITLEMENTS,
     gatekeeperAssess: false,
     darkModeSupport: true,
     files: filesFor('darwin'),

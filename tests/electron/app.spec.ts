@@ -106,6 +106,48 @@ test.describe('a fresh start', () => {
     await page.waitForTimeout(500);
     expect(page.url()).toMatch(/^studio-app:\/\/renderer\//);
   });
+
+  test('keeps every frame on the app, opens no windows and grants no permissions', async () => {
+    const page = await app.firstWindow();
+    // The app makes no iframes; one that got in must not leave the app either (CSP frame-src and
+    // will-frame-navigate both refuse), whether it is sent to the web or to a local file.
+    await page.evaluate(() => {
+      for (const url of ['https://example.com/', 'file:///etc/hosts']) {
+        const frame = document.createElement('iframe');
+        document.body.appendChild(frame);
+        frame.src = url;
+      }
+    });
+    await page.waitForTimeout(1_000);
+    const frameUrls = page.frames().map((f) => f.url());
+    expect(frameUrls.length).toBeGreaterThanOrEqual(1);
+    for (const url of frameUrls) expect(url).not.toMatch(/^(https?|file):/);
+    expect(page.url()).toMatch(/^studio-app:\/\/renderer\//);
+
+    // window.open never makes an Electron window (a non-web URL is not opened anywhere; a web
+    // one would go to the system browser, which a test should not start).
+    const opened = await page.evaluate(() => window.open('file:///etc/hosts') === null);
+    expect(opened).toBe(true);
+    await page.waitForTimeout(300);
+    expect(app.windows()).toHaveLength(1);
+
+    // Permission requests are refused: only the clipboard write is ever granted.
+    expect(await page.evaluate(() => Notification.requestPermission())).toBe('denied');
+    const geolocation = await page.evaluate(async () => (await navigator.permissions.query({ name: 'geolocation' })).state);
+    expect(geolocation).not.toBe('granted');
+  });
+
+  test('offers DevTools only because this is an unpackaged run', async () => {
+    // app.isPackaged is false here (electron <project>), so DevTools are allowed; an installed app
+    // has neither the menu item nor webPreferences.devTools (tests/unit/electron-menu.test.ts).
+    const roles = await app.evaluate(({ app: electronApp, Menu }) => {
+      const collect = (items: Electron.MenuItem[]): string[] =>
+        items.flatMap((i) => [String(i.role ?? ''), ...(i.submenu ? collect(i.submenu.items) : [])]);
+      return { packaged: electronApp.isPackaged, roles: collect(Menu.getApplicationMenu()?.items ?? []) };
+    });
+    expect(roles.packaged).toBe(false);
+    expect(roles.roles.map((r) => r.toLowerCase())).toContain('toggledevtools');
+  });
 });
 
 test.describe('Feature Studio <index folder>', () => {

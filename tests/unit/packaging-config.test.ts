@@ -4,7 +4,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import config, { APP_FILES, ASAR_UNPACK, missingNatives, PACKAGED_TARGETS, resourcesDirOf } from '../../electron-builder.js';
+import { FuseV1Options } from '@electron/fuses';
+import { PlatformPackager } from 'app-builder-lib';
+import config, {
+  APP_FILES,
+  ASAR_UNPACK,
+  ELECTRON_FUSES,
+  MAC_ENTITLEMENTS,
+  missingNatives,
+  PACKAGED_TARGETS,
+  resourcesDirOf,
+} from '../../electron-builder.js';
 
 // The installer configuration, checked without building an installer (that needs Electron's
 // binary and the network): targets per OS, what goes into app.asar, and that every native binary
@@ -392,5 +402,95 @@ describe('icons', () => {
     const alpha = (x: number, y: number) => data[(y * info.width + x) * info.channels + 3];
     expect(alpha(0, 0)).toBe(0);
     expect(alpha(32, 32)).toBe(255);
+  });
+});
+
+/** `<key>…</key><true/>` pairs of a plist's top-level dict (the only shape entitlements take). */
+function plistBooleans(xml: string): Map<string, boolean> {
+  const body = xml.replace(/<!--[\s\S]*?-->/g, '');
+  const result = new Map<string, boolean>();
+  for (const m of body.matchAll(/<key>([^<]+)<\/key>\s*<(true|false)\s*\/>/g)) result.set(m[1]!, m[2] === 'true');
+  // Every key must have been a boolean one: an entitlement with another value type would be missed.
+  expect((body.match(/<key>/g) ?? []).length).toBe(result.size);
+  return result;
+}
+
+describe('Electron fuses', () => {
+  it('are flipped at packaging time by electron-builder itself', () => {
+    expect(config.electronFuses).toBe(ELECTRON_FUSES);
+  });
+
+  it('close Node entry points, require the app from a checked app.asar and encrypt cookies', () => {
+    expect(ELECTRON_FUSES).toMatchObject({
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      enableCookieEncryption: true,
+      grantFileProtocolExtraPrivileges: false,
+    });
+    // Keeps an unsigned Apple-silicon build launchable after its Electron Framework was modified.
+    expect(ELECTRON_FUSES.resetAdHocDarwinSignature).toBe(true);
+    // The integrity fuse needs the hash electron-builder computes from app.asar.
+    expect(config.asar).toBe(true);
+    expect((config as { disableAsarIntegrity?: boolean }).disableAsarIntegrity).not.toBe(true);
+  });
+
+  it('reach @electron/fuses as the wire settings we mean (electron-builder\'s own translation)', async () => {
+    const generate = (PlatformPackager.prototype as unknown as {
+      generateFuseConfig(fuses: unknown): Promise<Record<string | number, unknown>>;
+    }).generateFuseConfig;
+    const wire = await generate.call({}, config.electronFuses);
+    expect(wire[FuseV1Options.RunAsNode]).toBe(false);
+    expect(wire[FuseV1Options.EnableCookieEncryption]).toBe(true);
+    expect(wire[FuseV1Options.EnableNodeOptionsEnvironmentVariable]).toBe(false);
+    expect(wire[FuseV1Options.EnableNodeCliInspectArguments]).toBe(false);
+    expect(wire[FuseV1Options.EnableEmbeddedAsarIntegrityValidation]).toBe(true);
+    expect(wire[FuseV1Options.OnlyLoadAppFromAsar]).toBe(true);
+    expect(wire[FuseV1Options.GrantFileProtocolExtraPrivileges]).toBe(false);
+    expect(wire.resetAdHocDarwinSignature).toBe(true);
+  });
+
+  it('exist in the Electron the app ships with (GrantFileProtocolExtraPrivileges came with Electron 29)', () => {
+    const electronPkg = JSON.parse(readFileSync(path.join(root, 'node_modules', 'electron', 'package.json'), 'utf8')) as { version: string };
+    expect(Number(electronPkg.version.split('.')[0])).toBeGreaterThanOrEqual(29);
+  });
+
+  it('leave the native binaries loadable: they stay unpacked next to app.asar', () => {
+    // onlyLoadAppFromAsar only narrows where the app itself is looked for; natives are read from
+    // app.asar.unpacked through the archive's `unpacked` entries, which asarUnpack produces.
+    for (const file of [
+      'node_modules/onnxruntime-node/bin/napi-v6/darwin/arm64/libonnxruntime.1.dylib',
+      'node_modules/onnxruntime-node/bin/napi-v6/win32/x64/onnxruntime.dll',
+      'node_modules/@img/sharp-darwin-arm64/lib/sharp-darwin-arm64.node',
+      'node_modules/better-sqlite3/build/Release/better_sqlite3.node',
+    ]) {
+      expect(unpacked(file), file).toBe(true);
+    }
+  });
+});
+
+describe('macOS entitlements', () => {
+  const file = path.join(root, MAC_ENTITLEMENTS);
+
+  it('are our own file, for the app and for its helpers', () => {
+    expect(config.mac?.hardenedRuntime).toBe(true);
+    expect(config.mac?.entitlements).toBe(MAC_ENTITLEMENTS);
+    expect(config.mac?.entitlementsInherit).toBe(MAC_ENTITLEMENTS);
+    expect(existsSync(file)).toBe(true);
+    // A build resource, not part of the packed app.
+    expect(includedAppFile(MAC_ENTITLEMENTS, 'mac')).toBe(false);
+  });
+
+  it('keep library validation on and grant JIT only', () => {
+    const xml = readFileSync(file, 'utf8');
+    expect(xml).toMatch(/^<\?xml version="1\.0" encoding="UTF-8"\?>/);
+    expect(xml).toMatch(/<plist version="1\.0">\s*<dict>[\s\S]*<\/dict>\s*<\/plist>\s*$/);
+    const entitlements = plistBooleans(xml);
+    expect([...entitlements]).toEqual([['com.apple.security.cs.allow-jit', true]]);
+    expect(entitlements.has('com.apple.security.cs.disable-library-validation')).toBe(false);
+    expect(entitlements.has('com.apple.security.cs.allow-unsigned-executable-memory')).toBe(false);
+    expect(entitlements.has('com.apple.security.cs.allow-dyld-environment-variables')).toBe(false);
   });
 });

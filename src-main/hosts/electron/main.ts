@@ -5,13 +5,16 @@ import { IPC_EVENT_CHANNEL, type PathKind } from '../../contract/index.js';
 import type { StudioBackend } from '../../core/backend.js';
 import { createStudioService } from '../../core/service.js';
 import { APP_SCHEME_PRIVILEGES, registerAppProtocol } from './appProtocol.js';
+import { hardenSession, lockDownContents } from './hardening.js';
 import { registerIpc } from './ipc.js';
 import { indexFolderOf, indexPathFromArgv } from './launchArgs.js';
 import { buildAppMenu } from './menu.js';
+import { devToolsAllowed } from './menuTemplate.js';
 import { useElectronSqlite } from './nativeSqlite.js';
 import { registerThumbProtocol, THUMB_SCHEME_PRIVILEGES } from './thumbProtocol.js';
 import { trustedSenderCheck } from './trust.js';
 import { createMainWindow, navigateTo } from './window.js';
+import { debuggingSwitches } from './windowPolicy.js';
 
 // Electron shell: a thin adapter that wires the core service to one window. All behaviour lives
 // in the service; this file only owns Electron objects (window, menu, dialogs, protocols, IPC).
@@ -21,6 +24,11 @@ const preloadPath = path.join(mainDir, '..', 'preload', 'index.cjs');
 const rendererDir = path.join(mainDir, '..', 'renderer');
 // Only an unpackaged app may load the Vite dev server; a packaged one always uses its own files.
 const devServerUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
+// DevTools (menu item and the window's devTools preference): unpackaged, or STUDIO_DEVTOOLS=1.
+const devTools = devToolsAllowed(app.isPackaged, process.env);
+// An installed app never starts with a Chrome DevTools protocol endpoint open (the fuses already
+// stop Node's --inspect); the Electron specs drive the unpackaged app, which is not affected.
+const refusedSwitches = app.isPackaged ? debuggingSwitches(process.argv) : [];
 
 // Tests (and users who want a throw-away profile) point the settings somewhere else.
 if (process.env.STUDIO_USER_DATA_DIR) app.setPath('userData', path.resolve(process.env.STUDIO_USER_DATA_DIR));
@@ -53,7 +61,7 @@ function showWindow(): BrowserWindow {
     mainWindow.focus();
     return mainWindow;
   }
-  mainWindow = createMainWindow({ preloadPath, devServerUrl });
+  mainWindow = createMainWindow({ preloadPath, devServerUrl, devTools });
   mainWindow.on('closed', () => (mainWindow = null));
   return mainWindow;
 }
@@ -84,15 +92,17 @@ function showAbout(): void {
   });
 }
 
-function hardenWebContents(): void {
-  // No webviews, and no permission prompts except writing to the clipboard ("copy feature id").
-  app.on('web-contents-created', (_event, contents) => {
-    contents.on('will-attach-webview', (event) => event.preventDefault());
-  });
-  session.defaultSession.setPermissionRequestHandler((_contents, permission, callback) => {
-    callback(permission === 'clipboard-sanitized-write');
-  });
-  session.defaultSession.setPermissionCheckHandler((_contents, permission) => permission === 'clipboard-sanitized-write');
+const openExternal = (url: string) => void shell.openExternal(url);
+
+/**
+ * Every webContents (the window's, and any other Electron or Chromium makes) stays on the app in
+ * every frame, and every session refuses all permissions but the clipboard write (hardening.ts).
+ * Registered before `ready`, so no contents or session is created before the handlers exist; the
+ * default session, which cannot be touched before `ready`, is hardened in start().
+ */
+function hardenAllContentsAndSessions(): void {
+  app.on('web-contents-created', (_event, contents) => lockDownContents(contents, { devServerUrl, openExternal }));
+  app.on('session-created', (ses) => hardenSession(ses, devServerUrl));
 }
 
 async function start(): Promise<void> {
@@ -102,7 +112,7 @@ async function start(): Promise<void> {
       'better-sqlite3 has no Electron build in .electron-native/; start the app with "npm start", which builds it, if opening an index fails.',
     );
   }
-  hardenWebContents();
+  hardenSession(session.defaultSession, devServerUrl);
   registerAppProtocol(protocol, rendererDir);
 
   // `Feature Studio <index folder>` (see launchArgs.ts): opened at start, like `studio serve DIR`.
@@ -129,21 +139,24 @@ async function start(): Promise<void> {
     if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC_EVENT_CHANNEL, event);
   });
 
-  Menu.setApplicationMenu(
-    buildAppMenu({
-      openIndex: () => void openIndexFromMenu(),
-      newIndex: () => navigateTo(showWindow(), '#/'),
-      about: showAbout,
-      showSettingsFolder: () => void shell.openPath(app.getPath('userData')),
-    }),
-  );
+  const menuActions = {
+    openIndex: () => void openIndexFromMenu(),
+    newIndex: () => navigateTo(showWindow(), '#/'),
+    about: showAbout,
+    showSettingsFolder: () => void shell.openPath(app.getPath('userData')),
+  };
+  Menu.setApplicationMenu(buildAppMenu(menuActions, { platform: process.platform, devTools }));
   showWindow();
 }
 
-// One instance: two would share the settings folder and could index into the same folder.
-if (!app.requestSingleInstanceLock()) {
+if (refusedSwitches.length > 0) {
+  console.error(`Feature Studio does not start with debugging switches: ${refusedSwitches.join(' ')}`);
+  app.exit(1);
+} else if (!app.requestSingleInstanceLock()) {
+  // One instance: two would share the settings folder and could index into the same folder.
   app.quit();
 } else {
+  hardenAllContentsAndSessions();
   app.on('second-instance', (_event, argv, workingDirectory) => {
     showWindow();
     const dir = indexPathFromArgv(argv, launchArgOptions(workingDirectory));

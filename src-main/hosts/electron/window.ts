@@ -1,15 +1,19 @@
 import { BrowserWindow, session, shell } from 'electron';
 import { APP_ENTRY_URL } from './trust.js';
-import { devServerCsp, mainWindowOptions, navigationDecision, redirectAllowed, windowOpenDecision } from './windowPolicy.js';
+import { lockDownContents } from './hardening.js';
+import { devServerCsp, mainWindowOptions } from './windowPolicy.js';
 
 // The one studio window, locked down: isolated and sandboxed renderer, no Node, no navigation
-// away from the app, new windows refused (web links open in the system browser). The decisions
-// themselves are pure functions in windowPolicy.ts.
+// away from the app in any frame, new windows refused (web links open in the system browser), no
+// DevTools unless allowed. The decisions themselves are pure functions in windowPolicy.ts, wired
+// in hardening.ts.
 
 export interface MainWindowOptions {
   preloadPath: string;
   /** Vite dev server URL under `npm run dev` (ELECTRON_RENDERER_URL); else the app protocol. */
   devServerUrl?: string;
+  /** Whether DevTools may open at all (devToolsAllowed in menuTemplate.ts); off by default. */
+  devTools?: boolean;
 }
 
 /** The dev server serves over http; its CSP comes from response headers we add here. */
@@ -23,22 +27,11 @@ function applyDevCsp(devServerUrl: string): void {
 
 export function createMainWindow(options: MainWindowOptions): BrowserWindow {
   const { devServerUrl } = options;
-  const win = new BrowserWindow(mainWindowOptions(options.preloadPath));
+  const win = new BrowserWindow(mainWindowOptions(options.preloadPath, options.devTools ?? false));
   win.once('ready-to-show', () => win.show());
-
-  win.webContents.setWindowOpenHandler(({ url }) => {
-    if (windowOpenDecision(url) === 'open-external') void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-  win.webContents.on('will-navigate', (event, url) => {
-    const decision = navigationDecision(url, devServerUrl);
-    if (decision === 'allow') return;
-    event.preventDefault();
-    if (decision === 'open-external') void shell.openExternal(url);
-  });
-  win.webContents.on('will-redirect', (event, url) => {
-    if (!redirectAllowed(url, devServerUrl)) event.preventDefault();
-  });
+  // Also done for every webContents by main.ts (web-contents-created); doing it here as well keeps
+  // the window safe however it is created, and lockDownContents runs once per contents.
+  lockDownContents(win.webContents, { devServerUrl, openExternal: (url) => void shell.openExternal(url) });
 
   if (devServerUrl) {
     applyDevCsp(devServerUrl);
