@@ -1,6 +1,6 @@
 // Composition root: the only place that decides which StudioClient the renderer talks to.
 import type { StudioBridge, StudioClient } from '@contract';
-import { createHttpClient } from './api/httpClient';
+import { createHttpClient, removeTokenFromAddress } from './api/httpClient';
 import { createIpcClient } from './api/ipcClient';
 import { createStudioApp } from './createStudioApp';
 
@@ -11,5 +11,7 @@ declare global {
   }
 }
 
+// In a browser the address came with the web host's access token; the cookie it set replaces it.
+if (!window.studio) removeTokenFromAddress(window);
 const client: StudioClient = window.studio ? createIpcClient(window.studio) : createHttpClient();
 createStudioApp(client).mount('#app');

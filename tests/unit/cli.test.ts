@@ -248,21 +248,25 @@ describe('studio serve', () => {
     const h = harness();
     const running = runCli(['serve', '/data/index', '--port', '0'], h.deps);
     for (let i = 0; i < 50 && !h.stdout().includes('http://'); i++) await new Promise((r) => setTimeout(r, 10));
-    const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(h.stdout())?.[0];
-    expect(url).toBeTruthy();
+    // The printed address carries the run's access token; the host answers nothing without it.
+    const printed = /(http:\/\/127\.0\.0\.1:\d+\/)\?token=([\w-]{43,})/.exec(h.stdout());
+    expect(printed, h.stdout()).toBeTruthy();
+    const [, origin, token] = printed!;
     expect(h.created[0]).toMatchObject({ host: 'web', openAtStart: path.resolve('/data/index') });
-    const res = await fetch(`${url}api/appInfo`, { method: 'POST' });
+    expect((await fetch(`${origin}api/appInfo`, { method: 'POST' })).status).toBe(401);
+    const res = await fetch(`${origin}api/appInfo`, { method: 'POST', headers: { 'X-Studio-Token': token } });
     expect(await res.json()).toMatchObject({ ok: true });
     h.interrupt();
     expect(await running).toBe(0);
     expect(h.backend.closed).toBe(true);
   });
 
-  it('opens the browser with --open, on the printed address', async () => {
+  it('opens the browser with --open, on the printed address with its token', async () => {
     const h = harness();
     const running = runCli(['serve', '--port', '0', '--open'], h.deps);
     for (let i = 0; i < 50 && !h.stdout().includes('default browser'); i++) await new Promise((r) => setTimeout(r, 10));
-    const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(h.stdout())?.[0];
+    const url = /http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+/.exec(h.stdout())?.[0];
+    expect(url).toBeTruthy();
     expect(h.opened).toEqual([url]);
     h.interrupt();
     expect(await running).toBe(0);

@@ -2,7 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, realpathSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containedSegments, isInside, resolveContained } from '../../src-main/core/paths/containedPath.js';
+import { containedSegments, isInside, realFolderInPlace, resolveContained } from '../../src-main/core/paths/containedPath.js';
+import { isThumbnailRequest } from '../../src-main/core/paths/thumbnailName.js';
+import { thumbnailFile } from '../../src-main/core/indexer/writeThumbnails.js';
+import { stripFile } from '../../src-main/core/indexer/runVideoIndex.js';
 
 let base: string;
 let root: string;
@@ -22,6 +25,19 @@ beforeAll(() => {
   symlinkSync(path.join(root, 'a.webp'), path.join(root, 'link-in.webp'));
   symlinkSync(path.join(root, 'nowhere'), path.join(root, 'dangling.webp'));
   symlinkSync(root, path.join(base, 'root-link'));
+  // An index folder whose `thumbs` is a link to a folder elsewhere (another user's home, say).
+  mkdirSync(path.join(base, 'elsewhere'));
+  writeFileSync(path.join(base, 'elsewhere', '.bashrc'), 'secret');
+  writeFileSync(path.join(base, 'elsewhere', '1.webp'), 'secret');
+  mkdirSync(path.join(base, 'index'));
+  symlinkSync(path.join(base, 'elsewhere'), path.join(base, 'index', 'thumbs'));
+  mkdirSync(path.join(base, 'index-up'));
+  symlinkSync(base, path.join(base, 'index-up', 'thumbs'));
+  mkdirSync(path.join(base, 'index-self'));
+  symlinkSync('.', path.join(base, 'index-self', 'thumbs'));
+  writeFileSync(path.join(base, 'index-self', '1.webp'), 'x');
+  mkdirSync(path.join(base, 'index-file'));
+  writeFileSync(path.join(base, 'index-file', 'thumbs'), 'not a folder');
 });
 
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -83,10 +99,22 @@ describe('resolveContained', () => {
     expect(resolveContained(root, 'dangling.webp')).toBeNull();
   });
 
-  it('follows symlinks that stay inside root, and accepts a symlinked root', () => {
+  it('follows symlinks that stay inside root, and a root linked to a sibling in the same folder', () => {
     expect(resolveContained(root, 'link-in.webp')).toBe(path.join(root, 'a.webp'));
     expect(resolveContained(path.join(base, 'root-link'), 'a.webp')).toBe(path.join(root, 'a.webp'));
     expect(resolveContained(path.join(base, 'root-link'), 'link-out.webp')).toBeNull();
+  });
+
+  it('refuses a root that is itself a link out of its folder (a symlinked thumbs)', () => {
+    expect(resolveContained(path.join(base, 'index', 'thumbs'), '.bashrc')).toBeNull();
+    expect(resolveContained(path.join(base, 'index', 'thumbs'), '1.webp')).toBeNull();
+    expect(resolveContained(path.join(base, 'index-up', 'thumbs'), 'secret.txt')).toBeNull();
+    expect(resolveContained(path.join(base, 'index-self', 'thumbs'), '1.webp')).toBeNull();
+    expect(resolveContained(path.join(base, 'index-file', 'thumbs'), 'x')).toBeNull();
+  });
+
+  it('accepts links above the root (a symlinked home or /var on macOS)', () => {
+    expect(resolveContained(path.join(base, 'root-link', 'thumbs'), 'sub/b.webp')).toBe(path.join(root, 'thumbs', 'sub', 'b.webp'));
   });
 
   it('does not treat a sibling folder sharing the prefix as inside', () => {
@@ -97,4 +125,35 @@ describe('resolveContained', () => {
   it('refuses overlong requests', () => {
     expect(containedSegments('a/'.repeat(600))).toBeNull();
   });
+});
+
+describe('realFolderInPlace', () => {
+  it('gives the real path of a folder that is not itself a link', () => {
+    expect(realFolderInPlace(path.join(root, 'thumbs'))).toBe(path.join(root, 'thumbs'));
+    expect(realFolderInPlace(path.join(base, 'root-link', 'thumbs'))).toBe(path.join(root, 'thumbs'));
+    expect(realFolderInPlace(path.parse(base).root)).toBe(path.parse(base).root);
+  });
+
+  it('refuses links out of the folder, files and missing paths', () => {
+    expect(realFolderInPlace(path.join(base, 'index', 'thumbs'))).toBeNull();
+    expect(realFolderInPlace(path.join(base, 'index-up', 'thumbs'))).toBeNull();
+    expect(realFolderInPlace(path.join(base, 'index-self', 'thumbs'))).toBeNull();
+    expect(realFolderInPlace(path.join(base, 'index-file', 'thumbs'))).toBeNull();
+    expect(realFolderInPlace(path.join(base, 'missing'))).toBeNull();
+  });
+});
+
+describe('isThumbnailRequest', () => {
+  it('accepts exactly the names the indexers write', () => {
+    expect(isThumbnailRequest(thumbnailFile(0))).toBe(true);
+    expect(isThumbnailRequest(thumbnailFile(123456))).toBe(true);
+    expect(isThumbnailRequest(stripFile(42))).toBe(true);
+  });
+
+  it.each(['evil.html', '.bashrc', '7.webp.html', '7.html', '7.WEBP', 'x7.webp', '7.webp/x', 'sub/7.webp', '%37.webp',
+    '7%2ewebp', '../7.webp', '7-strip.webp.tmp', '7.webp.tmp', '', '-1.webp', '1e3.webp', '7 .webp', `${'9'.repeat(17)}.webp`])(
+    'refuses %j', (name) => {
+      expect(isThumbnailRequest(name)).toBe(false);
+    },
+  );
 });

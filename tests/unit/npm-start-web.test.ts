@@ -28,15 +28,19 @@ it('npm start ends with the web studio answering on 127.0.0.1 and says why Elect
     for (let i = 0; i < 1200 && !/running at http/.test(output) && child.exitCode === null; i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(output)?.[0];
-    expect(url, output).toBeTruthy();
+    // The printed address carries the web host's access token, which signs the browser in.
+    const printed = /(http:\/\/127\.0\.0\.1:\d+\/)\?token=[\w-]+/.exec(output);
+    expect(printed, output).toBeTruthy();
+    const [url, origin] = printed!;
     expect(output).toMatch(/Feature Studio: the desktop app cannot start: (Node \d+\.\d+\.\d+ is older than 22\.12\.0|there is no display)/);
     expect(output).toContain('Starting the same studio in your browser instead');
 
-    const page = await fetch(url!);
+    expect((await fetch(origin)).status).toBe(401);
+    const page = await fetch(url);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<div id="app">');
-    const info = await fetch(`${url}api/appInfo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const cookie = page.headers.get('set-cookie')!.split(';')[0];
+    const info = await fetch(`${origin}api/appInfo`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: '{}' });
     expect(await info.json()).toMatchObject({ ok: true, result: { host: 'web' } });
   } finally {
     child.kill('SIGINT');

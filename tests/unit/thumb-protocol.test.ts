@@ -18,6 +18,16 @@ beforeAll(() => {
   symlinkSync(path.join(base, 'secret.txt'), path.join(thumbs, 'out.webp'));
   symlinkSync(base, path.join(thumbs, 'dir-out'));
   backend.thumbDirs.set(FAKE_INDEX_ID, thumbs);
+  // Files the indexer never writes, and a thumbnail-named link out of the folder.
+  writeFileSync(path.join(thumbs, 'evil.html'), '<script>alert(1)</script>');
+  symlinkSync(path.join(base, 'secret.txt'), path.join(thumbs, '9.webp'));
+  // An index whose `thumbs` is itself a link to another folder (another user's home, say).
+  mkdirSync(path.join(base, 'home'));
+  writeFileSync(path.join(base, 'home', '.bashrc'), 'secret');
+  writeFileSync(path.join(base, 'home', '1.webp'), 'secret');
+  mkdirSync(path.join(base, 'linked-index'));
+  symlinkSync(path.join(base, 'home'), path.join(base, 'linked-index', 'thumbs'));
+  backend.thumbDirs.set('linked', path.join(base, 'linked-index', 'thumbs'));
   mkdirSync(path.join(base, 'renderer', 'assets'), { recursive: true });
   writeFileSync(path.join(base, 'renderer', 'index.html'), '<title>x</title>');
   writeFileSync(path.join(base, 'renderer', 'assets', 'a.js'), '');
@@ -57,6 +67,11 @@ describe('thumbRequestToPath', () => {
     [`studio-thumb://${FAKE_INDEX_ID}/.%2e/secret.txt`, 404],
     ['studio-thumb://..%2f..%2f/7.webp', 404],
     [`studio-thumb://${FAKE_INDEX_ID}/missing.webp`, 404],
+    // Only the names the indexer writes, never through a link out, nor from a linked thumbs.
+    [`studio-thumb://${FAKE_INDEX_ID}/evil.html`, 404],
+    [`studio-thumb://${FAKE_INDEX_ID}/9.webp`, 404],
+    ['studio-thumb://linked/.bashrc', 404],
+    ['studio-thumb://linked/1.webp', 404],
     ['studio-thumb://unknown/7.webp', 404],
     [`studio-thumb://${FAKE_INDEX_ID}`, 400],
     [`studio-thumb://${FAKE_INDEX_ID}/`, 400],
@@ -101,6 +116,8 @@ describe('registerThumbProtocol (the handler Electron calls)', () => {
     const response = await handlerFor()({ url: `studio-thumb://${FAKE_INDEX_ID}/7.webp`, method: 'GET' });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('image/webp');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(await response.text()).toBe('x');
   });
 
@@ -109,6 +126,10 @@ describe('registerThumbProtocol (the handler Electron calls)', () => {
     `studio-thumb://${FAKE_INDEX_ID}/%2e%2e%2fsecret.txt`,
     `studio-thumb://${FAKE_INDEX_ID}/out.webp`,
     `studio-thumb://${FAKE_INDEX_ID}/dir-out/secret.txt`,
+    `studio-thumb://${FAKE_INDEX_ID}/9.webp`,
+    `studio-thumb://${FAKE_INDEX_ID}/evil.html`,
+    'studio-thumb://linked/.bashrc',
+    'studio-thumb://linked/1.webp',
   ])('never returns the secret for %s', async (url) => {
     const response = await handlerFor()({ url, method: 'GET' });
     expect(response.status).toBeGreaterThanOrEqual(400);

@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 // Every host that turns a request into a file path (web host static files and thumbnails, the
@@ -49,8 +49,15 @@ export function isInside(parent: string, child: string): boolean {
 /**
  * Absolute real path of an existing file or folder `requested` names below `root`, or null when
  * the request is unsafe (see containedSegments), names nothing, or resolves outside `root`
- * through a symlink. Both sides are resolved with realpath, so a symlinked root still works and a
- * symlink inside root that points out of it is refused.
+ * through a symlink. Both sides are resolved with realpath, so a symlink inside root that points
+ * out of it is refused.
+ *
+ * `root` itself must be a real folder where it is named: its ancestors may be links (macOS's
+ * /var -> /private/var, a symlinked home), but its own last component may not be. Roots are
+ * folders inside a folder the user chose (an index's `thumbs`, the renderer build), and whoever
+ * wrote that folder could otherwise point `thumbs` at any folder the studio user can read and
+ * have it served as thumbnails. The check compares the root's real path with its real parent's,
+ * in one realpath each, so swapping the link in and out between two calls does not pass it.
  *
  * `requested` is the path as it appeared in a URL (percent-encoded); callers must not decode it
  * first, or `%252e` would be decoded twice.
@@ -58,12 +65,8 @@ export function isInside(parent: string, child: string): boolean {
 export function resolveContained(root: string, requested: string): string | null {
   const segments = containedSegments(requested);
   if (segments === null) return null;
-  let realRoot: string;
-  try {
-    realRoot = realpathSync.native(path.resolve(root));
-  } catch {
-    return null;
-  }
+  const realRoot = realFolderInPlace(root);
+  if (realRoot === null) return null;
   const candidate = path.join(realRoot, ...segments);
   if (!isInside(realRoot, candidate)) return null;
   let realCandidate: string;
@@ -73,4 +76,25 @@ export function resolveContained(root: string, requested: string): string | null
     return null; // missing, or a dangling symlink
   }
   return isInside(realRoot, realCandidate) && realCandidate !== realRoot ? realCandidate : null;
+}
+
+/**
+ * Real path of `folder` when it is a directory that is not itself a link (its real path sits
+ * directly in its real parent folder), else null. A link to a sibling in the same parent passes:
+ * it stays inside the folder the user chose.
+ */
+export function realFolderInPlace(folder: string): string | null {
+  const absolute = path.resolve(folder);
+  let realFolder: string;
+  let realParent: string;
+  try {
+    realFolder = realpathSync.native(absolute);
+    realParent = realpathSync.native(path.dirname(absolute));
+    if (!statSync(realFolder).isDirectory()) return null;
+  } catch {
+    return null;
+  }
+  // The filesystem root is its own parent.
+  if (realFolder === realParent) return absolute === path.dirname(absolute) ? realFolder : null;
+  return path.dirname(realFolder) === realParent ? realFolder : null;
 }

@@ -2,10 +2,14 @@ import { readFile } from 'node:fs/promises';
 import type { CustomScheme, Protocol } from 'electron';
 import { THUMB_SCHEME } from '../../contract/index.js';
 import type { StudioBackend } from '../../core/backend.js';
+import { isThumbnailRequest } from '../../core/paths/thumbnailName.js';
+import { THUMB_HEADERS } from '../web/thumbnails.js';
 
 // `studio-thumb://<indexId>/<file>`: thumbnails for <img> tags in the sandboxed renderer, which
-// cannot read files itself. Read-only (GET), and the file is resolved by the backend inside that
-// index's thumbnail folder with resolveContained, never by joining paths here.
+// cannot read files itself. Read-only (GET); only the names the indexer writes; the file is
+// resolved by the backend inside that index's thumbnail folder with resolveContained (which
+// refuses a `thumbs` that is itself a link out of the index), never by joining paths here. The
+// web host's thumbnails go through the same two checks and carry the same headers.
 
 export const THUMB_SCHEME_PRIVILEGES: CustomScheme = {
   scheme: THUMB_SCHEME,
@@ -29,6 +33,7 @@ export function thumbRequestToPath(
   if (!match) return { status: 400, reason: `Not a thumbnail URL: ${url}` };
   // The file part stays percent-encoded: resolveContained decodes it exactly once.
   const [, indexId, file] = match;
+  if (!isThumbnailRequest(file)) return { status: 404, reason: 'No such thumbnail.' };
   const path = backend.resolveThumbnail(indexId, file);
   return path ? { status: 200, path } : { status: 404, reason: 'No such thumbnail.' };
 }
@@ -41,7 +46,7 @@ export function registerThumbProtocol(protocol: Pick<Protocol, 'handle'>, backen
       const body = await readFile(resolved.path);
       return new Response(body, {
         status: 200,
-        headers: { 'Content-Type': 'image/webp', 'Cache-Control': 'private, max-age=3600' },
+        headers: { ...THUMB_HEADERS },
       });
     } catch {
       return new Response('No such thumbnail.', { status: 404 });

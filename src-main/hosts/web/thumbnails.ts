@@ -1,13 +1,27 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StudioBackend } from '../../core/backend.js';
+import { isThumbnailRequest } from '../../core/paths/thumbnailName.js';
 import { regularFileStats, sendFile } from './fileResponse.js';
 import { sendText } from './responses.js';
 
-// `GET /thumb/<indexId>/<file>`: thumbnails of an open index. The backend resolves the file with
-// resolveContained inside that index's thumbnail folder; we only split the URL.
+// `GET /thumb/<indexId>/<file>`: thumbnails of an open index. Only the names the indexer writes
+// are asked for (isThumbnailRequest); the backend resolves the file with resolveContained inside
+// that index's thumbnail folder, which must be a real folder of the index, not a link out of it.
 
 /** Thumbnails are rewritten only when an index is rebuilt, and then the ETag changes. */
 const THUMB_CACHE = 'private, max-age=3600';
+
+/**
+ * Whatever the file holds, it goes out as an image that cannot run anything: a fixed type (not
+ * one guessed from the name, which a link could change), no sniffing, and a policy that lets a
+ * browser opening the URL directly load nothing and run nothing.
+ */
+export const THUMB_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Content-Type': 'image/webp',
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': "default-src 'none'; sandbox",
+  'Cache-Control': THUMB_CACHE,
+});
 
 /** Splits `<indexId>/<file>` (raw, still percent-encoded); null when either part is missing. */
 export function splitThumbPath(rest: string): { indexId: string; file: string } | null {
@@ -35,11 +49,11 @@ export function serveThumbnail(
     return;
   }
   const parts = splitThumbPath(rest);
-  const file = parts ? backend.resolveThumbnail(parts.indexId, parts.file) : null;
+  const file = parts && isThumbnailRequest(parts.file) ? backend.resolveThumbnail(parts.indexId, parts.file) : null;
   const stats = file ? regularFileStats(file) : null;
   if (!file || !stats) {
     sendText(res, 404, 'No such thumbnail.');
     return;
   }
-  sendFile(req, res, file, stats, { 'Cache-Control': THUMB_CACHE });
+  sendFile(req, res, file, stats, { ...THUMB_HEADERS });
 }

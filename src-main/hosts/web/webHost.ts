@@ -3,10 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { API_METHODS, type StudioApi } from '../../contract/index.js';
 import type { StudioBackend } from '../../core/backend.js';
 import { StudioError } from '../../core/errors.js';
+import { checkAccessToken, newAccessToken, tokenCookie, TOKEN_QUERY } from './accessToken.js';
 import { createEventStreams } from './events.js';
 import { handleRpc } from './rpc.js';
 import { sendJson, sendText, setCommonHeaders } from './responses.js';
-import { isLoopbackHost, isSameOrigin } from './requestGuards.js';
+import { isForeignSubresource, isLoopbackHost, isSameOrigin } from './requestGuards.js';
 import { serveRenderer } from './staticFiles.js';
 import { serveThumbnail } from './thumbnails.js';
 
@@ -16,6 +17,8 @@ import { serveThumbnail } from './thumbnails.js';
 //   GET  /api/events       Server-Sent Events (see events.ts)
 //   GET  /thumb/<id>/<f>   thumbnails (see thumbnails.ts)
 //   GET  anything else     the built renderer (see staticFiles.ts)
+// Every one of them needs this run's access token (see accessToken.ts): the API can read any path
+// the user can, and other users of the machine reach 127.0.0.1 too.
 
 /** Only loopback: the API can read any path the user can, so it must never face a network. */
 export const WEB_HOST_ADDRESS = '127.0.0.1';
@@ -31,8 +34,13 @@ export interface WebHostOptions {
 }
 
 export interface WebHost {
+  /** The address to open: `http://127.0.0.1:<port>/?token=<token>` (the token signs the browser in). */
   url: string;
+  /** The address without the token, for messages that must not carry the secret. */
+  origin: string;
   port: number;
+  /** This run's secret; scripts send it as the `X-Studio-Token` header. */
+  token: string;
   /** Stops listening and ends open event streams; the backend stays open (the caller owns it). */
   close(): Promise<void>;
 }
@@ -63,12 +71,22 @@ function listen(server: http.Server, port: number): Promise<void> {
   });
 }
 
+/** 401 in the form the caller reads: an API envelope for the client, a sentence for a person. */
+function refuseWithoutToken(res: http.ServerResponse, path: string): void {
+  const message =
+    'This studio needs its access token: open the address "studio serve" printed (it ends in ?token=…). ' +
+    'If the studio was restarted, the old address no longer works; use the new one.';
+  if (path.startsWith('/api/')) sendJson(res, 401, { ok: false, error: { code: 'unauthorized', message } });
+  else sendText(res, 401, message);
+}
+
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const { backend, rendererDir } = options;
   const requestedPort = options.port ?? 0;
   const api = webApi(backend);
   const streams = createEventStreams((listener) => backend.onEvent(listener));
   let port = requestedPort;
+  const token = newAccessToken();
 
   const server = http.createServer((req, res) => {
     setCommonHeaders(res);
@@ -83,6 +101,20 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       });
       return;
     }
+    if (isForeignSubresource(req)) {
+      sendJson(res, 403, {
+        ok: false,
+        error: { code: 'forbidden', message: 'Refused: pages of other origins may not load anything from the studio.' },
+      });
+      return;
+    }
+    const access = checkAccessToken(req, port, token);
+    if (!access.ok) {
+      refuseWithoutToken(res, rawPathOf(req.url));
+      return;
+    }
+    // The printed URL carried the token: keep this browser signed in for the rest of the run.
+    if (access.fromQuery) res.setHeader('Set-Cookie', tokenCookie(port, token));
     const path = rawPathOf(req.url);
     const route = async () => {
       if (path === '/api/events' && req.method === 'GET') {
@@ -122,9 +154,12 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   port = (server.address() as AddressInfo).port;
 
   let closed: Promise<void> | null = null;
+  const origin = `http://${WEB_HOST_ADDRESS}:${port}/`;
   return {
-    url: `http://${WEB_HOST_ADDRESS}:${port}/`,
+    url: `${origin}?${TOKEN_QUERY}=${token}`,
+    origin,
     port,
+    token,
     close() {
       closed ??= new Promise<void>((resolve) => {
         streams.closeAll();

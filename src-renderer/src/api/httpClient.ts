@@ -82,3 +82,25 @@ export function createHttpClient(options: HttpClientOptions = {}): StudioClient 
       `${base}/thumb/${encodeURIComponent(indexId)}/${encodeURIComponent(String(itemId))}.webp`,
   };
 }
+
+/** Where the page's address lives; `window.location`/`window.history` in the app. */
+export interface AddressBar {
+  location: Pick<Location, 'href'>;
+  history: Pick<History, 'replaceState' | 'state'>;
+}
+
+/**
+ * `studio serve` prints `http://127.0.0.1:<port>/?token=<secret>`. The host answers that first
+ * request with an HttpOnly cookie, so the page no longer needs the token in its address; leaving
+ * it there would hand the secret to whoever gets a copy-pasted link or a screenshot later. This
+ * takes it out without a reload, keeping the path, other query parameters and the #/route.
+ * Returns whether it changed anything.
+ */
+export function removeTokenFromAddress(bar: AddressBar): boolean {
+  const url = new URL(bar.location.href);
+  if (!url.searchParams.has('token')) return false;
+  url.searchParams.delete('token');
+  const query = url.searchParams.toString();
+  bar.history.replaceState(bar.history.state, '', `${url.pathname}${query ? `?${query}` : ''}${url.hash}`);
+  return true;
+}

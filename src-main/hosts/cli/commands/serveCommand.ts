@@ -6,7 +6,8 @@ import { EXIT, withBackend, type CliDeps } from '../context.js';
 // `studio serve [DIR]`: the studio in a browser, on 127.0.0.1 (reach a remote GPU box through an
 // SSH tunnel). Builds the renderer first when this checkout has never built it. Without --port it
 // prefers 5199 and takes any free port when that one is busy; `--open` shows it in the default
-// browser (what `npm start` does when Electron cannot run).
+// browser (what `npm start` does when Electron cannot run). The printed and opened address carries
+// the run's access token (see hosts/web/accessToken.ts): without it the host answers nothing.
 
 export const DEFAULT_PORT = 5199;
 
@@ -37,7 +38,10 @@ export async function serveCommand(dir: string | undefined, options: { port?: nu
       else if (opened === 'no-display') deps.stdout.write('No display here (DISPLAY/WAYLAND_DISPLAY unset): open the address above in a browser.\n');
       else if (opened === 'failed') deps.stdout.write('Could not start a browser: open the address above yourself.\n');
     }
-    deps.stdout.write('Only this machine can connect; from elsewhere use an SSH tunnel (ssh -L). Press Ctrl-C to stop.\n');
+    deps.stdout.write(
+      'Only this machine can connect, and only with the token in that address (keep it to yourself: it gives\n' +
+        'full use of the studio as you); from elsewhere use an SSH tunnel (ssh -L). Press Ctrl-C to stop.\n',
+    );
     await new Promise<void>((resolve) => {
       const stop = deps.onInterrupt(() => {
         stop();
