@@ -1,9 +1,11 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { QueryImageSource } from '../../contract/index.js';
 import { StudioError } from '../errors.js';
+import { FILE_LIMITS, UnsafeFileError, readCheckedFile } from '../util/checkedRead.js';
 
-const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
+// The same limit for uploaded bytes as for a path (checked before reading for a path: a limit
+// checked after reading does nothing against /dev/zero).
+const MAX_IMAGE_BYTES = FILE_LIMITS.queryImage;
 
 /** The bytes of an image the renderer sent (base64) or named by a path on the host. */
 export async function readImageSource(image: QueryImageSource): Promise<{ bytes: Buffer; name: string }> {
@@ -15,8 +17,9 @@ export async function readImageSource(image: QueryImageSource): Promise<{ bytes:
   } else if (image && typeof image.path === 'string' && image.path.trim() !== '') {
     const file = path.resolve(image.path.trim());
     try {
-      bytes = await fs.promises.readFile(file);
+      bytes = await readCheckedFile(file, 'queryImage');
     } catch (err) {
+      if (err instanceof UnsafeFileError) throw err;
       throw new StudioError('not-found', `Cannot read ${file}: ${(err as Error).message}`);
     }
     name = path.basename(file);

@@ -2,7 +2,8 @@
 // manifest's layer. Opening checks everything a bad manifest or export could get wrong (input
 // name, output name, token layout, width) so the indexer fails before its first batch, clearly.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { NotOnnxModelError } from '../onnx/onnxModel.js';
+import { readCheckedFile, UnsafeFileError } from '../util/checkedRead.js';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelInfo, ProviderChoice, ProviderName, TokenLayout } from '../../contract/index.js';
@@ -191,8 +192,12 @@ async function openPruned(
 ): Promise<Awaited<ReturnType<typeof createSession>>> {
   let pruned: Uint8Array | null = null;
   try {
-    pruned = pruneToOutputs(await readFile(modelPath), [outputName]);
-  } catch {
+    pruned = pruneToOutputs(await readCheckedFile(modelPath, 'onnx'), [outputName]);
+  } catch (err) {
+    // A device/FIFO/oversized file, or bytes that are no ONNX model at all, will not load from
+    // the path either: say so naming the file, instead of handing it on to onnxruntime.
+    if (err instanceof UnsafeFileError) throw err;
+    if (err instanceof NotOnnxModelError) throw new NotOnnxModelError(modelPath, err.reason, { cause: err });
     pruned = null;
   }
   if (pruned) {

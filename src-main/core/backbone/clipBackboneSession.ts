@@ -2,7 +2,8 @@
 // [batch, T, d] with T = CLS + registers + (frames / tubelet) x grid patches, time-major (token
 // prefix + t·P + p is tubelet step t, patch p), which is how a Conv3d tubelet embedding flattens.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { NotOnnxModelError } from '../onnx/onnxModel.js';
+import { readCheckedFile, UnsafeFileError } from '../util/checkedRead.js';
 import * as ort from 'onnxruntime-node';
 import type { ProviderChoice, ProviderName } from '../../contract/index.js';
 import { createSession } from '../onnx/providers.js';
@@ -34,8 +35,11 @@ export class ClipBackboneSession {
     if (!existsSync(manifest.modelPath)) throw new Error(`backbone model ${manifest.modelPath} (named by manifest ${manifest.manifestPath}) does not exist`);
     let created: Awaited<ReturnType<typeof createSession>>;
     try {
-      created = await createSession(pruneToOutputs(await readFile(manifest.modelPath), [outputName]), provider);
-    } catch {
+      created = await createSession(pruneToOutputs(await readCheckedFile(manifest.modelPath, 'onnx'), [outputName]), provider);
+    } catch (err) {
+      // Refused or not ONNX at all: the path will not load either, so say so naming the file.
+      if (err instanceof UnsafeFileError) throw err;
+      if (err instanceof NotOnnxModelError) throw new NotOnnxModelError(manifest.modelPath, err.reason, { cause: err });
       created = await createSession(manifest.modelPath, provider);
     }
     const session = created.session;

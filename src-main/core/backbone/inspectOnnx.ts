@@ -1,7 +1,8 @@
 // What a user's ONNX file offers (inputs, outputs, tensors that look like block outputs), and
 // turning a file that only outputs an embedding into one the studio can index: a copy that
 // also outputs the chosen blocks, plus a manifest whose `layers` name them.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readCheckedFileSync, readCheckedTextSync } from '../util/checkedRead.js';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { onnx as OnnxTypes } from 'onnx-proto';
@@ -47,7 +48,7 @@ function tensorInfo(v: OnnxTypes.IValueInfoProto): TensorInfo {
 
 function graphOf(modelPath: string): OnnxTypes.IGraphProto {
   // listCandidateLayers has already validated the file, so decoding cannot fail here.
-  return decodeModel(readFileSync(modelPath)).graph!;
+  return decodeModel(readCheckedFileSync(modelPath, 'onnx')).graph!;
 }
 
 function feedsOf(graph: OnnxTypes.IGraphProto): OnnxTypes.IValueInfoProto[] {
@@ -173,7 +174,7 @@ export async function exposeLayers(modelPath: string, picks: string[], options: 
 function readManifestJson(file: string): Record<string, unknown> {
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
+    data = JSON.parse(readCheckedTextSync(file, 'manifest'));
   } catch (err) {
     throw new Error(`cannot read backbone manifest ${file}: ${(err as Error).message}`, { cause: err });
   }

@@ -1,11 +1,18 @@
 // Backbone manifests: the small JSON file next to a user's model.onnx that says how to feed it
 // (resize, crop, mean/std), how its tokens are laid out and which graph output is which layer.
-import { readFileSync } from 'node:fs';
+import { checkFile, readCheckedTextSync, UnsafeFileError } from '../util/checkedRead.js';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ModelInfo, ModelInspection, TokenLayout } from '../../contract/index.js';
 
 const positiveInt = z.number().int().positive();
+/**
+ * Largest input.size / crop / resize_to a manifest may ask for. Real backbones take 224-1024
+ * pixels; a resize target of, say, 10^6 would make every image a terapixel allocation that
+ * fails one by one, so it is refused here once, with the numbers.
+ */
+export const MAX_INPUT_SIDE = 4096;
+const side = positiveInt.max(MAX_INPUT_SIDE, { message: `must be at most ${MAX_INPUT_SIDE} pixels` });
 const rgb = z.tuple([z.number(), z.number(), z.number()]);
 
 const manifestFileSchema = z
@@ -16,11 +23,11 @@ const manifestFileSchema = z
     model: z.string().min(1),
     input: z.object({
       name: z.string().min(1).default('pixel_values'),
-      size: positiveInt,
+      size: side,
       resize: z.enum(['shortest-side', 'squash']),
-      resize_to: positiveInt,
+      resize_to: side,
       interpolation: z.enum(['bicubic', 'bilinear']),
-      crop: positiveInt,
+      crop: side,
       mean: rgb,
       std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
     }),
@@ -139,8 +146,9 @@ export function loadManifest(file: string): BackboneManifest {
   const manifestPath = path.resolve(file);
   let text: string;
   try {
-    text = readFileSync(manifestPath, 'utf8');
+    text = readCheckedTextSync(manifestPath, 'manifest');
   } catch (err) {
+    if (err instanceof UnsafeFileError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(`cannot read backbone manifest ${manifestPath}${code ? ` (${code})` : ''}`, { cause: err });
   }
@@ -150,7 +158,16 @@ export function loadManifest(file: string): BackboneManifest {
   } catch (err) {
     throw new Error(`backbone manifest ${manifestPath} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
-  return parseManifest(data, manifestPath);
+  const manifest = parseManifest(data, manifestPath);
+  // A model path naming a device or FIFO (or a file too large to be an ONNX model) is refused
+  // now, once, rather than by whichever reader opens it first; a missing model is left to the
+  // session code, which explains what to export.
+  try {
+    checkFile(manifest.modelPath, 'onnx');
+  } catch (err) {
+    if (err instanceof UnsafeFileError) throw new UnsafeFileError(err.file, `${err.message} (named by manifest ${manifestPath})`);
+  }
+  return manifest;
 }
 
 /** The ONNX output name for a layer, or an error listing the layers the manifest has. */

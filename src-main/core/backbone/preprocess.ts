@@ -21,7 +21,7 @@
 // - Centre crop offset: round((W - crop) / 2) with Python's round-half-to-even, exactly as
 //   torchvision's center_crop, so e.g. a 5-pixel margin starts the crop at 2, a 3-pixel one at 2.
 //   (HF image processors floor instead: a 115-pixel margin starts at 57 there, 58 here.)
-import { readFile } from 'node:fs/promises';
+import { readCheckedFile, UnsafeFileError } from '../util/checkedRead.js';
 import sharp, { type OutputInfo } from 'sharp';
 import type { PreprocessSpec } from './manifest.js';
 import { PIL_FILTERS, resizeCropRgb } from './pilResample.js';
@@ -84,8 +84,9 @@ export async function preprocessImage(input: string | Buffer, spec: PreprocessSp
   const name = describe(input, label);
   let bytes: Buffer;
   try {
-    bytes = typeof input === 'string' ? await readFile(input) : input;
+    bytes = typeof input === 'string' ? await readCheckedFile(input, 'image') : input;
   } catch (err) {
+    if (err instanceof UnsafeFileError) throw err; // already one line naming the image
     throw new Error(`cannot read image ${name}: ${(err as Error).message}`, { cause: err });
   }
   // One decode to plain 8-bit sRGB, then the PIL-equivalent resize in JS (see the top of this file).

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readCheckedFile } from '../util/checkedRead.js';
 import * as ort from 'onnxruntime-node';
 import type { ProviderChoice } from '../../contract/index.js';
 import { StudioError } from '../errors.js';
@@ -78,7 +78,7 @@ export class Intervener {
       const T = backbone.layout.tokens;
       let tail: ort.InferenceSession | null = null;
       if (head.input !== cutName) {
-        const bytes = await readFile(manifest.modelPath);
+        const bytes = await readCheckedFile(manifest.modelPath, 'onnx');
         tail = (await createSession(tailGraph(bytes, cutName, [head.input], ['batch', T, backbone.d]), provider)).session;
       } else if (head.d !== headInputWidth(head, backbone.d)) {
         throw new StudioError(

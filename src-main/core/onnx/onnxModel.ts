@@ -1,6 +1,7 @@
 // An ONNX model as bytes plus its decoded graph (names only), with the helpers every graph edit
 // needs: entries by field, splicing a new graph in, external-data checks, and a graph index.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readCheckedFileSync, UnsafeFileError } from '../util/checkedRead.js';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
@@ -44,9 +45,23 @@ export interface ParsedModel {
   graphFields: WireField[];
 }
 
+/**
+ * Bytes that are not an ONNX model. A class of its own so that code which parsed a buffer (and
+ * so only knew it as "N bytes") can re-throw the error naming the file the bytes came from.
+ */
+export class NotOnnxModelError extends Error {
+  constructor(
+    readonly label: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${label} is not an ONNX model (${reason}); expected a .onnx file exported with torch.onnx.export or similar`, options);
+    this.name = 'NotOnnxModelError';
+  }
+}
+
 export function parseModel(bytes: Uint8Array, label: string, baseDir: string | null): ParsedModel {
-  const notOnnx = (why: string, cause?: unknown) =>
-    new Error(`${label} is not an ONNX model (${why}); expected a .onnx file exported with torch.onnx.export or similar`, { cause });
+  const notOnnx = (why: string, cause?: unknown) => new NotOnnxModelError(label, why.split('\n')[0]!.trim(), { cause });
   let model: OnnxTypes.ModelProto;
   let topFields: WireField[];
   try {
@@ -69,8 +84,9 @@ export function readModelFile(modelPath: string): ParsedModel {
   const resolved = path.resolve(modelPath);
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(resolved);
+    bytes = readCheckedFileSync(resolved, 'onnx');
   } catch (err) {
+    if (err instanceof UnsafeFileError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(`cannot read ONNX model ${resolved}${code ? ` (${code})` : ''}`, { cause: err });
   }

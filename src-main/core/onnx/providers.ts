@@ -6,6 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ProviderChoice, ProviderName } from '../../contract/index.js';
+import { checkFile } from '../util/checkedRead.js';
+import { OnnxGraphBuilder } from './graphBuilder.js';
+
+// onnxruntime prints its own (coloured) log lines to stderr, e.g. for a model that fails to
+// load; every failure it reports is also thrown, and we re-throw it naming the model, so its
+// console output is only noise in a CLI's or a log's output. Only fatal lines get through.
+ort.env.logLevel = 'fatal';
 
 /** Best first; 'auto' takes the first one available. */
 export const PROVIDER_PREFERENCE: readonly ProviderName[] = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'];
@@ -50,6 +57,40 @@ export function availableProviders(): ProviderName[] {
   return supported.filter((p) => p === 'cpu' || !failed.has(p));
 }
 
+let probed: Promise<void> | null = null;
+
+/** A one-node model: enough for a provider to have to find its device. */
+function probeModel(): Uint8Array {
+  const b = new OnnxGraphBuilder('provider-probe');
+  b.addInput('x', 'float32', [1]);
+  b.node('Identity', ['x'], ['y']);
+  b.addOutput('y', 'float32', [1]);
+  return b.toBytes();
+}
+
+/**
+ * The providers that can really start a session here, best first. The binding lists WebGPU on
+ * every Linux build, but without an adapter (no Vulkan, headless box) a session on it fails, and
+ * a user who picked it got CPU with only a log line to say so. Each non-CPU provider is tried
+ * once per process on a one-node model (the result is cached); failures join `failed`, so
+ * availableProviders and 'auto' skip them too.
+ */
+export async function usableProviders(): Promise<ProviderName[]> {
+  probed ??= (async () => {
+    for (const p of availableProviders()) {
+      if (p === 'cpu') continue;
+      try {
+        const session = await ort.InferenceSession.create(probeModel(), { executionProviders: [p] });
+        await session.release();
+      } catch {
+        failed.add(p);
+      }
+    }
+  })();
+  await probed;
+  return availableProviders();
+}
+
 /**
  * Providers 'auto' may pick. WebGPU is offered but never chosen automatically: on headless Linux
  * boxes it has no adapter (and logs Vulkan errors on every try), and where it runs, the native
@@ -83,6 +124,8 @@ export interface CreateSessionOptions {
 function sessionOptions(provider: ProviderName, options: CreateSessionOptions): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
+    // See ort.env.logLevel above: errors arrive as exceptions, not as console lines.
+    logSeverityLevel: 4,
     intraOpNumThreads: options.intraOpNumThreads ?? defaultThreads(),
     // One graph at a time: parallelism comes from intra-op threads, not from running branches.
     interOpNumThreads: 1,
@@ -109,6 +152,8 @@ export async function createSession(
   choice: ProviderChoice,
   options: CreateSessionOptions = {},
 ): Promise<CreatedSession> {
+  // onnxruntime reads a path itself, to its end: refuse devices, FIFOs and oversized files first.
+  if (typeof model === 'string') checkFile(model, 'onnx');
   const wanted = resolveProvider(choice);
   const label = typeof model === 'string' ? model : `in-memory model (${model.byteLength} bytes)`;
   let fallbackReason: string | null = null;

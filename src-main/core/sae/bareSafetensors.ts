@@ -1,7 +1,8 @@
 // Reader for a bare `*.safetensors` SAE (W_enc, b_enc, W_dec, b_dec, optional threshold) from a
 // trainer that is not SAELens. The tensors alone cannot say how to encode (ReLU or TopK? which
 // k?), so a small JSON sidecar is required: `<same basename>.json`, or `sae.json` beside it.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readCheckedTextSync } from '../util/checkedRead.js';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { groupWidthsError, type SaeArchitecture } from '../../contract/index.js';
@@ -46,7 +47,7 @@ export function readBareSafetensorsSae(weightsPath: string): SaeRecord {
         `optional keys: k, apply_b_dec_to_input, topk_relu, threshold, hook_name, groups`,
     );
   }
-  const sidecar = parseSidecar(readFileSync(sidecarPath, 'utf8'), sidecarPath);
+  const sidecar = parseSidecar(readCheckedTextSync(sidecarPath, 'json'), sidecarPath);
   const architecture = sidecar.architecture as SaeArchitecture;
 
   const tensors = readSafetensors(weightsPath);

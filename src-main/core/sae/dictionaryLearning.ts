@@ -18,7 +18,8 @@
 //   GatedAutoEncoder        gate [x_c W + gate_bias > 0] · relu(exp(r_mag) x_c W + mag_bias), x_c = x - decoder_bias
 // For BatchTopK, relu(h)·[relu(h) > θ] equals h·[h > max(θ, 0)] (θ is -1 until training sets
 // it), so the record's 'batchtopk' threshold is stored as max(θ, 0).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readCheckedTextSync } from '../util/checkedRead.js';
 import { basename, dirname, join } from 'node:path';
 import type { SaeArchitecture } from '../../contract/index.js';
 import { isTorchTensor, readTorchTree, takeTorchTensor, type TorchDict, type TorchValue } from './torch/readTorchFile.js';
@@ -246,7 +247,7 @@ function describe(value: TorchValue | undefined): string {
 function readTrainerConfig(configPath: string): TrainerConfig {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(configPath, 'utf8'));
+    json = JSON.parse(readCheckedTextSync(configPath, 'json'));
   } catch (error) {
     throw new Error(`${configPath} is not valid JSON (${(error as Error).message})`);
   }

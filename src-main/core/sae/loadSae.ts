@@ -4,6 +4,7 @@
 // to "names alone": a .pt file not named sae.pt or ae.pt is told apart by its first byte
 // (saev files start with a JSON header line, plain torch.save zips with 'PK').
 import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { checkFile } from '../util/checkedRead.js';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { SaeInfo } from '../../contract/index.js';
 import { readBareSafetensorsSae } from './bareSafetensors.js';
@@ -70,6 +71,8 @@ function isTorchFile(path: string): boolean {
 
 /** saev's sae.pt begins with '{' (its JSON header); torch.save zips begin with 'PK'. */
 function startsWithJsonHeader(path: string): boolean {
+  // Refuse FIFOs and devices before opening: opening a FIFO would block here for ever.
+  checkFile(path, 'checkpoint');
   const fd = openSync(path, 'r');
   try {
     const first = Buffer.alloc(1);
@@ -85,13 +88,59 @@ export function loadSae(path: string): SaeRecord {
   if (!existsSync(absolute)) throw new Error(`SAE checkpoint not found: ${absolute}`);
   const target: SaeTarget = { path: absolute, isDirectory: statSync(absolute).isDirectory() };
   const format = SAE_FORMATS.find((candidate) => candidate.matches(target));
-  if (format) return format.read(target);
+  if (format) return checkFinite(format.read(target));
 
   const found = target.isDirectory ? describeFolder(absolute) : `a file with extension '${extname(absolute) || '(none)'}'`;
   throw new Error(
     `Cannot tell which SAE format ${absolute} is: found ${found}. Expected ` +
       SAE_FORMATS.map((candidate) => candidate.describe).join('; or '),
   );
+}
+
+/**
+ * Refuses weights holding NaN or ±Inf, naming the tensor. Checked here, after whichever reader ran,
+ * because a NaN anywhere in W_enc/b_enc/threshold makes every comparison false: every feature reads
+ * as dead and the index "succeeds" with nothing in it. A reader that decodes the wrong dtype (e.g.
+ * bf16 bytes as float32) produces such values too, so this also catches misread files.
+ */
+function checkFinite(record: SaeRecord): SaeRecord {
+  const tensors: [string, Float32Array | null | undefined][] = [
+    ['W_enc', record.weights.W_enc],
+    ['b_enc', record.weights.b_enc],
+    ['W_dec', record.weights.W_dec],
+    ['b_dec', record.weights.b_dec],
+    ['threshold', record.threshold],
+    ['r_mag', record.weights.gated?.r_mag],
+    ['b_mag', record.weights.gated?.b_mag],
+    ['normalisation mean', record.normalization.mean],
+  ];
+  for (const [name, values] of tensors) {
+    if (!values) continue;
+    let bad = 0;
+    let first = -1;
+    let example = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (Number.isFinite(v)) continue;
+      if (bad === 0) {
+        first = i;
+        example = v;
+      }
+      bad++;
+    }
+    if (bad > 0) {
+      throw new Error(
+        `SAE checkpoint ${record.path}: ${name} holds ${bad} non-finite value${bad === 1 ? '' : 's'} of ${values.length} ` +
+          `(first at element ${first}: ${example}). The weights are corrupt or were read as the wrong type ` +
+          `(e.g. bfloat16/float16 read as float32); indexing with them would make every feature dead.`,
+      );
+    }
+  }
+  const scale = record.normalization.scale;
+  if (scale !== null && !Number.isFinite(scale)) {
+    throw new Error(`SAE checkpoint ${record.path}: the normalisation scale is ${scale}, not a finite number.`);
+  }
+  return record;
 }
 
 function describeFolder(dir: string): string {

@@ -26,7 +26,8 @@
 // BatchTopK exports from other tools that say `architecture: "batchtopk"` load when they carry a
 // threshold (a `threshold` tensor, scalar or [d_sae], or a number in cfg.json). SAELens's BatchTopK
 // takes ReLU before thresholding, so the record's threshold is max(θ, 0) (see referenceEncoder.ts).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readCheckedTextSync } from '../util/checkedRead.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { groupWidthsError, type SaeArchitecture } from '../../contract/index.js';
@@ -84,7 +85,7 @@ export function readSaeLensFolder(dir: string): SaeRecord {
   if (!existsSync(weightsPath)) {
     throw new Error(`No ${SAELENS_WEIGHTS} beside ${cfgPath}: a SAELens folder holds ${SAELENS_CFG} and ${SAELENS_WEIGHTS}`);
   }
-  const cfg = parseSaeLensCfg(readFileSync(cfgPath, 'utf8'), cfgPath);
+  const cfg = parseSaeLensCfg(readCheckedTextSync(cfgPath, 'json'), cfgPath);
   const { architecture, k, topkRelu, topkFamily } = resolveArchitecture(cfg, cfgPath);
   const { d_in: dIn, d_sae: dSae } = cfg;
 
@@ -286,7 +287,7 @@ function savedScalingFactor(dir: string): number | null {
   if (existsSync(scalerPath)) {
     let json: unknown;
     try {
-      json = JSON.parse(readFileSync(scalerPath, 'utf8'));
+      json = JSON.parse(readCheckedTextSync(scalerPath, 'json'));
     } catch (error) {
       throw new Error(`${scalerPath} is not valid JSON: ${(error as Error).message}`);
     }

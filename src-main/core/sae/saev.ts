@@ -17,7 +17,7 @@
 // saev's TopK keeps the k largest pre-activations as they are (no ReLU). Its BatchTopK, at
 // inference, keeps h where h > θ with θ the running `activation.threshold`, and applies plain
 // ReLU while θ <= 0; both are h·[h > max(θ, 0)], which is how the threshold is stored here.
-import { readFileSync } from 'node:fs';
+import { readCheckedFileSync } from '../util/checkedRead.js';
 import type { SaeArchitecture } from '../../contract/index.js';
 import { readTorchFile, takeTorchTensor, type TorchValue } from './torch/readTorchFile.js';
 import type { SaeRecord } from './types.js';
@@ -71,7 +71,7 @@ export interface SaevHeader {
 
 /** Read a saev `sae.pt` into an SaeRecord (path = the file). */
 export function readSaevCheckpoint(path: string): SaeRecord {
-  const buffer = readFileSync(path);
+  const buffer = readCheckedFileSync(path, 'checkpoint');
   const { headerText, body } = splitHeader(buffer, path);
   let json: unknown;
   try {

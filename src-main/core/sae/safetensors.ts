@@ -7,7 +7,8 @@
 // converted too; integers above 2^24 in magnitude lose precision in float32, which is fine for
 // what SAE checkpoints keep in integers (k, group sizes, counters) but is documented here so
 // nobody reads token ids through this function.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { readCheckedFileSync } from '../util/checkedRead.js';
 import { endianness } from 'node:os';
 
 export type SafetensorsDtype =
@@ -43,7 +44,7 @@ const LITTLE_ENDIAN_HOST = endianness() === 'LE';
  */
 export function readSafetensors(source: string | Buffer | Uint8Array): Map<string, SafetensorsTensor> {
   const label = typeof source === 'string' ? source : 'safetensors buffer';
-  const bytes = typeof source === 'string' ? readFileSync(source) : source;
+  const bytes = typeof source === 'string' ? readCheckedFileSync(source, 'checkpoint') : source;
   function fail(why: string): never {
     throw new Error(`${label} is not a valid safetensors file: ${why}`);
   }

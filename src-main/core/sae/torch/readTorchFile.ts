@@ -7,7 +7,7 @@
 // Output: readTorchTree gives the saved object as a tree (dicts become Map<string, ...>);
 // readTorchFile flattens nested dicts into dotted names, which is how state dicts name things
 // anyway (`encoder.weight`), so readers look tensors up by one string either way.
-import { readFileSync } from 'node:fs';
+import { readCheckedFileSync } from '../../util/checkedRead.js';
 import { PickleCallable, PickleDict, PickleObject, describeValue as describe, unpickle, type PickleValue } from './pickle.js';
 import { DTYPE_BYTES, TorchStorage, TorchTensor, materialiseTensor, type TorchDType } from './tensors.js';
 import { openZip, type ZipArchive } from './zipContainer.js';
@@ -33,16 +33,22 @@ const REFUSAL_HINT = 'this file is not a plain tensor checkpoint';
  */
 const MATERIALISE_BUDGET_FACTOR = 8;
 const MATERIALISE_BUDGET_FLOOR = 64 * 2 ** 20;
+/**
+ * The pickle holds only the object's structure (names, shapes, storage keys), ~100 bytes per
+ * tensor, so even a huge state dict's is a few megabytes; a larger one is refused before it is
+ * inflated rather than unpickled into gigabytes.
+ */
+export const MAX_PICKLE_BYTES = 256 * 2 ** 20;
 /** Nesting deeper than this is not a state dict; it also keeps recursion bounded. */
 const MAX_DEPTH = 32;
 
 /** The saved object as a tree: tensors, Python scalars and strings, lists, and dicts as Maps. */
 export function readTorchTree(source: string | Uint8Array, options: ReadTorchOptions = {}): TorchValue {
   const label = options.label ?? (typeof source === 'string' ? source : 'torch checkpoint');
-  const buffer = typeof source === 'string' ? readFileSync(source) : source;
+  const buffer = typeof source === 'string' ? readCheckedFileSync(source, 'checkpoint') : source;
   const archive = openTorchArchive(buffer, label, options.verifyCrc ?? true);
   const budget = { bytesLeft: MATERIALISE_BUDGET_FACTOR * buffer.length + MATERIALISE_BUDGET_FLOOR };
-  const root = unpickle(archive.zip.read(`${archive.root}/data.pkl`), {
+  const root = unpickle(archive.zip.read(`${archive.root}/data.pkl`, { maxBytes: MAX_PICKLE_BYTES, what: 'its pickle (data.pkl)' }), {
     resolveGlobal: createTorchResolver(budget),
     persistentLoad: makeStorageLoader(archive.zip, archive.root),
     refusalHint: REFUSAL_HINT,

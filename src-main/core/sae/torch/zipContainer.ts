@@ -6,7 +6,12 @@
 //
 // Everything read from the file is bounds-checked: a truncated or corrupt archive must end in
 // a thrown Error that says what is wrong, never in a hang, a crash or silently wrong bytes.
-import { inflateSync } from 'fflate';
+//
+// Deflated entries are inflated in bounded steps into a buffer of their recorded size, and the
+// recorded sizes themselves are checked against the archive before anything is allocated: a
+// few megabytes of deflate can expand a thousandfold, so trusting "inflate to completion" lets
+// a small hostile file take gigabytes of memory (a zip bomb).
+import { inflateRawSync } from 'node:zlib';
 
 const EOCD_SIGNATURE = 0x06054b50;
 const EOCD_SIZE = 22;
@@ -21,6 +26,16 @@ const LOCAL_SIZE = 30;
 const ZIP64_EXTRA_ID = 0x0001;
 /** The EOCD comment is at most 65535 bytes, so the record starts within this of the end. */
 const MAX_EOCD_SEARCH = EOCD_SIZE + 0xffff;
+
+/** Deflate cannot do better than ~1032:1 (a 258-byte match in under 2 bits); more is a lie. */
+const DEFLATE_MAX_RATIO = 1032;
+/**
+ * Inflated bytes the whole archive may produce: this floor plus this many times the archive's
+ * own size. torch.save stores entries uncompressed; a re-zipped checkpoint of float weights
+ * inflates about 1.1x, so these leave ample room while refusing bombs before they allocate.
+ */
+export const INFLATE_BUDGET_FLOOR = 64 * 2 ** 20;
+export const INFLATE_BUDGET_FACTOR = 32;
 
 export const ZIP_METHOD_STORED = 0;
 export const ZIP_METHOD_DEFLATED = 8;
@@ -48,7 +63,14 @@ export interface ZipArchive {
   readonly entries: readonly ZipEntry[];
   has(name: string): boolean;
   /** The entry's uncompressed bytes; stored entries are views into the input buffer. */
-  read(name: string): Uint8Array;
+  read(name: string, options?: ReadEntryOptions): Uint8Array;
+}
+
+export interface ReadEntryOptions {
+  /** Refuse the entry if its recorded uncompressed size exceeds this (e.g. a pickle). */
+  maxBytes?: number;
+  /** What the entry is, for that refusal ('the pickle'). */
+  what?: string;
 }
 
 /** Parse the central directory of a zip archive held in `buffer`, possibly preceded by other bytes. */
@@ -128,19 +150,55 @@ export function openZip(buffer: Uint8Array, options: ZipOptions = {}): ZipArchiv
     p = next;
   }
 
+  const budget = { bytesLeft: INFLATE_BUDGET_FLOOR + INFLATE_BUDGET_FACTOR * buffer.length };
   return {
     prefixLength,
     entries,
     has: (name) => byName.has(name),
-    read(name) {
+    read(name, readOptions = {}) {
       const entry = byName.get(name);
       if (!entry) throw new Error(`${label} has no entry '${name}'`);
-      return readEntry(buffer, view, entry, verifyCrc, fail);
+      if (readOptions.maxBytes !== undefined && entry.uncompressedSize > readOptions.maxBytes) {
+        fail(`${readOptions.what ?? `'${name}'`} is recorded as ${formatSize(entry.uncompressedSize)}; more than ${formatSize(readOptions.maxBytes)} is refused`);
+      }
+      return readEntry(buffer, view, entry, verifyCrc, fail, budget);
     },
   };
 }
 
-function readEntry(buffer: Uint8Array, view: DataView, entry: ZipEntry, verifyCrc: boolean, fail: (what: string) => never): Uint8Array {
+function formatSize(bytes: number): string {
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${bytes} bytes`;
+}
+
+/**
+ * Inflates `raw`, which must come to exactly `expected` bytes. zlib's maxOutputLength stops the
+ * inflater as soon as its output passes `expected` (native, so a bomb is cut off in
+ * milliseconds) instead of letting it run to the end of the stream.
+ */
+function inflateBounded(raw: Uint8Array, expected: number, name: string, fail: (what: string) => never): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    const inflated = inflateRawSync(raw, { maxOutputLength: Math.max(1, expected) });
+    // A plain Uint8Array view, as stored entries are: callers compare and slice them alike.
+    bytes = new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') fail(`'${name}' inflates past the ${expected} bytes recorded for it`);
+    fail(`the deflated data of '${name}' is corrupt (${(error as Error).message})`);
+  }
+  if (bytes.length !== expected) fail(`'${name}' inflates to ${bytes.length} bytes, but ${expected} were recorded`);
+  return bytes;
+}
+
+function readEntry(
+  buffer: Uint8Array,
+  view: DataView,
+  entry: ZipEntry,
+  verifyCrc: boolean,
+  fail: (what: string) => never,
+  budget: { bytesLeft: number },
+): Uint8Array {
   const at = entry.localHeaderOffset;
   if (at + LOCAL_SIZE > buffer.length || view.getUint32(at, true) !== LOCAL_SIGNATURE) {
     fail(`the local header of '${entry.name}' is missing or damaged`);
@@ -157,14 +215,19 @@ function readEntry(buffer: Uint8Array, view: DataView, entry: ZipEntry, verifyCr
     if (entry.compressedSize !== entry.uncompressedSize) fail(`stored entry '${entry.name}' has different packed and unpacked sizes`);
     bytes = raw;
   } else if (entry.method === ZIP_METHOD_DEFLATED) {
-    try {
-      bytes = inflateSync(raw);
-    } catch (error) {
-      fail(`the deflated data of '${entry.name}' is corrupt (${(error as Error).message})`);
+    // Sizes are checked before the output buffer is allocated.
+    const size = entry.uncompressedSize;
+    if (size > DEFLATE_MAX_RATIO * raw.length + 64) {
+      fail(`'${entry.name}' is recorded as ${formatSize(size)} from ${raw.length} deflated bytes, more than deflate can produce`);
     }
-    if (bytes!.length !== entry.uncompressedSize) {
-      fail(`'${entry.name}' inflates to ${bytes!.length} bytes, but ${entry.uncompressedSize} were recorded`);
+    if (size > budget.bytesLeft) {
+      fail(
+        `'${entry.name}' is recorded as inflating to ${formatSize(size)} from ${formatSize(raw.length)}; an archive of ` +
+          `${formatSize(buffer.length)} may inflate to at most ${formatSize(INFLATE_BUDGET_FLOOR)} + ${INFLATE_BUDGET_FACTOR}x its size (a zip bomb?)`,
+      );
     }
+    budget.bytesLeft -= size;
+    bytes = inflateBounded(raw, size, entry.name, fail);
   } else {
     fail(`entry '${entry.name}' uses compression method ${entry.method}; only stored (0) and deflate (8) are supported`);
   }
