@@ -81,10 +81,10 @@ describe('tag storage', () => {
     const rows = await other.service.queryFeatures({ indexId: other.indexId, sort: 'index', desc: false, offset: 0, limit: 50, filter: { tag: 'sky' } });
     expect(rows.rows.map((r) => r.index)).toEqual([3, 5]);
     // And an edit there flows back to the first index through the app-wide store.
-    await other.service.editTags({ indexId: other.indexId, features: [9], category: 'action' });
+    await other.service.editTags({ indexId: other.indexId, features: [9], category: 'object' });
     await other.service.close();
     const again = await open(fixture.indexDir);
-    expect((await again.service.featureTags({ indexId: again.indexId, feature: 9 })).category).toBe('action');
+    expect((await again.service.featureTags({ indexId: again.indexId, feature: 9 })).category).toBe('object');
     await again.service.editTags({ indexId: again.indexId, features: [9], category: null });
     await again.service.close();
   }, 60_000);
@@ -97,8 +97,8 @@ describe('tag storage', () => {
 
   it('undo restores the records as they were, notes included', async () => {
     const { service, indexId } = await open(fixture.indexDir);
-    const first = await service.editTags({ indexId, features: [11, 12], category: 'action', addTags: ['walking'], note: 'legs' });
-    expect(first.records.every((r) => r.category === 'action' && r.notes.length === 1)).toBe(true);
+    const first = await service.editTags({ indexId, features: [11, 12], category: 'object', addTags: ['walking'], note: 'legs' });
+    expect(first.records.every((r) => r.category === 'object' && r.notes.length === 1)).toBe(true);
     const undo = await service.restoreTags({ indexId, records: first.before });
     expect(undo.records.map((r) => r.category)).toEqual([null, null]);
     expect(await service.featureTags({ indexId, feature: 11 })).toEqual({ feature: 11, category: null, tags: [], notes: [], reviewed: false });

@@ -6,7 +6,7 @@ import { checkSaeFitsLayer, loadSae, saeInfo } from '../sae/loadSae.js';
 import { SaeEncoderSession } from '../sae/encoderSession.js';
 import type { SaeRecord } from '../sae/types.js';
 import { IndexWriter } from '../store/indexWriter.js';
-import type { IndexConfig, IndexProgress } from '../store/indexConfig.js';
+import { INDEX_DB_FILE, type IndexConfig, type IndexProgress } from '../store/indexConfig.js';
 import { FeatureAccumulator } from './featureAccumulator.js';
 import { DEFAULT_HISTOGRAM } from './histogram.js';
 import { indexName } from './indexName.js';
@@ -274,11 +274,22 @@ export function openOrCreate(
   config: IndexConfig,
   items: { path: string; label: string | null }[],
 ): { writer: IndexWriter; resumedFrom: IndexProgress | null } {
+  // A run killed while creating the index (before its configuration was committed) left no work
+  // behind; starting over is the resume. Without this, every later run refused the folder.
+  if (IndexWriter.isAbandonedCreation(out)) IndexWriter.clearAbandonedCreation(out);
   if (IndexWriter.exists(out)) {
     const writer = IndexWriter.open(out);
     const prev = writer.config();
     const progress = writer.progress();
-    const diff = prev ? differences(prev, config) : ['no configuration'];
+    if (!prev) {
+      writer.close();
+      throw new StudioError(
+        'bad-input',
+        `${out} holds an ${INDEX_DB_FILE} without an index configuration but with other contents, so it is not an index this studio started. ` +
+          `Choose another output folder, or delete that one to rebuild it.`,
+      );
+    }
+    const diff = differences(prev, config);
     if (diff.length > 0) {
       writer.close();
       throw new StudioError(

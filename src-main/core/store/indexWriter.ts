@@ -8,6 +8,9 @@ import { migrate } from './schema.js';
 import { INDEX_DB_FILE, THUMBS_DIR, type IndexConfig, type IndexProgress } from './indexConfig.js';
 import { packExemplars, unpackExemplars } from './exemplarBlobs.js';
 
+/** The database and the files SQLite keeps beside it. */
+const CREATION_FILES = [INDEX_DB_FILE, `${INDEX_DB_FILE}-wal`, `${INDEX_DB_FILE}-shm`, `${INDEX_DB_FILE}-journal`];
+
 export interface DatasetItem {
   path: string;
   label: string | null;
@@ -55,6 +58,52 @@ export class IndexWriter {
 
   static exists(dir: string): boolean {
     return fs.existsSync(path.join(dir, INDEX_DB_FILE));
+  }
+
+  /**
+   * True when `dir` holds only what a run killed inside `create` leaves behind: at most an empty
+   * thumbs/ folder and an index.sqlite (with its -wal/-shm/-journal) that has no configuration and
+   * no items yet. `create` writes the configuration and the item list in one transaction, so such a
+   * folder holds no work at all, and starting over in it is safe. Anything else (another file, a
+   * database that is not ours, thumbnails) is not touched.
+   */
+  static isAbandonedCreation(dir: string): boolean {
+    let entries: string[];
+    try {
+      entries = fs.readdirSync(dir);
+    } catch {
+      return false;
+    }
+    for (const name of entries) {
+      if (name === THUMBS_DIR) {
+        const thumbs = path.join(dir, name);
+        if (!fs.statSync(thumbs).isDirectory() || fs.readdirSync(thumbs).length > 0) return false;
+      } else if (!CREATION_FILES.includes(name)) {
+        return false;
+      }
+    }
+    const file = path.join(dir, INDEX_DB_FILE);
+    if (!fs.existsSync(file)) return true;
+    let db: Database.Database | null = null;
+    try {
+      db = openDatabase(file);
+      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name);
+      if (tables.length === 0) return true; // killed before the first migration committed
+      if (!tables.includes('meta') || !tables.includes('items')) return false; // some other database
+      const config = db.prepare("SELECT 1 FROM meta WHERE key = 'config'").get();
+      const items = db.prepare('SELECT 1 FROM items LIMIT 1').get();
+      return !config && !items;
+    } catch {
+      return false; // unreadable: leave it for the user to look at
+    } finally {
+      db?.close();
+    }
+  }
+
+  /** Removes what `isAbandonedCreation` recognised, so `create` starts from an empty folder. */
+  static clearAbandonedCreation(dir: string): void {
+    for (const name of CREATION_FILES) fs.rmSync(path.join(dir, name), { force: true });
+    fs.rmSync(path.join(dir, THUMBS_DIR), { recursive: true, force: true });
   }
 
   config(): IndexConfig | null {

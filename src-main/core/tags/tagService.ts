@@ -106,22 +106,23 @@ export class TagService {
     const noteText = typeof e.note === 'string' ? e.note.trim() : '';
     if (e.note !== undefined && !noteText) throw new StudioError('bad-request', 'The note is empty: write something first.');
     if (noteText.length > MAX_NOTE_CHARS) throw new StudioError('bad-request', `Notes are limited to ${MAX_NOTE_CHARS} characters.`);
-    const now = this.clock().toISOString();
     const author = noteText ? this.author() : '';
-    const before = reader.tags().getMany(features);
-    const records = before.map((b) => {
-      const tags = new Set(b.tags);
-      for (const t of add) tags.add(t);
-      for (const t of remove) tags.delete(t);
-      return {
-        feature: b.feature,
-        category: e.category !== undefined ? e.category : b.category,
-        reviewed: e.reviewed !== undefined ? Boolean(e.reviewed) : b.reviewed,
-        tags: [...tags].sort(),
-        notes: noteText ? [...b.notes, { text: noteText, author, time: now }] : b.notes,
-      };
-    });
-    this.write(reader, records, now);
+    // The edit applies to the records as they are under the write lock, not as read earlier.
+    const { before, records } = this.transact(reader, features, (current, time) => ({
+      records: current.map((b) => {
+        const tags = new Set(b.tags);
+        for (const t of add) tags.add(t);
+        for (const t of remove) tags.delete(t);
+        return {
+          feature: b.feature,
+          category: e.category !== undefined ? e.category : b.category,
+          reviewed: e.reviewed !== undefined ? Boolean(e.reviewed) : b.reviewed,
+          tags: [...tags].sort(),
+          notes: noteText ? [...b.notes, { text: noteText, author, time }] : b.notes,
+        };
+      }),
+      result: null,
+    }));
     return { records, before };
   }
 
@@ -135,8 +136,7 @@ export class TagService {
       notes: unionNotes([], Array.isArray(r.notes) ? r.notes.filter((n) => n && typeof n.text === 'string') : []),
     }));
     this.checkFeatures(reader, clean.map((r) => r.feature));
-    const before = reader.tags().getMany(clean.map((r) => r.feature));
-    this.write(reader, clean, this.clock().toISOString());
+    const { before } = this.transact(reader, clean.map((r) => r.feature), () => ({ records: clean, result: null }));
     return { records: clean, before };
   }
 
@@ -183,6 +183,20 @@ export class TagService {
       skipped.push({ where: `feature ${r.feature}`, reason: `out of range: this SAE has features 0–${sae.dSae - 1}` });
       return false;
     });
+    // Merged against the records as they are under the write lock (see transact), so an edit made
+    // by another process while the file was parsed is kept, and the report counts what changed.
+    const { result } = this.transact(reader, incoming.map((r) => r.feature), (ours) => {
+      const report = this.mergeImport(incoming, ours, skipped);
+      return { records: report.changed, result: report.report };
+    });
+    return result;
+  }
+
+  private mergeImport(
+    incoming: FeatureTags[],
+    ours: FeatureTags[],
+    skipped: TagImportReport['skipped'],
+  ): { report: TagImportReport; changed: FeatureTags[] } {
     const report: TagImportReport = {
       features: incoming.length,
       categoriesSet: 0,
@@ -193,7 +207,6 @@ export class TagService {
       skipped,
       before: [],
     };
-    const ours = reader.tags().getMany(incoming.map((r) => r.feature));
     const changed: FeatureTags[] = [];
     incoming.forEach((theirs, i) => {
       const mine = ours[i]!;
@@ -216,8 +229,7 @@ export class TagService {
         report.before.push(mine);
       }
     });
-    if (changed.length) this.write(reader, changed, this.clock().toISOString());
-    return report;
+    return { report, changed };
   }
 
   suggest(reader: IndexReader, feature: number): CategorySuggestion {
@@ -248,12 +260,41 @@ export class TagService {
     this.appDb = null;
   }
 
-  private write(reader: IndexReader, records: FeatureTags[], time: string): void {
-    reader.tags().put(records, time);
+  /**
+   * One tag change: read the features' current records, compute, write the index and mirror to
+   * the app-wide store, as one IMMEDIATE transaction on the index (TagStore.modify) with the mirror
+   * inside it. Lock order is always index, then app store, so two processes cannot deadlock.
+   * A writer that holds a lock past the busy timeout makes this throw, with nothing written, so
+   * the caller reports a failure instead of an edit that silently did not happen.
+   */
+  private transact<T>(
+    reader: IndexReader,
+    features: number[],
+    change: (before: FeatureTags[], time: string) => { records: FeatureTags[]; result: T },
+  ): { before: FeatureTags[]; records: FeatureTags[]; result: T } {
+    const hash = reader.config.sae.hash;
     try {
-      this.appStore(reader.config.sae.hash).put(records, time);
+      return reader.tags().modify(features, this.clock().toISOString(), change, (records, time) => this.mirror(hash, records, time));
     } catch (err) {
-      // The index has the change; the app-wide copy catches up on the next open.
+      if (isBusy(err)) {
+        throw new StudioError(
+          'internal',
+          `The tags were not saved: another process kept ${reader.config.name}'s database or the app-wide tags store locked for too long ` +
+            `(${(err as Error).message}). Try again when the other writer (an import, another studio) has finished.`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  /** Newest record wins, notes are united: the mirror never replaces a newer change with an older one. */
+  private mirror(saeHash: string, records: FeatureTags[], time: string): void {
+    try {
+      this.appStore(saeHash).mergeFrom(records.map((r) => ({ ...r, updatedAt: time })));
+    } catch (err) {
+      // A lock timeout fails the whole change (see transact). Any other failure (a read-only or
+      // missing settings folder) leaves the index changed: syncOnOpen copies it over later.
+      if (isBusy(err)) throw err;
       process.emitWarning(`Could not mirror tags to ${path.join(this.settingsDir, APP_TAGS_FILE)}: ${(err as Error).message}`);
     }
   }
@@ -280,4 +321,10 @@ export class TagService {
       }
     }
   }
+}
+
+/** SQLite's "database is locked" / "database is busy" (SQLITE_BUSY and its extended codes). */
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }

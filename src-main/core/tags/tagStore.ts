@@ -26,7 +26,8 @@ function noteKey(n: FeatureNote): string {
 
 /**
  * Tags, notes and reviewed marks of one SAE in one SQLite database (an index.sqlite, or the
- * app-wide tags.sqlite). Writes go through `put`, which replaces a feature's whole record.
+ * app-wide tags.sqlite). Writes go through `put`, which replaces a feature's whole record; edits
+ * that depend on the current record go through `modify`, which reads and writes under one lock.
  */
 export class TagStore {
   constructor(
@@ -75,6 +76,51 @@ export class TagStore {
     return r?.updated_at ?? null;
   }
 
+  /**
+   * Reads these features' records, lets `change` compute their new records, and writes them, all in
+   * one IMMEDIATE transaction: the write lock is taken before the read, so another process (a CLI
+   * import, a second `serve`) cannot write between our read and our write and have its change
+   * overwritten. A concurrent writer makes this wait (the connection's busy timeout) rather than
+   * fail; past the timeout SQLite's "database is locked" is thrown to the caller, nothing written.
+   * The time stamped on the records is later than any they had, so the order of stamps is the
+   * order of commits even when two processes edit within the same millisecond; the app-wide
+   * mirror's newest-wins merge relies on that. `afterWrite` runs inside the transaction: when it
+   * throws, this write is rolled back too.
+   */
+  modify<T>(
+    features: number[],
+    now: string,
+    change: (before: FeatureTags[], time: string) => { records: FeatureTags[]; result: T },
+    afterWrite?: (records: FeatureTags[], time: string) => void,
+  ): { before: FeatureTags[]; records: FeatureTags[]; time: string; result: T } {
+    return this.db
+      .transaction(() => {
+        const before = this.getMany(features);
+        const time = this.laterThanStored(features, now);
+        const { records, result } = change(before, time);
+        if (records.length > 0) {
+          this.put(records, time);
+          afterWrite?.(records, time);
+        }
+        return { before, records, time, result };
+      })
+      .immediate();
+  }
+
+  /** `now`, or 1 ms past the newest stamp these features already carry when that is not earlier. */
+  private laterThanStored(features: number[], now: string): string {
+    if (features.length === 0) return now;
+    const stamp = this.db.prepare('SELECT updated_at FROM feature_tags WHERE sae_hash = ? AND feature = ?');
+    let newest = '';
+    for (const f of features) {
+      const r = stamp.get(this.saeHash, f) as { updated_at: string } | undefined;
+      if (r && r.updated_at > newest) newest = r.updated_at;
+    }
+    if (newest < now) return now;
+    const ms = Date.parse(newest);
+    return Number.isFinite(ms) ? new Date(ms + 1).toISOString() : now;
+  }
+
   /** Replaces the records of these features, in one transaction. */
   put(records: FeatureTags[], updatedAt: string): void {
     const head = this.db.prepare(
@@ -102,6 +148,8 @@ export class TagStore {
    */
   mergeFrom(other: StoredTags[]): number {
     let changed = 0;
+    // IMMEDIATE: the read-compare-write below must not interleave with another process's write
+    // (a deferred transaction would fail with "database is locked" on upgrade instead of waiting).
     this.db.transaction(() => {
       for (const theirs of other) {
         const mine = this.updatedAt(theirs.feature);
@@ -116,7 +164,7 @@ export class TagStore {
           changed++;
         }
       }
-    })();
+    }).immediate();
     return changed;
   }
 

@@ -150,6 +150,7 @@ export async function indexCommand(options: IndexOptions, deps: CliDeps): Promis
           `${summary.name}: ${formatCount(summary.features)} features (${formatCount(summary.dead)} dead, ${formatCount(summary.dense)} dense), ` +
           `${formatCount(summary.tokens)} patch tokens, mean L0 ${summary.l0Mean.toFixed(1)}.\n`,
       );
+      for (const warning of summary.warnings ?? []) deps.stderr.write(`warning: ${warning}\n`);
       if (summary.group) {
         deps.stdout.write(`SAEs (one index each, pick with --sae NAME): ${summary.group.members.map((m) => m.name).join(', ')}.\n`);
       }
