@@ -65,8 +65,16 @@ export interface HistogramSpec {
 export interface IndexSummary {
   id: string;
   path: string;
-  /** Naming prefix for features, e.g. "CLIP-24K"; a feature is `${name}/${index}`. */
+  /** Naming prefix for features, e.g. "CLIP-24K"; a feature is `${name}/${index}`. The user's name when renamed. */
   name: string;
+  /** The name the indexer gave (MODEL-WIDTH); feature ids under it stay accepted after a rename. */
+  defaultName: string;
+  /** The dataset folder's name (e.g. "imagenet-val"), shown as `CLIP-24K · imagenet-val`. */
+  dataset: string;
+  /** Group members: the SAE's label within the group (e.g. "a-topk"); shown beside the name, never part of feature ids. */
+  member: string | null;
+  /** Tells indexes of the same name and dataset apart: SAE architecture (k), member label, folder name. */
+  detail: string;
   schemaVersion: number;
   complete: boolean;
   features: number;
@@ -93,6 +101,8 @@ export interface IndexSummary {
   temporal: TemporalSummary | null;
   /** Set when the index was opened through a group folder holding several SAEs' indexes. */
   group: IndexGroup | null;
+  /** Problems worth showing with the summary, e.g. every feature dead (issue 18); absent when none. */
+  warnings?: string[];
 }
 
 export interface TemporalSummary {
@@ -405,6 +415,8 @@ export interface DemoStatus {
   jobId: string | null;
   /** The build's steps, in order (JobProgress.step.n counts them from 1). */
   steps: string[];
+  /** Task heads the demo fitted (Intervene view), with the backbone manifest each one reads; the first per backbone is the default. */
+  heads?: { label: string; path: string; backbone: string }[];
 }
 
 export interface JobInfo {
@@ -423,7 +435,44 @@ export interface RecentIndex {
   id: string;
   path: string;
   name: string;
+  /** See IndexSummary; absent in entries recorded by older versions. */
+  dataset?: string;
+  detail?: string;
   openedAt: string;
+}
+
+/** An ONNX file offered as a backbone: the layers inspect-model finds, and the known families' presets. */
+export interface OnnxLayers {
+  path: string;
+  /** Tensors shaped [batch, tokens, d] that look like block outputs, in graph order. */
+  layers: { name: string; tensor: string; tokens: number; dModel: number; isGraphOutput: boolean }[];
+  /** Input side when the file fixes it, else null. */
+  inputSize: number | null;
+  /** Preset keys (see ManifestPreset) that fit the file, best guess first. */
+  presets: ManifestPresetKey[];
+  /** Where createManifest would write, and whether a file is already there. */
+  manifestPath: string;
+  manifestExists: boolean;
+}
+
+export type ManifestPresetKey = 'clip' | 'dinov2-saev' | 'dinov2-hf' | 'siglip' | 'videomae';
+
+export interface CreateManifestArgs {
+  /** The ONNX model. */
+  onnx: string;
+  /** Layer names (from OnnxLayers.layers) to list in the manifest. */
+  layers: string[];
+  preset: ManifestPresetKey;
+  /** Replace an existing manifest at the target path. */
+  overwrite?: boolean;
+}
+
+export interface CreatedManifest {
+  manifestPath: string;
+  /** The model the manifest points at: the file itself, or a copy exposing layers it did not output. */
+  modelPath: string;
+  inspection: ModelInspection;
+  warnings: string[];
 }
 
 export interface ModelInspection {
@@ -716,6 +765,14 @@ export interface InterveneResult {
 
 export type PathKind = 'file' | 'directory';
 
+/** A page of an index's items (listItems): for picking a clip from the index instead of typing a path. */
+export interface ItemPage {
+  /** Items matching the search. */
+  total: number;
+  /** id (for thumbnailUrl), path relative to the dataset root, label, and whether a thumbnail exists (exemplar items only). */
+  items: { id: number; path: string; label: string | null; thumbnail: boolean }[];
+}
+
 /** Every call the renderer (or any host client) can make. One argument object per method. */
 export interface StudioApi {
   appInfo(): Promise<AppInfo>;
@@ -726,6 +783,12 @@ export interface StudioApi {
   scatter(args: { indexId: string }): Promise<ScatterData>;
   skippedItems(args: { indexId: string }): Promise<SkippedItem[]>;
   inspectModel(args: { manifest: string }): Promise<ModelInspection>;
+  /** The candidate layers of an ONNX file (runs it once on a dummy input), for writing its manifest. */
+  inspectOnnx(args: { path: string }): Promise<OnnxLayers>;
+  /** Writes a backbone manifest next to an ONNX file from a family's preprocessing preset. */
+  createManifest(args: CreateManifestArgs): Promise<CreatedManifest>;
+  /** Renames an index (stored in it): non-empty, no "/". Its feature ids become `name/INDEX`. */
+  renameIndex(args: { indexId: string; name: string }): Promise<IndexSummary>;
   /** What a checkpoint path holds: format, architecture, widths, k/threshold, groups, normalisation. */
   inspectSae(args: { path: string }): Promise<SaeInfo>;
   startIndex(args: IndexRequest): Promise<JobInfo>;
@@ -776,6 +839,8 @@ export interface StudioApi {
   clipFeature(args: { clipId: string; indexId: string; feature: number }): Promise<ClipFeature>;
   /** The other SAE's features ranked by correlation with this one over the clip's (frame, patch) activations. */
   closestFeatures(args: { clipId: string; indexId: string; feature: number; otherIndexId: string; limit?: number; maxFeature?: number | null }): Promise<ClosestFeature[]>;
+  /** The index's items whose path or label holds every word of `search`, by path (the flicker view's clip list). */
+  listItems(args: { indexId: string; search?: string; offset?: number; limit?: number }): Promise<ItemPage>;
 }
 
 export type ApiMethod = keyof StudioApi;
@@ -790,6 +855,9 @@ export const API_METHODS = [
   'scatter',
   'skippedItems',
   'inspectModel',
+  'inspectOnnx',
+  'createManifest',
+  'renameIndex',
   'inspectSae',
   'startIndex',
   'cancelJob',
@@ -822,6 +890,7 @@ export const API_METHODS = [
   'openClip',
   'clipFeature',
   'closestFeatures',
+  'listItems',
 ] as const satisfies readonly ApiMethod[];
 
 // Compile-time check that API_METHODS lists every method exactly.
@@ -890,6 +959,18 @@ export function groupWidthsProblem(widths: readonly number[], dSae: number): str
 export function groupWidthsError(where: string, widths: readonly number[], dSae: number): string | null {
   const problem = groupWidthsProblem(widths, dSae);
   return problem ? `${where} must be cumulative group widths, ${problem}; found [${widths.join(', ')}]` : null;
+}
+
+/**
+ * What is wrong with a user's name for an index (renameIndex), or null. The name prefixes feature
+ * ids (`NAME/12`), so it cannot hold the separator. One rule for the core and the rename field.
+ */
+export function indexNameProblem(name: unknown): string | null {
+  if (typeof name !== 'string' || name.trim() === '') return 'A name cannot be empty.';
+  if (name.includes('/')) return 'A name cannot contain "/": it separates the name from the feature number (NAME/12).';
+  if (/[\u0000-\u001f]/.test(name)) return 'A name cannot contain control characters.';
+  if (name.trim().length > 64) return 'A name can be at most 64 characters.';
+  return null;
 }
 
 /** Shown in the UI and CLI: `CLIP-24K/6909`. */

@@ -33,14 +33,17 @@ import { StudioError } from './errors.js';
 import { IndexReader } from './store/indexReader.js';
 import { THUMBS_DIR } from './store/indexConfig.js';
 import { JobManager } from './jobs/jobManager.js';
-import { DEMO_STEPS, demoIndexList, demoOpenPath, readDemo } from './demo/buildDemo.js';
-import { availableProviders } from './onnx/providers.js';
+import { DEMO_STEPS, demoHeadList, demoIndexList, demoOpenPath, readDemo } from './demo/buildDemo.js';
+import { usableProviders } from './onnx/providers.js';
 import { inspectModel } from './backbone/manifest.js';
+import { createManifest, onnxLayers } from './backbone/manifestPresets.js';
+import { categoryProblem } from './tags/categoryRules.js';
 import { loadSae, saeInfo } from './sae/loadSae.js';
 import { resolveContained } from './paths/containedPath.js';
 import { SettingsStore } from './settingsStore.js';
 import { APP_VERSION } from './version.js';
 import { AnalysisService } from './analysis/analysisService.js';
+import { listItems } from './store/itemList.js';
 import type { ApiArgs, ApiResult } from '../contract/index.js';
 
 /** A stable id for an index folder, usable in routes and thumbnail URLs. */
@@ -94,7 +97,7 @@ export class StudioService implements StudioBackend {
     return {
       version: APP_VERSION,
       host: this.opts.host,
-      providers: availableProviders(),
+      providers: await usableProviders(),
       recent: this.settings.recent(),
       startIndexId: this.startIndexId,
     };
@@ -111,7 +114,15 @@ export class StudioService implements StudioBackend {
       this.tagService.syncOnOpen(reader);
     }
     const summary = reader.summary();
-    this.settings.touch({ id, path: abs, name: summary.name });
+    this.settings.touch({ id, path: abs, name: summary.name, dataset: summary.dataset, detail: summary.detail });
+    return summary;
+  }
+
+  async renameIndex({ indexId, name }: { indexId: string; name: string }): Promise<IndexSummary> {
+    const reader = this.reader(indexId);
+    reader.rename(name);
+    const summary = reader.summary();
+    this.settings.update(indexId, { name: summary.name });
     return summary;
   }
 
@@ -137,11 +148,33 @@ export class StudioService implements StudioBackend {
   }
 
   async inspectModel({ manifest }: { manifest: string }): Promise<ModelInspection> {
+    if (typeof manifest !== 'string' || manifest.trim() === '') throw new StudioError('bad-request', 'Give the path of a backbone manifest (.json).');
+    const file = path.resolve(manifest.trim());
+    // A missing file and a model chosen in place of its manifest are the two common slips: say so
+    // plainly instead of a JSON parser's view of binary bytes.
+    if (!fs.existsSync(file)) throw new StudioError('not-found', `cannot read backbone manifest ${file}: there is no file there.`);
+    if (fs.statSync(file).isDirectory()) throw new StudioError('bad-request', `${file} is a folder: choose the manifest .json inside it.`);
+    if (/\.onnx$/i.test(file) || looksBinary(file)) {
+      throw new StudioError(
+        'bad-input',
+        `${file} is a model, not its manifest. Choose the .json that describes it, create one here from the model's layers, or run \`studio inspect-model ${file}\`.`,
+      );
+    }
     try {
-      return inspectModel(manifest);
+      return inspectModel(file);
     } catch (err) {
       throw new StudioError('bad-input', err instanceof Error ? err.message : String(err));
     }
+  }
+
+  async inspectOnnx({ path: file }: { path: string }): Promise<ApiResult<'inspectOnnx'>> {
+    if (typeof file !== 'string' || file.trim() === '') throw new StudioError('bad-request', 'Give the path of an ONNX model.');
+    return onnxLayers(file.trim());
+  }
+
+  async createManifest(args: ApiArgs<'createManifest'>): Promise<ApiResult<'createManifest'>> {
+    if (!args || typeof args.onnx !== 'string' || args.onnx.trim() === '') throw new StudioError('bad-request', 'Give the path of an ONNX model.');
+    return createManifest({ ...args, onnx: args.onnx.trim() });
   }
 
   async inspectSae({ path: saePath }: { path: string }): Promise<SaeInfo> {
@@ -223,6 +256,7 @@ export class StudioService implements StudioBackend {
       seconds: m?.seconds ?? null,
       jobId: job?.jobId ?? null,
       steps: [...DEMO_STEPS],
+      heads: m ? demoHeadList(m) : [],
     };
   }
 
@@ -237,7 +271,10 @@ export class StudioService implements StudioBackend {
   }
 
   async editTags(edit: TagEdit): Promise<TagChange> {
-    return this.tagService.edit(this.reader(edit.indexId), edit);
+    const reader = this.reader(edit.indexId);
+    const problem = categoryProblem(reader.config.kind ?? 'images', edit.category);
+    if (problem) throw new StudioError('bad-request', problem);
+    return this.tagService.edit(reader, edit);
   }
 
   async restoreTags({ indexId, records }: { indexId: string; records: FeatureTags[] }): Promise<TagChange> {
@@ -323,6 +360,10 @@ export class StudioService implements StudioBackend {
     return this.analysis.closestFeatures(args);
   }
 
+  listItems(args: ApiArgs<'listItems'>): Promise<ApiResult<'listItems'>> {
+    return Promise.resolve(listItems(this.reader(args.indexId), args));
+  }
+
   onEvent(listener: (event: StudioEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -377,6 +418,22 @@ export class StudioService implements StudioBackend {
       this.readers.delete(id);
     }
     for (const l of this.listeners) l({ type: 'job', job });
+  }
+}
+
+/** True when the file's first bytes hold NULs or other control bytes a JSON text never has. */
+function looksBinary(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(512);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    for (let i = 0; i < n; i++) {
+      const b = buf[i]!;
+      if (b < 9 || (b > 13 && b < 32)) return true;
+    }
+    return false;
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

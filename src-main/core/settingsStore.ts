@@ -32,6 +32,21 @@ export class SettingsStore {
     fs.renameSync(tmp, this.file);
   }
 
+  /** Changes a recorded entry in place (a rename), keeping its position and time. */
+  update(id: string, patch: Partial<Omit<RecentIndex, 'id' | 'openedAt'>>): void {
+    const data = this.read();
+    if (!data.recent.some((r) => r.id === id)) return;
+    data.recent = data.recent.map((r) => (r.id === id ? { ...r, ...patch } : r));
+    this.write(data);
+  }
+
+  private write(data: { recent: RecentIndex[] }): void {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(data, null, 2));
+    fs.renameSync(tmp, this.file);
+  }
+
   private read(): { recent: RecentIndex[] } {
     try {
       const data = JSON.parse(fs.readFileSync(this.file, 'utf8')) as { recent?: RecentIndex[] };

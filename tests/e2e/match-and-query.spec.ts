@@ -61,6 +61,39 @@ test('match view: pick the other index, run the match, pick a feature, see both 
   await expect(page.getByTestId('match-list')).toBeVisible();
 });
 
+test('match list: thumbnails and labels per row, an empty tab explains itself, co-active stays ≥ 1, ids by name', async ({ page }, testInfo) => {
+  const idB = (await service.openIndex({ path: pathB })).id;
+  await service.matchIndexes({ indexId: idA, otherId: idB });
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.goto(new URL(`#/index/${idA}/match?other=${idB}`, host.url).href);
+  const firstRow = page.getByTestId('match-row').first();
+  await expect(firstRow.getByTestId('match-thumb').first()).toBeVisible();
+  await expect(firstRow.getByTestId('match-label').first()).toContainText(/beach|desert|forest|ocean|snow/);
+  // Both sides share the name CLIP-…: the select and heading tell them apart by SAE and folder, not a path.
+  await expect(page.getByTestId('match-other-select').locator('option', { hasText: 'index-b' })).toHaveCount(1);
+  await page.screenshot({ path: testInfo.outputPath('match-list-thumbs.png') });
+
+  const minCo = page.getByTestId('min-co');
+  await minCo.fill('-5');
+  await minCo.press('Tab');
+  await expect(minCo).toHaveValue('1');
+
+  await page.getByTestId('tab-no-counterpart').click();
+  const threshold = page.getByTestId('threshold');
+  await threshold.fill('-1');
+  await threshold.press('Tab');
+  await expect(page.getByTestId('match-empty-hint')).toContainText('Raise “best score below”');
+
+  // Go to by the printed name.
+  const nameA = (await service.indexSummary({ indexId: idA })).name;
+  await page.getByTestId('match-go-feature').fill(`${nameA}/3`);
+  await page.getByTestId('match-go').click();
+  await expect(page).toHaveURL(/side=a&f=3/);
+  await page.getByTestId('match-go-feature').fill('DINOv2-3K/3');
+  await page.getByTestId('match-go').click();
+  await expect(page.getByTestId('match-go-problem')).toContainText('names a feature of DINOv2-3K');
+});
+
 test('query view: open an image, brush patches, click a returned feature', async ({ page }, testInfo) => {
   await page.setViewportSize({ width: 1440, height: 900 });
   await page.goto(new URL(`#/index/${idA}/query`, host.url).href);

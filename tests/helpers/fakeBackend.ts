@@ -64,6 +64,10 @@ export function fakeSummary(dir = '/data/index'): IndexSummary {
     id: FAKE_INDEX_ID,
     path: dir,
     name: 'CLIP-5',
+    defaultName: 'CLIP-5',
+    dataset: 'imagenet-val',
+    member: null,
+    detail: 'topk k=2 · index',
     schemaVersion: 1,
     complete: true,
     features: FAKE_FEATURES,
@@ -209,9 +213,25 @@ export function createFakeBackend(): FakeBackend {
       record('skippedItems', args);
       return [{ item: 'bad.jpg', reason: 'corrupt' }];
     },
+    async listItems(args) {
+      record('listItems', args);
+      return { total: 1, items: [{ id: 0, path: 'clip_0.mp4', label: null, thumbnail: false }] };
+    },
     async inspectModel(args) {
       record('inspectModel', args);
       return { name: 'tiny', family: 'clip', layers: [], inputSize: 224, tokens: fakeSummary().model.tokens };
+    },
+    async inspectOnnx(args) {
+      record('inspectOnnx', args);
+      return { path: args.path, layers: [], inputSize: 224, presets: ['clip'], manifestPath: args.path.replace(/\.onnx$/, '.json'), manifestExists: false };
+    },
+    async createManifest(args) {
+      record('createManifest', args);
+      return { manifestPath: args.onnx.replace(/\.onnx$/, '.json'), modelPath: args.onnx, inspection: { name: 'tiny', family: 'clip', layers: [], inputSize: 224, tokens: fakeSummary().model.tokens }, warnings: [] };
+    },
+    async renameIndex(args) {
+      record('renameIndex', args);
+      return { ...fakeSummary(), name: args.name };
     },
     async inspectSae(args) {
       record('inspectSae', args);

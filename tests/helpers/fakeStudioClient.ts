@@ -3,6 +3,7 @@
 // it the way the core's SQL does, so stores and views can be exercised without a host.
 
 import type {
+  ManifestPresetKey,
   AppInfo,
   Exemplar,
   FeatureDetail,
@@ -180,6 +181,10 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
     id: o.id ?? 'clip-24k',
     path: o.path ?? '/data/indexes/clip-vit-b16-imagenet-val',
     name: o.name ?? 'CLIP-24K',
+    defaultName: o.name ?? 'CLIP-24K',
+    dataset: 'imagenet-val',
+    member: null,
+    detail: 'topk k=32 · clip-vit-b16-imagenet-val',
     schemaVersion: 1,
     complete: true,
     features,
@@ -447,10 +452,47 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
         checkIndex(args.indexId);
         return skipped;
       }),
+    // Canned: a store test asserts what was asked for, not what the fake made up.
+    listItems: (args) =>
+      reply('listItems', args, () => {
+        checkIndex(args.indexId);
+        return { total: 0, items: [] };
+      }),
     inspectSae: (args) =>
       reply('inspectSae', args, () => {
         if (!args.path.trim()) throw Object.assign(new Error('Give the path of an SAE checkpoint file or folder.'), { code: 'bad-request' });
         return summary.sae;
+      }),
+    inspectOnnx: (args) =>
+      reply('inspectOnnx', args, () => ({
+        path: args.path,
+        layers: [
+          { name: 'block_10', tensor: 'block_10', tokens: 197, dModel: 768, isGraphOutput: true },
+          { name: 'block_11', tensor: 'block_11', tokens: 197, dModel: 768, isGraphOutput: true },
+        ],
+        inputSize: 224,
+        presets: ['clip', 'dinov2-saev', 'dinov2-hf'] as ManifestPresetKey[],
+        manifestPath: args.path.replace(/\.onnx$/i, '.json'),
+        manifestExists: false,
+      })),
+    createManifest: (args) =>
+      reply('createManifest', args, () => ({
+        manifestPath: args.onnx.replace(/\.onnx$/i, '.json'),
+        modelPath: args.onnx,
+        inspection: {
+          name: 'model',
+          family: 'clip',
+          layers: args.layers.map((name) => ({ name, outputName: name })),
+          inputSize: 224,
+          tokens: { cls: true, registers: 0, patchSize: 16, grid: [14, 14] as [number, number] },
+        },
+        warnings: [],
+      })),
+    renameIndex: (args) =>
+      reply('renameIndex', args, () => {
+        checkIndex(args.indexId);
+        summary.name = args.name;
+        return { ...summary };
       }),
     inspectModel: (args) =>
       reply('inspectModel', args, (): ModelInspection => {

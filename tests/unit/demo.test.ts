@@ -53,7 +53,7 @@ describe('studio demo', () => {
     for (const p of printed.indexes) expect(fs.existsSync(p)).toBe(true);
     expect(printed.seconds).toBeGreaterThan(0);
     expect(demo.size).toBe('full');
-    expect(progressLines).toMatch(/\[3\/10\] Training the TopK SAE on backbone A.*FVU/);
+    expect(progressLines).toMatch(/\[3\/11\] Training the TopK SAE on backbone A.*FVU/);
   });
 
   it('for every colour and scene, a backbone-A TopK feature has ≥ 80% of its top 16 exemplars sharing it', () => {
@@ -107,6 +107,32 @@ describe('studio demo', () => {
       }
     }
   });
+
+  it('fits task heads on both backbones; suppressing each colour\'s purest feature lowers that colour on its top exemplar', async () => {
+    const { Intervener } = await import('../../src-main/core/intervene/intervener.js');
+    const { loadTaskHead } = await import('../../src-main/core/intervene/taskHead.js');
+    for (const b of ['a', 'b'] as const) {
+      for (const k of ['colour', 'scene', 'segmentation'] as const) {
+        const spec = JSON.parse(fs.readFileSync(path.join(demo.heads[b][k], 'head.json'), 'utf8')) as { train_accuracy: number };
+        expect(spec.train_accuracy, `${b} ${k}`).toBeGreaterThan(0.85);
+        expect(loadTaskHead(demo.heads[b][k]).d).toBe(b === 'a' ? 64 : 48);
+      }
+    }
+    const iv = await Intervener.open({ model: demo.backbones.a, layer: 'block_1', sae: demo.saes['a-topk'], head: demo.heads.a.colour, provider: 'cpu' });
+    const reader = IndexReader.open('a', demo.indexes.aImages);
+    try {
+      for (const p of report.purity.filter((x) => x.factor === 'colour')) {
+        const item = reader.featureDetail(p.feature!).exemplars[0]!.item;
+        await iv.setImage(path.join(demo.dataset, 'images', item));
+        const { before, after } = await iv.run([{ feature: p.feature!, value: 0 }], null);
+        const c = COLOURS.indexOf(p.value as (typeof COLOURS)[number]);
+        expect(after.probs![c], `${p.value}: feature ${p.feature} on ${item}`).toBeLessThan(before.probs![c]!);
+      }
+    } finally {
+      reader.close();
+      await iv.close();
+    }
+  }, 60_000);
 
   it('running it again reuses the finished demo', async () => {
     const before = fs.statSync(path.join(out, 'demo.json')).mtimeMs;

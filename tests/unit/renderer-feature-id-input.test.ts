@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFeatureInput } from '../../src-renderer/src/lib/featureIdInput';
+import { parseFeatureInput, rememberIndexNames } from '../../src-renderer/src/lib/featureIdInput';
 import { featureName } from '../../src-main/contract/index';
 
 // "Go to" accepts every form the studio prints, and nothing opens feature 0 by accident.
@@ -10,10 +10,21 @@ describe('parseFeatureInput', () => {
     expect(parseFeatureInput(' #88 ', 256, 'TOY-A-256')).toEqual({ ok: true, feature: 88 });
     expect(parseFeatureInput(featureName('TOY-A-256', 88), 256, 'TOY-A-256')).toEqual({ ok: true, feature: 88 });
     expect(parseFeatureInput('TOY-A-256 / 88', 256, 'TOY-A-256')).toEqual({ ok: true, feature: 88 });
-    // a group member's own name, and the group's base name pasted into a member
-    expect(parseFeatureInput('TOY-A-256 a-topk/88', 256, 'TOY-A-256 a-topk')).toEqual({ ok: true, feature: 88 });
-    expect(parseFeatureInput('TOY-A-256/88', 256, 'TOY-A-256 a-topk')).toEqual({ ok: true, feature: 88 });
     expect(parseFeatureInput(0, 256)).toEqual({ ok: true, feature: 0 });
+  });
+
+  it('accepts a group member by its paper name and the legacy "NAME member" form, not another member', () => {
+    rememberIndexNames({ name: 'TOY-A-256', defaultName: 'TOY-A-256', member: 'a-topk' });
+    expect(parseFeatureInput('TOY-A-256/88', 256, 'TOY-A-256')).toEqual({ ok: true, feature: 88 });
+    expect(parseFeatureInput('TOY-A-256 a-topk/88', 256, 'TOY-A-256')).toEqual({ ok: true, feature: 88 });
+    expect(parseFeatureInput('TOY-A-256 b-matryoshka/88', 256, 'TOY-A-256').ok).toBe(false);
+  });
+
+  it('accepts the user name and, after a rename, the indexer name', () => {
+    rememberIndexNames({ name: 'beach toys', defaultName: 'CLIP-24K', member: null });
+    expect(parseFeatureInput('beach toys/12', 24576, 'beach toys')).toEqual({ ok: true, feature: 12 });
+    expect(parseFeatureInput('CLIP-24K/12', 24576, 'beach toys')).toEqual({ ok: true, feature: 12 });
+    expect(parseFeatureInput('DINOv2-3K/12', 24576, 'beach toys').ok).toBe(false);
   });
 
   it('refuses empty input, other indexes, out-of-range numbers and junk with a sentence', () => {

@@ -49,4 +49,20 @@ describe('flicker store', () => {
     f.seek(99);
     expect(f.frame).toBe(f.clip!.frames - 1);
   });
+  it('a second SAE that cannot be opened leaves the clip on screen with the error (issue 16)', async () => {
+    const client = setup();
+    const f = useFlickerStore();
+    const summaryId = (await client.appInfo()).recent[0]!.id;
+    expect(await f.open(summaryId, { item: 'walk/a.mp4' }, null)).toBe(true);
+    const clipId = f.clip!.clipId;
+    (client as unknown as { openClip: () => Promise<never> }).openClip = () =>
+      Promise.reject(Object.assign(new Error('another layer'), { code: 'bad-input' }));
+    expect(await f.open(summaryId, { item: 'walk/a.mp4' }, 'elsewhere')).toBe(false);
+    expect(f.error?.message).toMatch(/another layer/);
+    expect(f.clip?.clipId).toBe(clipId);
+    expect(Object.keys(f.panes)).toEqual([summaryId]);
+    // Another clip failing is a real failure: nothing stale stays on screen.
+    expect(await f.open(summaryId, { item: 'walk/b.mp4' }, null)).toBe(false);
+    expect(f.clip).toBeNull();
+  });
 });

@@ -14,7 +14,8 @@ import { resolveIndexFolder } from '../store/indexGroup.js';
 import { readConfig, openIndexDb } from '../analysis/matchStore.js';
 import { activationRowStream } from '../train/rowStream.js';
 import { trainSae, writeTrainedSae, type TrainArch } from '../train/saeTrainer.js';
-import { writeShapesDataset, type ShapesSpec } from './shapesDataset.js';
+import { generateShapes, writeShapesDataset, type ShapesSpec } from './shapesDataset.js';
+import { DEMO_HEAD_KEYS, writeDemoHeads, type DemoHeadKey } from './demoHeads.js';
 import { writeToyBackbone, type ToyBackboneOptions } from './toyBackbone.js';
 
 export type { DemoSize } from '../../contract/index.js';
@@ -74,6 +75,8 @@ const STEPS: { label: string; phase: DemoPhase }[] = [
   { label: 'Indexing clips through backbone A (TopK and Matryoshka in one pass)', phase: 'indexing' },
   { label: 'Indexing clips through backbone B', phase: 'indexing' },
   { label: 'Matching A with B', phase: 'matching' },
+  // Last, so a demo built before the heads existed gains them without redoing anything else.
+  { label: 'Fitting task heads (colour, scene, segmentation) for the Intervene view', phase: 'training' },
 ];
 
 /** The step labels (the welcome screen shows them as a checklist). */
@@ -101,6 +104,8 @@ export interface DemoManifest {
   backbones: { a: string; b: string };
   saes: Record<SaeRecipe['key'], string>;
   dataset: string;
+  /** Head folders per backbone (linear probes on the demo's ground truth, for the Intervene view). */
+  heads: { a: Record<DemoHeadKey, string>; b: Record<DemoHeadKey, string> };
 }
 
 export interface DemoProgress {
@@ -140,6 +145,21 @@ export function demoIndexList(m: DemoManifest): { label: string; path: string }[
   ];
 }
 
+const HEAD_LABELS: Record<DemoHeadKey, string> = {
+  colour: "Object colour (classification)",
+  scene: 'Background scene (classification)',
+  segmentation: 'Object colour per patch (segmentation)',
+};
+
+/** The demo's heads as the Intervene view offers them: the colour classifier first (its default). */
+export function demoHeadList(m: DemoManifest): { label: string; path: string; backbone: string }[] {
+  const out: { label: string; path: string; backbone: string }[] = [];
+  for (const b of ['a', 'b'] as const) {
+    for (const k of DEMO_HEAD_KEYS) out.push({ label: `${HEAD_LABELS[k]} · toy ViT ${b.toUpperCase()}`, path: m.heads[b][k], backbone: m.backbones[b] });
+  }
+  return out;
+}
+
 /** The finished demo in `dir`, or null when none was built (or it is from an older recipe). */
 export function readDemo(dir: string): DemoManifest | null {
   const file = path.join(dir, DEMO_FILE);
@@ -148,7 +168,9 @@ export function readDemo(dir: string): DemoManifest | null {
     const m = JSON.parse(fs.readFileSync(file, 'utf8')) as DemoManifest;
     if (m.version !== DEMO_VERSION) return null;
     const all = [m.indexes.aImages, m.indexes.bImages, m.indexes.aClips, m.indexes.bClips];
-    return all.every((p) => fs.existsSync(p)) ? m : null;
+    // A demo from before the heads existed counts as unfinished: building it again only adds them.
+    const heads = m.heads ? [...Object.values(m.heads.a), ...Object.values(m.heads.b)].map((h) => path.join(h, 'head.json')) : [null];
+    return all.every((p) => fs.existsSync(p)) && heads.every((h) => h !== null && fs.existsSync(h)) ? m : null;
   } catch {
     return null;
   }
@@ -265,9 +287,29 @@ export async function buildDemo(o: BuildDemoOptions): Promise<DemoManifest> {
     markDone(`match-${i}`);
   }
 
+  begin();
+  const items = generateShapes(recipe.dataset);
+  const heads = {} as DemoManifest['heads'];
+  for (const b of ['a', 'b'] as const) {
+    const dir = path.join(out, 'heads', `toy-vit-${b}`);
+    const ready = DEMO_HEAD_KEYS.every((k) => fs.existsSync(path.join(dir, k, 'head.json')));
+    if (!isDone(`heads-${b}`, dir) || !ready) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      const written = await writeDemoHeads({
+        manifest: manifests[b], items, imagesDir, outDir: dir, backboneLabel: `toy ViT ${b.toUpperCase()}`, provider, signal: o.signal,
+        onProgress: (done, total, detail) => report((b === 'a' ? 0 : total) + done, 2 * total, detail ? `backbone ${b.toUpperCase()}: ${detail} right on the training images` : null),
+      });
+      checkAborted(o.signal);
+      markDone(`heads-${b}`);
+      heads[b] = written.dirs;
+    } else {
+      heads[b] = Object.fromEntries(DEMO_HEAD_KEYS.map((k) => [k, path.join(dir, k)])) as Record<DemoHeadKey, string>;
+    }
+  }
+
   const manifest: DemoManifest = {
     version: DEMO_VERSION, size, builtAt: new Date().toISOString(), seconds: (performance.now() - t0) / 1000,
-    indexes, backbones: manifests, saes: saePaths, dataset: datasetDir,
+    indexes, backbones: manifests, saes: saePaths, dataset: datasetDir, heads,
   };
   fs.writeFileSync(path.join(out, DEMO_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;

@@ -149,6 +149,30 @@ export function renderFrame(item: ShapeItem, f: number, size = 64): Uint8Array {
 }
 
 /**
+ * The fraction of each patch of a rows x cols grid over frame `f` that the object covers (row-major),
+ * sampled at `sub` x `sub` points per patch with the same inside test the renderer uses: the
+ * ground truth for the demo's segmentation head.
+ */
+export function objectCoverage(item: ShapeItem, f: number, rows: number, cols: number, sub = 16): Float32Array {
+  const t = item.frames > 1 ? f / (item.frames - 1) : 0.5;
+  const st = stateAt(item, t);
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      let hit = 0;
+      for (let sy = 0; sy < sub; sy++) {
+        for (let sx = 0; sx < sub; sx++) {
+          const fx = (c + (sx + 0.5) / sub) / cols, fy = (r + (sy + 0.5) / sub) / rows;
+          if (inside(item.factors.shape, fx - st.x, fy - st.y, st.r, st.angle)) hit++;
+        }
+      }
+      out[r * cols + c] = hit / (sub * sub);
+    }
+  }
+  return out;
+}
+
+/**
  * Write the dataset: images/<scene>/<id>.png (label subfolders = scene), clips/<id>/frame_NNN.png
  * (folders of frames), labels.json (SSv2-style, for clips) and factors.json (every item).
  */
@@ -157,20 +181,26 @@ export async function writeShapesDataset(dir: string, spec: ShapesSpec = {}): Pr
   const items = generateShapes(spec);
   const imagesDir = path.join(dir, 'images');
   const clipsDir = path.join(dir, 'clips');
+  // Drawing runs here while sharp encodes earlier frames on its own threads: a few encodes in
+  // flight overlap the two (the bytes written do not depend on the order).
+  const inFlight = new Set<Promise<unknown>>();
+  const write = async (rgb: Uint8Array, file: string) => {
+    while (inFlight.size >= 8) await Promise.race(inFlight);
+    const p = sharp(Buffer.from(rgb), { raw: { width: size, height: size, channels: 3 } }).png().toFile(file).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
   for (const item of items) {
     if (item.kind === 'image') {
       const sub = path.join(imagesDir, item.factors.scene);
       mkdirSync(sub, { recursive: true });
-      await sharp(Buffer.from(renderFrame(item, 0, size)), { raw: { width: size, height: size, channels: 3 } }).png().toFile(path.join(sub, `${item.id}.png`));
+      await write(renderFrame(item, 0, size), path.join(sub, `${item.id}.png`));
     } else {
       const sub = path.join(clipsDir, item.id);
       mkdirSync(sub, { recursive: true });
-      for (let f = 0; f < item.frames; f++) {
-        await sharp(Buffer.from(renderFrame(item, f, size)), { raw: { width: size, height: size, channels: 3 } })
-          .png().toFile(path.join(sub, `frame_${String(f).padStart(3, '0')}.png`));
-      }
+      for (let f = 0; f < item.frames; f++) await write(renderFrame(item, f, size), path.join(sub, `frame_${String(f).padStart(3, '0')}.png`));
     }
   }
+  await Promise.all(inFlight);
   mkdirSync(dir, { recursive: true });
   const clips = items.filter((i) => i.kind === 'clip');
   writeFileSync(path.join(dir, 'labels.json'), `${JSON.stringify(clips.map((c) => ({ id: c.id, label: c.label, template: c.template, placeholders: c.placeholders })), null, 1)}\n`);

@@ -17,11 +17,16 @@ import type {
 import { StudioError } from '../errors.js';
 import { fromHalf, halfArrayToFloat } from '../util/float16.js';
 import { openDatabase } from './openDatabase.js';
+import { allDeadWarning } from '../indexer/allDeadWarning.js';
 import { assertReadable, migrate, schemaVersionOf } from './schema.js';
 import { INDEX_DB_FILE, type IndexConfig, type IndexProgress } from './indexConfig.js';
 import { unpackExemplars } from './exemplarBlobs.js';
 import { TagStore } from '../tags/tagStore.js';
 import { resolveIndexFolder } from './indexGroup.js';
+import { indexNameProblem, splitMemberName } from '../indexer/indexName.js';
+
+/** Meta key of the user's name for an index (renameIndex); the config keeps the indexer's name. */
+const USER_NAME_KEY = 'user_name';
 
 const DENSE_FREQUENCY = 1e-2;
 const SORT_COLUMNS: Record<FeatureQuery['sort'], string> = {
@@ -65,6 +70,10 @@ interface FeatureDbRow {
 export class IndexReader {
   /** Set by the service when this index was opened through a group folder (several SAEs, one pass). */
   group: IndexGroup | null = null;
+  /** The indexer's MODEL-WIDTH name (a legacy group member's `NAME member` split off). */
+  defaultName = '';
+  /** This index's label within its group (the SAE's folder name), or null. */
+  member: string | null = null;
 
   private constructor(
     readonly id: string,
@@ -81,10 +90,39 @@ export class IndexReader {
 
   /** Opens an index folder, or the first member of a group folder (several SAEs, one pass). */
   static open(id: string, folder: string): IndexReader {
-    const { dir, group } = resolveIndexFolder(folder);
+    const { dir, group, name: member } = resolveIndexFolder(folder);
     const reader = IndexReader.openFolder(id, dir);
     reader.group = group;
+    // Every user of config.name (feature ids, match sides, error messages) sees the effective name.
+    const split = splitMemberName(reader.config.name, member);
+    reader.defaultName = split.name;
+    reader.member = split.member;
+    reader.config.name = reader.userName() ?? split.name;
     return reader;
+  }
+
+  private userName(): string | null {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(USER_NAME_KEY) as { value: string } | undefined;
+    return row && !indexNameProblem(row.value) ? row.value : null;
+  }
+
+  /** Stores the user's name for this index; the indexer's name (or empty input) is refused/reset by the caller's rules. */
+  rename(name: string): void {
+    const problem = indexNameProblem(name);
+    if (problem) throw new StudioError('bad-request', problem);
+    const clean = name.trim();
+    if (clean === this.defaultName) this.db.prepare('DELETE FROM meta WHERE key = ?').run(USER_NAME_KEY);
+    else this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(USER_NAME_KEY, clean);
+    this.config.name = clean;
+  }
+
+  /** What tells this index apart from another of the same name and dataset. */
+  private detail(): string {
+    const s = this.config.sae;
+    const arch = s.k !== null ? `${s.architecture} k=${s.k}` : s.architecture;
+    // A member's own folder is its label: the group folder is what tells two groups apart.
+    const folder = path.basename(this.member && this.group ? this.group.path : this.dir);
+    return [arch, this.member, folder].filter((x): x is string => !!x).join(' · ');
   }
 
   private static openFolder(id: string, dir: string): IndexReader {
@@ -128,6 +166,10 @@ export class IndexReader {
       id: this.id,
       path: this.dir,
       name: c.name,
+      defaultName: this.defaultName || c.name,
+      dataset: path.basename(c.dataRoot || c.request.shards || '') || '?',
+      member: this.member,
+      detail: this.detail(),
       schemaVersion: schemaVersionOf(this.db),
       complete: p.complete,
       features: c.sae.dSae,
@@ -148,6 +190,7 @@ export class IndexReader {
       framesPerClip: c.framesPerClip ?? null,
       temporal: this.temporal(),
       group: this.group,
+      ...warningsField(p.complete ? allDeadWarning(c.sae.dSae, dead, p.tokens) : null),
     };
   }
 
@@ -334,4 +377,10 @@ function decodeItemActs(r: { feats: Buffer; vals: Buffer }): { feature: number; 
   const feats = new Int32Array(r.feats.buffer.slice(r.feats.byteOffset, r.feats.byteOffset + r.feats.byteLength));
   const vals = new Uint16Array(r.vals.buffer.slice(r.vals.byteOffset, r.vals.byteOffset + r.vals.byteLength));
   return Array.from(feats, (feature, i) => ({ feature, value: fromHalf(vals[i]!) }));
+}
+
+/** The summary carries `warnings` only when there is one, so summaries of healthy indexes are unchanged. */
+function warningsField(...warnings: (string | null)[]): { warnings?: string[] } {
+  const present = warnings.filter((w): w is string => w !== null);
+  return present.length > 0 ? { warnings: present } : {};
 }

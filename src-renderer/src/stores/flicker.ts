@@ -27,6 +27,28 @@ export function clipSourceOf(value: string): ClipSource {
 }
 
 /**
+ * Why index `b` cannot be the flicker view's second SAE beside `a`, or null when it can: the clip
+ * runs once through the backbone to the layer and both SAEs read those activations, so they must
+ * share the backbone, the layer and its width; the same dataset keeps the "whole index" numbers
+ * comparable.
+ */
+export function incompatibility(a: IndexSummary, b: IndexSummary): string | null {
+  if (a.model.name !== b.model.name || a.model.manifestPath !== b.model.manifestPath) return `another backbone (${b.model.name})`;
+  if (a.model.layer !== b.model.layer) return `another layer (${b.model.layer}, not ${a.model.layer})`;
+  if (a.model.dModel !== b.model.dModel) return `another width (${b.model.dModel}, not ${a.model.dModel})`;
+  const da = (a as { dataset?: string }).dataset;
+  const db = (b as { dataset?: string }).dataset;
+  if (da !== undefined && db !== undefined && da !== db) return `another dataset (${db}, not ${da})`;
+  if (a.kind !== b.kind) return `built from ${b.kind === 'videos' ? 'clips' : 'images'}, not ${a.kind === 'videos' ? 'clips' : 'images'}`;
+  return null;
+}
+
+/** The help text's frame count: the index's own segment count, else the 16 the studio samples by default. */
+export function framesSampled(summary: Pick<IndexSummary, 'framesPerClip'> | null): number {
+  return summary?.framesPerClip ?? 16;
+}
+
+/**
  * The flicker view (issue 4): one clip run through one or two SAEs on the same backbone layer,
  * the frame being shown (shared, so both sides stay synchronised) and each side's feature.
  * Answers to superseded requests are dropped, like the query store.
@@ -94,9 +116,14 @@ export const useFlickerStore = defineStore('flicker', () => {
     } catch (e) {
       if (id !== openRequest || describeError(e).code === 'superseded') return false;
       error.value = describeError(e);
-      clip.value = null;
-      clipKey.value = null;
-      panes.value = {};
+      // Only the second SAE changed (same index and clip): keep the clip on screen with the error.
+      const prev = clipKey.value ? (JSON.parse(clipKey.value) as unknown[]) : null;
+      const sameClip = prev !== null && JSON.stringify(prev.slice(0, 3)) === JSON.stringify(JSON.parse(key).slice(0, 3));
+      if (!sameClip) {
+        clip.value = null;
+        clipKey.value = null;
+        panes.value = {};
+      }
       return false;
     } finally {
       if (id === openRequest) loading.value = false;

@@ -3,6 +3,8 @@ import { markRaw, ref, shallowRef } from 'vue';
 import type { ApiErrorPayload, IndexSummary, ScatterData, SkippedItem } from '@contract';
 import { useStoreClient } from '../api/storeClient';
 import { describeError } from '../api/studioError';
+import { rememberIndexNames } from '../lib/featureIdInput';
+import { indexNameProblem } from '@contract';
 
 /**
  * The open index: its summary, the frequency/mean scatter and the list of skipped files.
@@ -36,6 +38,28 @@ export const useIndexStore = defineStore('index', () => {
     }
     summary.value = markRaw(next);
     summaryError.value = null;
+    rememberIndexNames(next);
+  }
+
+  const renameError = ref<ApiErrorPayload | null>(null);
+
+  /** Renames the current index (stored in it); true when the host accepted the name. */
+  async function rename(indexId: string, name: string): Promise<boolean> {
+    const problem = indexNameProblem(name);
+    if (problem) {
+      renameError.value = { code: 'bad-request', message: problem };
+      return false;
+    }
+    renameError.value = null;
+    try {
+      const next = await client.renameIndex({ indexId, name: name.trim() });
+      if (summary.value?.id === indexId) setSummary(next);
+      else rememberIndexNames(next);
+      return true;
+    } catch (e) {
+      renameError.value = describeError(e);
+      return false;
+    }
   }
 
   /** Opens an index folder; resolves to its summary, or null with summaryError set. */
@@ -110,8 +134,10 @@ export const useIndexStore = defineStore('index', () => {
     scatterError,
     skipped,
     skippedError,
+    renameError,
     openPath,
     ensure,
+    rename,
     loadScatter,
     loadSkipped,
   };

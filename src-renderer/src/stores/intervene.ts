@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef } from 'vue';
-import type { ApiErrorPayload, InterveneResult, InterveneSession, QueryImageSource } from '@contract';
+import type { ApiErrorPayload, DemoStatus, InterveneResult, InterveneSession, QueryImageSource } from '@contract';
 import { useStoreClient } from '../api/storeClient';
 import { describeError } from '../api/studioError';
 
@@ -16,6 +16,16 @@ export interface FeatureSlider {
 export const MAX_FEATURES = 8;
 export const MIN_MULTIPLE = -3;
 export const MAX_MULTIPLE = 3;
+
+/**
+ * The head the Intervene view starts with on an index of the built demo: the demo's first head
+ * fitted on the same backbone (its colour classifier), or null for any other index. The demo's
+ * heads are matched by backbone manifest, since a head only fits the width it was fitted on.
+ */
+export function demoHeadFor(status: Pick<DemoStatus, 'built' | 'heads'> | null, manifestPath: string | null | undefined): string | null {
+  if (!status?.built || !manifestPath) return null;
+  return status.heads?.find((h) => h.backbone === manifestPath)?.path ?? null;
+}
 
 /**
  * "Test a feature causally": a task head and an image opened on an index's models (a session in

@@ -1,8 +1,19 @@
 import { defineStore } from 'pinia';
 import { markRaw, ref, shallowRef } from 'vue';
-import type { ApiErrorPayload, FeatureDetail, FeatureMatches, IndexSummary, MatchListKind, MatchListPage, MatchPairDetail, MatchProgress, MatchSummary } from '@contract';
+import type { ApiErrorPayload, FeatureCategory, FeatureDetail, FeatureMatches, IndexSummary, MatchListKind, MatchListPage, MatchPairDetail, MatchProgress, MatchSummary } from '@contract';
 import { useStoreClient } from '../api/storeClient';
 import { describeError } from '../api/studioError';
+
+export interface RowCard {
+  /** Item ids of the strongest exemplars, for thumbnails. */
+  thumbs: number[];
+  /** The most common exemplar label and its share, e.g. "beach 9/16". */
+  label: string | null;
+  category: FeatureCategory | null;
+  tags: string[];
+}
+
+export const cardKey = (indexId: string, feature: number) => `${indexId}:${feature}`;
 
 /**
  * Cross-model matching between the current index (side a) and another (side b): the saved run,
@@ -28,6 +39,10 @@ export const useMatchStore = defineStore('match', () => {
 
   const list = shallowRef<MatchListPage | null>(null);
   const listError = ref<ApiErrorPayload | null>(null);
+
+  /** What a list row shows of a feature besides its number: thumbnails, top label, category and tags. */
+  const cards = ref<Record<string, RowCard>>({});
+  const cardLoading = new Set<string>();
 
   let selectRequest = 0;
   let listRequest = 0;
@@ -155,6 +170,32 @@ export const useMatchStore = defineStore('match', () => {
     }
   }
 
+  /** Loads the cards of these features (cached per index and feature), a few requests at a time. */
+  async function loadCards(indexId: string, features: number[]): Promise<void> {
+    const todo = features.filter((f) => f >= 0 && !cards.value[cardKey(indexId, f)] && !cardLoading.has(cardKey(indexId, f)));
+    for (const f of todo) cardLoading.add(cardKey(indexId, f));
+    const worker = async () => {
+      for (let f = todo.shift(); f !== undefined; f = todo.shift()) {
+        const key = cardKey(indexId, f);
+        try {
+          const d = await client.featureDetail({ indexId, feature: f });
+          const top = d.labelCounts[0];
+          cards.value[key] = {
+            thumbs: d.exemplars.slice(0, 3).map((e) => e.itemId),
+            label: top ? `${top.label} ${top.count}/${d.exemplars.length}` : null,
+            category: d.tags.category,
+            tags: d.tags.tags,
+          };
+        } catch {
+          // A row without its card still shows its numbers.
+        } finally {
+          cardLoading.delete(key);
+        }
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+  }
+
   function reset(): void {
     other.value = null;
     summary.value = null;
@@ -167,6 +208,6 @@ export const useMatchStore = defineStore('match', () => {
 
   return {
     other, summary, runs, error, running, progress, matches, matchesError, detailA, detailB, pair, list, listError, cancel,
-    loadRuns, openOther, setOtherById, run, select, loadList, reset,
+    loadRuns, openOther, setOtherById, run, select, loadList, reset, cards, loadCards,
   };
 });
