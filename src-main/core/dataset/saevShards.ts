@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { StudioError } from '../errors.js';
 import { readSaevDatasetConfig, type SaevDatasetConfig } from './saevDatasetConfig.js';
+import { readCheckedFileSync, readCheckedTextSync } from '../util/checkedRead.js';
 
 // saev's cached activations: metadata.json + acts*.bin shards, each a C-contiguous float32 tensor
 // [examples, layers, tokens, d] with CLS first (when recorded) and no register tokens. saev renamed
@@ -83,7 +84,7 @@ export function readSaevShards(dir: string): SaevShards {
   if (!fs.existsSync(metaPath)) throw new StudioError('bad-input', `${abs} is not a saev shard folder (no metadata.json).`);
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(metaPath, 'utf8'));
+    raw = JSON.parse(readCheckedTextSync(metaPath, 'shardMeta'));
   } catch (err) {
     throw new StudioError('bad-input', `${metaPath} is not valid JSON: ${(err as Error).message}`);
   }
@@ -116,7 +117,7 @@ export function readSaevShards(dir: string): SaevShards {
   if (fs.existsSync(shardsPath)) {
     let json: unknown;
     try {
-      json = JSON.parse(fs.readFileSync(shardsPath, 'utf8'));
+      json = JSON.parse(readCheckedTextSync(shardsPath, 'shardMeta'));
     } catch (err) {
       throw new StudioError('bad-input', `${shardsPath} is not valid JSON (${(err as Error).message}); delete it to fall back on the computed shard sizes.`);
     }
@@ -178,7 +179,7 @@ export function readSaevShards(dir: string): SaevShards {
 function readLabels(dir: string, nEx: number, patches: number): (string | null)[] | null {
   const file = path.join(dir, 'labels.bin');
   if (!fs.existsSync(file)) return null;
-  const bytes = fs.readFileSync(file);
+  const bytes = readCheckedFileSync(file, 'labels');
   if (bytes.length === nEx) return Array.from(bytes, (v) => String(v));
   if (bytes.length === nEx * 8) {
     const v = new BigInt64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));

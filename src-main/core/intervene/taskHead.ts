@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { StudioError } from '../errors.js';
 import { readSafetensors } from '../sae/safetensors.js';
+import { readCheckedTextSync } from '../util/checkedRead.js';
 
 // A task head on top of a backbone output: a linear layer (safetensors `weight [classes, d]`,
 // `bias [classes]`) applied to the CLS token (classification) or to every patch token
@@ -45,7 +46,7 @@ export function loadTaskHead(dirOrFile: string): TaskHead {
       `No head.json in ${dir}. Write {"task": "classification" | "segmentation", "input": "<backbone output name>", "pool": "cls" | "mean" | "cls+mean"} beside the weights.`,
     );
   }
-  const spec = headSpecSchema.safeParse(JSON.parse(fs.readFileSync(specFile, 'utf8')));
+  const spec = headSpecSchema.safeParse(JSON.parse(readCheckedTextSync(specFile, 'json')));
   if (!spec.success) throw new StudioError('bad-input', `${specFile}: ${spec.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const weightsFile = ['head.safetensors', 'weights.safetensors'].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
   if (!weightsFile) throw new StudioError('bad-input', `No head.safetensors in ${dir} (tensors weight [classes, d] and bias [classes]).`);
@@ -58,7 +59,7 @@ export function loadTaskHead(dirOrFile: string): TaskHead {
     throw new StudioError('bad-input', `${weightsFile} needs 'bias' [${classes}] to match weight [${classes}, ${d}].`);
   }
   const labelsFile = path.join(dir, 'labels.json');
-  const labels = fs.existsSync(labelsFile) ? (JSON.parse(fs.readFileSync(labelsFile, 'utf8')) as unknown) : null;
+  const labels = fs.existsSync(labelsFile) ? (JSON.parse(readCheckedTextSync(labelsFile, 'json')) as unknown) : null;
   if (labels !== null && (!Array.isArray(labels) || labels.length !== classes || labels.some((l) => typeof l !== 'string'))) {
     throw new StudioError('bad-input', `${labelsFile} must be a list of ${classes} class names.`);
   }

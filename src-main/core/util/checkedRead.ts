@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { StudioError } from '../errors.js';
 
-export type FileKind = 'image' | 'queryImage' | 'checkpoint' | 'json' | 'manifest' | 'onnx' | 'tags' | 'shardMeta';
+export type FileKind = 'image' | 'queryImage' | 'checkpoint' | 'json' | 'manifest' | 'onnx' | 'tags' | 'shardMeta' | 'labels' | 'video';
 
 const MB = 1e6;
 const GB = 1e9;
@@ -41,6 +41,10 @@ export const FILE_LIMITS: Readonly<Record<FileKind, number>> = {
   tags: 64 * MB,
   /** saev shard metadata (metadata.json, shards.json). */
   shardMeta: 16 * MB,
+  /** Dataset labels: SSv2's train.json is ~30 MB; saev's per-patch labels.bin for ImageNet ~250 MB. */
+  labels: 1 * GB,
+  /** Video files handed to ffmpeg (which would wait forever on a FIFO): a long 4K recording is tens of GB. */
+  video: 64 * GB,
 };
 
 /** What each kind is called in messages: "<noun> <path> is …; <plural> above N are refused". */
@@ -53,6 +57,8 @@ const NOUNS: Record<FileKind, [string, string]> = {
   onnx: ['ONNX model', 'ONNX models'],
   tags: ['tag file', 'tag files'],
   shardMeta: ['shard metadata file', 'shard metadata files'],
+  labels: ['label file', 'label files'],
+  video: ['video', 'videos'],
 };
 
 /** A refused file: not a regular file, or too large for its kind. One line, naming the file. */

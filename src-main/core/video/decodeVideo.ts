@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { StudioError } from '../errors.js';
 import { ffmpegPath } from './ffmpegPath.js';
 import { parseProbe, type VideoInfo } from './probeText.js';
+import { checkFile } from '../util/checkedRead.js';
 
 // Video frames through ffmpeg, as raw RGB: every frame at a chosen rate, or N evenly spaced
 // frames (VideoMAE/TSN-style segments: the middle frame of each of N equal parts).
@@ -38,6 +39,7 @@ function run(args: string[], binary = ffmpegPath()): Promise<{ code: number; std
 
 /** Reads size, rate, duration, pixel aspect and rotation from ffmpeg's description of the input (no ffprobe is bundled). */
 export async function probeVideo(file: string): Promise<VideoInfo> {
+  checkFile(file, 'video');
   const { stderr } = await run(['-hide_banner', '-i', file]);
   try {
     return parseProbe(stderr);

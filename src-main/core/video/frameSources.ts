@@ -4,6 +4,7 @@ import sharp, { type Metadata } from 'sharp';
 import { StudioError } from '../errors.js';
 import { IMAGE_EXTENSIONS } from '../dataset/scanImageFolder.js';
 import { decodeVideo, segmentFrameIndexes, type FrameSampling } from './decodeVideo.js';
+import { checkFile } from '../util/checkedRead.js';
 
 // A clip is a video file, a folder of frames, or an animated GIF/WebP. Whatever it is, the indexer
 // gets the same thing: RGB frames of one size, sampled as asked.
@@ -69,6 +70,8 @@ async function readFrameFolder(dir: string, sampling: FrameSampling): Promise<Cl
   let size: { width: number; height: number } | null = null;
   const frames: Buffer[] = [];
   for (const i of indexes) {
+    // sharp reads a path to its end: devices, FIFOs and oversized files are refused first.
+    checkFile(path.join(dir, files[i]!), 'image');
     const { data, info } = await sharp(path.join(dir, files[i]!)).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     size ??= { width: info.width, height: info.height };
     if (info.width !== size.width || info.height !== size.height) {
@@ -81,6 +84,7 @@ async function readFrameFolder(dir: string, sampling: FrameSampling): Promise<Cl
 
 async function readAnimated(file: string, sampling: FrameSampling): Promise<ClipFrames> {
   let meta: Metadata;
+  checkFile(file, 'image');
   try {
     meta = await sharp(file, { animated: true }).metadata();
   } catch (err) {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { StudioError } from '../errors.js';
+import { readCheckedTextSync } from '../util/checkedRead.js';
 
 // Something-Something v2 style labels: a JSON list of {id, label, template, placeholders}; the
 // template ("Pushing [something] from left to right") is the class, the label its filled form.
@@ -24,7 +25,7 @@ export interface ClipLabel {
 export function readSsv2Labels(file: string): Map<string, ClipLabel> {
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = JSON.parse(readCheckedTextSync(file, 'labels'));
   } catch (err) {
     throw new StudioError('bad-input', `cannot read SSv2 labels ${file}: ${(err as Error).message}`);
   }

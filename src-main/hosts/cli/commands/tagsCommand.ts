@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { TagImportReport } from '../../../contract/index.js';
 import { tagFileFormatOf } from '../../../core/tags/tagFiles.js';
 import { EXIT, withBackend, type CliDeps } from '../context.js';
+import { readCheckedTextSync } from '../../../core/util/checkedRead.js';
 
 // `studio tags DIR --export FILE | --import FILE [--force]`: share tags and notes as CSV or JSON
 // (format from the file extension). Without either option, prints what is tagged.
@@ -53,7 +54,7 @@ export async function tagsCommand(dir: string, options: TagsOptions, deps: CliDe
     if (options.import && format) {
       let text: string;
       try {
-        text = fs.readFileSync(path.resolve(options.import), 'utf8');
+        text = readCheckedTextSync(path.resolve(options.import), 'tags');
       } catch (err) {
         deps.stderr.write(`error: cannot read ${options.import}: ${(err as Error).message}\n`);
         return EXIT.failure;
