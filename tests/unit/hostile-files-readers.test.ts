@@ -45,9 +45,9 @@ describe.runIf(posix)('readers refuse FIFOs by name', () => {
     const dir = path.join(work, 'frames');
     fs.mkdirSync(dir);
     const frame = fifoAt(path.join(dir, '0001.png'));
-    expect(((await settles(() => readClip(dir, { frames: 1 }), 5000)) as Error).message).toContain(`${frame} is a FIFO`);
+    expect(((await settles(() => readClip(dir, { mode: 'segments', count: 1 }), 5000)) as Error).message).toContain(`${frame} is a FIFO`);
     const gif = fifoAt(path.join(work, 'anim.gif'));
-    expect(((await settles(() => readClip(gif, { frames: 1 }), 5000)) as Error).message).toContain(`${gif} is a FIFO`);
+    expect(((await settles(() => readClip(gif, { mode: 'segments', count: 1 }), 5000)) as Error).message).toContain(`${gif} is a FIFO`);
   });
 
   it('SSv2 labels, saev shard metadata and a task head', async () => {
