@@ -773,6 +773,72 @@ export interface ItemPage {
   items: { id: number; path: string; label: string | null; thumbnail: boolean }[];
 }
 
+/** One feature active on an item (itemDetail): from the index's stored per-item top features. */
+export interface ItemFeature {
+  index: number;
+  /** Max over patches as the index stored it (float16), the order of the list. */
+  value: number;
+  category: FeatureCategory | null;
+  tags: string[];
+  noteCount: number;
+  /** The feature's activation on every patch, re-encoded now through the patch query engine; null when not computed. */
+  patchMap: number[] | null;
+  /** Activation summed over the whole image (what `studio query --patches all` ranks by); null without maps. */
+  sum: number | null;
+}
+
+/** An item page: the image (or clip) and every feature the index stored as active on it. */
+export interface ItemDetail {
+  indexId: string;
+  item: {
+    id: number;
+    /** Relative to the dataset root. */
+    path: string;
+    /** Absolute path on the host (what "query these patches" and "test causally" open). */
+    file: string;
+    label: string | null;
+    thumbnail: boolean;
+    /** Source size in pixels, null when the file cannot be read now. */
+    width: number | null;
+    height: number | null;
+    /** Clips of a video index: frames sampled; null for images. */
+    frames: number | null;
+  };
+  grid: [number, number];
+  features: ItemFeature[];
+  /** Common colour scale of the maps: their largest patch value (0 without maps). */
+  upper: number;
+  /** The model's input crop (PNG data URL) the maps cover; null without maps. */
+  preview: string | null;
+  /** Why maps are missing (a clip, a cached-activation index, an unreadable file), or null. */
+  mapsProblem: string | null;
+}
+
+/** What a search hit matched. */
+export type FeatureSearchMatch =
+  | { kind: 'tag'; text: string }
+  | { kind: 'note'; text: string }
+  | { kind: 'category'; text: FeatureCategory }
+  | { kind: 'suggested'; text: FeatureCategory }
+  | { kind: 'label'; text: string };
+
+export interface FeatureSearchHit {
+  row: FeatureRow;
+  matches: FeatureSearchMatch[];
+  /** Dataset-label hits: exemplars carrying a matching label, and that count over all exemplars; 0 otherwise. */
+  labelCount: number;
+  labelPurity: number;
+  exemplars: number;
+}
+
+export interface FeatureSearchPage {
+  total: number;
+  offset: number;
+  /** The dataset labels the text matched (exactly, else as a substring). */
+  labels: string[];
+  hits: FeatureSearchHit[];
+}
+
 /** Every call the renderer (or any host client) can make. One argument object per method. */
 export interface StudioApi {
   appInfo(): Promise<AppInfo>;
@@ -841,6 +907,10 @@ export interface StudioApi {
   closestFeatures(args: { clipId: string; indexId: string; feature: number; otherIndexId: string; limit?: number; maxFeature?: number | null }): Promise<ClosestFeature[]>;
   /** The index's items whose path or label holds every word of `search`, by path (the flicker view's clip list). */
   listItems(args: { indexId: string; search?: string; offset?: number; limit?: number }): Promise<ItemPage>;
+  /** An item page: the item and its stored top features, with each one's map re-encoded (maps: false skips the model). */
+  itemDetail(args: { indexId: string; item: number; maps?: boolean }): Promise<ItemDetail>;
+  /** Features by tag, note text, category (set or suggested) and dataset label purity, with the table's filters. */
+  searchFeatures(args: { indexId: string; text: string; filter?: FeatureFilter; limit?: number; offset?: number }): Promise<FeatureSearchPage>;
 }
 
 export type ApiMethod = keyof StudioApi;
@@ -891,6 +961,8 @@ export const API_METHODS = [
   'clipFeature',
   'closestFeatures',
   'listItems',
+  'itemDetail',
+  'searchFeatures',
 ] as const satisfies readonly ApiMethod[];
 
 // Compile-time check that API_METHODS lists every method exactly.

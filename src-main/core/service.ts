@@ -44,6 +44,8 @@ import { SettingsStore } from './settingsStore.js';
 import { APP_VERSION } from './version.js';
 import { AnalysisService } from './analysis/analysisService.js';
 import { listItems } from './store/itemList.js';
+import { itemDetail } from './analysis/itemDetail.js';
+import { searchFeatures } from './store/featureSearch.js';
 import type { ApiArgs, ApiResult } from '../contract/index.js';
 
 /** A stable id for an index folder, usable in routes and thumbnail URLs. */
@@ -362,6 +364,16 @@ export class StudioService implements StudioBackend {
 
   listItems(args: ApiArgs<'listItems'>): Promise<ApiResult<'listItems'>> {
     return Promise.resolve(listItems(this.reader(args.indexId), args));
+  }
+
+  // Item page and search by meaning (issue 17). Maps of the item page come from the patch query
+  // engine in the analysis worker, the same path as `studio query`.
+  itemDetail(args: ApiArgs<'itemDetail'>): Promise<ApiResult<'itemDetail'>> {
+    return itemDetail(this.reader(args.indexId), args, this.analysis);
+  }
+  async searchFeatures(args: ApiArgs<'searchFeatures'>): Promise<ApiResult<'searchFeatures'>> {
+    if (typeof args.text !== 'string') throw new StudioError('bad-request', 'Give the text to search for.');
+    return searchFeatures(this.reader(args.indexId), args);
   }
 
   onEvent(listener: (event: StudioEvent) => void): () => void {

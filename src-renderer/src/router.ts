@@ -9,6 +9,7 @@ export function createStudioRouter(history: RouterHistory = createWebHashHistory
       { path: '/index/:indexId', redirect: (to) => ({ name: 'features', params: to.params }) },
       { path: '/index/:indexId/features', name: 'features', component: () => import('./views/FeaturesView.vue') },
       { path: '/index/:indexId/feature/:feature', name: 'feature', component: () => import('./views/FeatureView.vue') },
+      { path: '/index/:indexId/item/:item', name: 'item', component: () => import('./views/ItemView.vue') },
       { path: '/index/:indexId/skipped', name: 'skipped', component: () => import('./views/SkippedView.vue') },
       { path: '/index/:indexId/match', name: 'match', component: () => import('./views/MatchView.vue') },
       { path: '/index/:indexId/query', name: 'query', component: () => import('./views/QueryView.vue') },

@@ -85,7 +85,7 @@ test('opens the index, sorts by frequency, reads a feature with its heatmaps, st
     );
     const t = first.patchMap[p]! / detail.upper;
     const [r, g, b] = plasmaRgb(t);
-    const alpha = 0.9 * t;
+    const alpha = 0.9 * Math.pow(t, 1.5);
     expect(pixel[3]! / 255).toBeCloseTo(alpha, 1);
     // Canvas stores premultiplied colour, so low alphas lose a little precision on readback.
     const tolerance = 3 / Math.max(alpha, 0.05);

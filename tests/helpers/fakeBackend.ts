@@ -217,6 +217,25 @@ export function createFakeBackend(): FakeBackend {
       record('listItems', args);
       return { total: 1, items: [{ id: 0, path: 'clip_0.mp4', label: null, thumbnail: false }] };
     },
+    // Canned item page and search (issue 17): host tests check the call goes through, not the numbers.
+    async itemDetail(args) {
+      record('itemDetail', args);
+      requireIndex(args.indexId);
+      return {
+        indexId: args.indexId,
+        item: { id: args.item, path: 'cat/0.jpg', file: '/data/cat/0.jpg', label: 'cat', thumbnail: false, width: 64, height: 64, frames: null },
+        grid: [2, 2],
+        features: [{ index: 1, value: 0.5, category: null, tags: [], noteCount: 0, patchMap: null, sum: null }],
+        upper: 0,
+        preview: null,
+        mapsProblem: 'Maps were not asked for.',
+      };
+    },
+    async searchFeatures(args) {
+      record('searchFeatures', args);
+      requireIndex(args.indexId);
+      return { total: 0, offset: args.offset ?? 0, labels: [], hits: [] };
+    },
     async inspectModel(args) {
       record('inspectModel', args);
       return { name: 'tiny', family: 'clip', layers: [], inputSize: 224, tokens: fakeSummary().model.tokens };

@@ -452,6 +452,42 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
         checkIndex(args.indexId);
         return skipped;
       }),
+    // Item page: a dozen features spread over the index, each with its first exemplar's map.
+    itemDetail: (args) =>
+      reply('itemDetail', args, () => {
+        checkIndex(args.indexId);
+        const n = summary.features;
+        const features = Array.from({ length: 12 }, (_, i) => {
+          const d = detail(args.indexId, (args.item * 31 + i * 977) % n);
+          const map = d.exemplars[0]?.patchMap ?? null;
+          return { index: d.row.index, value: d.row.max, category: d.tags.category, tags: d.tags.tags, noteCount: d.tags.notes.length, patchMap: map, sum: map ? map.reduce((a, b) => a + b, 0) : null };
+        }).sort((a, b) => b.value - a.value || a.index - b.index);
+        return {
+          indexId: args.indexId,
+          item: { id: args.item, path: `item_${args.item}.jpg`, file: `/data/item_${args.item}.jpg`, label: LABELS[args.item % LABELS.length]!, thumbnail: true, width: 224, height: 224, frames: null },
+          grid,
+          features,
+          upper: Math.max(0, ...features.flatMap((f) => f.patchMap ?? [])),
+          preview: null,
+          mapsProblem: null,
+        };
+      }),
+    // Search: label purity over the first 500 features' (synthetic) exemplars.
+    searchFeatures: (args) =>
+      reply('searchFeatures', args, () => {
+        checkIndex(args.indexId);
+        const t = args.text.trim().toLowerCase();
+        const labels = t ? LABELS.filter((l) => l.toLowerCase().includes(t)) : [];
+        const hits = [];
+        for (let f = 0; f < Math.min(500, summary.features) && labels.length; f++) {
+          const d = detail(args.indexId, f);
+          const count = d.exemplars.filter((e) => e.label !== null && labels.includes(e.label)).length;
+          if (count > 0) hits.push({ row: d.row, matches: [{ kind: 'label' as const, text: labels.join(', ') }], labelCount: count, labelPurity: count / d.exemplars.length, exemplars: d.exemplars.length });
+        }
+        hits.sort((a, b) => b.labelPurity - a.labelPurity || b.labelCount - a.labelCount || a.row.index - b.row.index);
+        const offset = args.offset ?? 0;
+        return { total: hits.length, offset, labels, hits: hits.slice(offset, offset + (args.limit ?? 50)) };
+      }),
     // Canned: a store test asserts what was asked for, not what the fake made up.
     listItems: (args) =>
       reply('listItems', args, () => {

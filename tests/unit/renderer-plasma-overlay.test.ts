@@ -1,25 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { PLASMA_TABLE, plasmaRgb } from '../../src-renderer/src/lib/plasma';
-import { drawPatchOverlay, overlayAlpha, patchAt, type OverlayContext } from '../../src-renderer/src/lib/patchOverlay';
+import {
+  DEFAULT_HEATMAP,
+  compositeOver,
+  drawPatchOverlay,
+  overlayAlpha,
+  patchAt,
+  renderPatchOverlay,
+  type HeatmapSettings,
+  type OverlayContext,
+} from '../../src-renderer/src/lib/patchOverlay';
 
-/** Records what drawPatchOverlay does, as a CanvasRenderingContext2D would receive it. */
-class RecordingContext implements OverlayContext {
-  fillStyle: string | CanvasGradient | CanvasPattern = '#000';
-  clears: number[][] = [];
-  fills: { x: number; y: number; w: number; h: number; style: string }[] = [];
-  clearRect(x: number, y: number, w: number, h: number): void {
-    this.clears.push([x, y, w, h]);
-  }
-  fillRect(x: number, y: number, w: number, h: number): void {
-    this.fills.push({ x, y, w, h, style: String(this.fillStyle) });
-  }
-}
+const GREY = 128;
 
-function parseRgba(style: string): [number, number, number, number] {
-  const m = /^rgba\((\d+), (\d+), (\d+), ([\d.e-]+)\)$/.exec(style);
-  if (!m) throw new Error(`not an rgba() colour: ${style}`);
-  return [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+/** An opaque grey image of width × height, as RGBA bytes. */
+function greyImage(w: number, h: number): Uint8ClampedArray {
+  return new Uint8ClampedArray(w * h * 4).fill(GREY);
 }
+function px(buf: Uint8ClampedArray, w: number, x: number, y: number): number[] {
+  const i = (y * w + x) * 4;
+  return Array.from(buf.slice(i, i + 4));
+}
+const settings = (mode: HeatmapSettings['mode'], threshold = 0, opacity = 1): HeatmapSettings => ({ mode, threshold, opacity });
 
 describe('plasma colour map', () => {
   it('has 256 entries and matplotlib’s endpoints', () => {
@@ -57,68 +59,131 @@ describe('plasma colour map', () => {
   });
 });
 
-describe('drawPatchOverlay', () => {
-  const grid: [number, number] = [2, 3];
-  // Row-major: row 0 = [0, 1, 2], row 1 = [-1, 4, 8]; upper 4 so 8 clamps to the top colour.
-  const patchMap = [0, 1, 2, -1, 4, 8];
+describe('renderPatchOverlay: image-first (the default)', () => {
+  // A 2×2 map on a 32×32 grey image: row 0 = [0, 1], row 1 = [2, 4]; upper 4.
+  const map = [0, 1, 2, 4];
+  const W = 32;
 
-  it('fills one square per positive patch with plasma(v/upper) and alpha 0.9·v/upper·opacity', () => {
-    const ctx = new RecordingContext();
-    drawPatchOverlay(ctx, patchMap, grid, 4, 0.5, 96, 64);
-    expect(ctx.clears).toEqual([[0, 0, 96, 64]]);
-    expect(ctx.fills).toHaveLength(4); // 0 and -1 stay transparent
-    const expected = [
-      { x: 32, y: 0, v: 1 },
-      { x: 64, y: 0, v: 2 },
-      { x: 32, y: 32, v: 4 },
-      { x: 64, y: 32, v: 8 },
-    ];
-    expected.forEach(({ x, y, v }, i) => {
-      const fill = ctx.fills[i];
-      expect([fill.x, fill.y, fill.w, fill.h]).toEqual([x, y, 32, 32]);
-      const t = Math.min(1, v / 4);
-      const [r, g, b, a] = parseRgba(fill.style);
-      expect([r, g, b]).toEqual([...plasmaRgb(t)]);
-      expect(a).toBeCloseTo(0.9 * t * 0.5, 6);
-    });
+  it('is the default mode', () => {
+    expect(DEFAULT_HEATMAP.mode).toBe('image-first');
+    expect(DEFAULT_HEATMAP.threshold).toBe(0);
   });
 
-  it('uses one scale for the whole feature: equal values give equal colours across exemplars', () => {
-    const a = new RecordingContext();
-    const b = new RecordingContext();
-    drawPatchOverlay(a, [3, 0, 0, 0], [2, 2], 6, 1, 20, 20);
-    drawPatchOverlay(b, [0, 0, 0, 3], [2, 2], 6, 1, 20, 20);
-    expect(a.fills[0].style).toBe(b.fills[0].style);
-    expect(parseRgba(a.fills[0].style)[3]).toBeCloseTo(0.45, 3);
+  it('leaves a zero patch exactly as the image and fades the map in as 0.9·(v/upper)^1.5', () => {
+    const layer = renderPatchOverlay(map, [2, 2], 4, DEFAULT_HEATMAP, W, W);
+    const seen = compositeOver(greyImage(W, W), layer);
+    // Zero patch: transparent layer, image pixel unchanged everywhere in the patch.
+    for (const [x, y] of [[0, 0], [15, 15], [7, 3]]) {
+      expect(px(layer, W, x!, y!)[3]).toBe(0);
+      expect(px(seen, W, x!, y!)).toEqual([GREY, GREY, GREY, 255]);
+    }
+    // Top patch: plasma(1) at alpha 0.9 (229.5 → 230 of 255).
+    expect(px(layer, W, 24, 24)).toEqual([...plasmaRgb(1), Math.round(0.9 * 255)]);
+    // Quarter patch: alpha 0.9 · 0.25^1.5 = 0.1125, so the image still dominates (weak = faint, not purple).
+    const quarter = px(layer, W, 24, 8);
+    expect(quarter.slice(0, 3)).toEqual([...plasmaRgb(0.25)]);
+    expect(quarter[3]).toBe(Math.round(0.1125 * 255));
+    const q = px(seen, W, 24, 8);
+    for (let c = 0; c < 3; c++) expect(Math.abs(q[c]! - GREY)).toBeLessThan(0.12 * 255);
   });
 
-  it('tiles the canvas without gaps or overlaps when the size does not divide evenly', () => {
-    const ctx = new RecordingContext();
-    const full = new Array(3 * 7).fill(1);
-    drawPatchOverlay(ctx, full, [3, 7], 1, 1, 100, 50);
-    expect(ctx.fills).toHaveLength(21);
-    const area = ctx.fills.reduce((s, f) => s + f.w * f.h, 0);
-    expect(area).toBe(100 * 50);
-    const firstRow = ctx.fills.slice(0, 7);
-    for (let i = 1; i < firstRow.length; i++) expect(firstRow[i].x).toBe(firstRow[i - 1].x + firstRow[i - 1].w);
+  it('drops patches below the threshold and scales by opacity', () => {
+    const layer = renderPatchOverlay(map, [2, 2], 4, settings('image-first', 0.5, 0.5), W, W);
+    expect(px(layer, W, 24, 8)[3]).toBe(0); // 1/4 < 0.5
+    expect(px(layer, W, 8, 24)[3]).toBe(Math.round(0.9 * Math.pow(0.5, 1.5) * 0.5 * 255)); // exactly at the threshold
+    expect(px(layer, W, 24, 24)[3]).toBe(Math.round(0.45 * 255));
   });
 
-  it('draws nothing (but still clears) for opacity 0, a dead feature (upper 0) or an empty grid', () => {
-    for (const [upper, opacity, g] of [
-      [4, 0, grid],
-      [0, 1, grid],
-      [4, 1, [0, 0]],
+  it('uses one scale for the whole feature: equal values give equal pixels across exemplars', () => {
+    const a = renderPatchOverlay([3, 0, 0, 0], [2, 2], 6, DEFAULT_HEATMAP, 20, 20);
+    const b = renderPatchOverlay([0, 0, 0, 3], [2, 2], 6, DEFAULT_HEATMAP, 20, 20);
+    expect(px(a, 20, 0, 0)).toEqual(px(b, 20, 19, 19));
+    expect(px(a, 20, 0, 0)[3]! / 255).toBeCloseTo(overlayAlpha(0.5, 1), 2);
+  });
+
+  it('tiles the canvas without gaps when the size does not divide evenly', () => {
+    const layer = renderPatchOverlay(new Array(21).fill(1), [3, 7], 1, DEFAULT_HEATMAP, 100, 50);
+    for (let i = 3; i < layer.length; i += 4) expect(layer[i]).toBe(Math.round(0.9 * 255));
+  });
+
+  it('draws nothing for opacity 0, a dead feature (upper 0) or an empty grid', () => {
+    for (const [upper, s, g] of [
+      [4, settings('image-first', 0, 0), [2, 2]],
+      [0, DEFAULT_HEATMAP, [2, 2]],
+      [4, DEFAULT_HEATMAP, [0, 0]],
     ] as const) {
-      const ctx = new RecordingContext();
-      drawPatchOverlay(ctx, patchMap, g as [number, number], upper, opacity, 10, 10);
-      expect(ctx.fills).toHaveLength(0);
-      expect(ctx.clears).toHaveLength(1);
+      const layer = renderPatchOverlay(map, g as [number, number], upper, s, 10, 10);
+      expect(layer.every((v) => v === 0)).toBe(true);
     }
   });
 
-  it('overlayAlpha is 0.9 at the top of the scale', () => {
+  it('overlayAlpha is 0.9 at the top, 0 at zero and below the threshold', () => {
     expect(overlayAlpha(1, 1)).toBe(0.9);
-    expect(overlayAlpha(0.5, 0.5)).toBeCloseTo(0.225, 9);
+    expect(overlayAlpha(0, 1)).toBe(0);
+    expect(overlayAlpha(0.25, 1)).toBeCloseTo(0.1125, 9);
+    expect(overlayAlpha(0.25, 1, 0.3)).toBe(0);
+    expect(overlayAlpha(2, 1)).toBe(0.9); // clamped
+  });
+});
+
+describe('renderPatchOverlay: outline', () => {
+  it('draws only the boundary of the patches at or above the threshold, in plasma(1); the image inside is untouched', () => {
+    // 4×4 grid, 8 px per patch (line width 1): a 2×2 block of strong patches in the middle, one weak patch.
+    const map = [0, 0, 0, 0, 0, 4, 3, 0, 0, 4, 4, 0, 0.5, 0, 0, 0];
+    const W = 32;
+    const layer = renderPatchOverlay(map, [4, 4], 4, settings('outline', 0.5), W, W);
+    const seen = compositeOver(greyImage(W, W), layer);
+    const yellow = [...plasmaRgb(1), 255];
+    // The block spans x, y in [8, 24): its outer ring of pixels is drawn, the rest is not.
+    for (let y = 0; y < W; y++) {
+      for (let x = 0; x < W; x++) {
+        const inBlock = x >= 8 && x < 24 && y >= 8 && y < 24;
+        const onRing = inBlock && (x === 8 || x === 23 || y === 8 || y === 23);
+        expect(px(layer, W, x, y), `(${x}, ${y})`).toEqual(onRing ? yellow : [0, 0, 0, 0]);
+      }
+    }
+    // Inside the region (the seam between two strong patches included) the image shows as it is.
+    expect(px(seen, W, 16, 16)).toEqual([GREY, GREY, GREY, 255]);
+    expect(px(seen, W, 12, 12)).toEqual([GREY, GREY, GREY, 255]);
+    // The weak patch (0.5/4 < 0.5) is not outlined; with threshold 0 it is.
+    expect(px(layer, W, 0, 24)[3]).toBe(0);
+    const all = renderPatchOverlay(map, [4, 4], 4, settings('outline', 0), W, W);
+    expect(px(all, W, 0, 24)).toEqual(yellow);
+    expect(px(all, W, 4, 28)[3]).toBe(0); // its centre
+  });
+});
+
+describe('renderPatchOverlay: side-by-side and solid', () => {
+  const map = [0, 1, 2, 4];
+  it('side-by-side draws an opaque map with zero in plasma(0)', () => {
+    const layer = renderPatchOverlay(map, [2, 2], 4, settings('side-by-side', 0, 0.2), 32, 32);
+    expect(px(layer, 32, 0, 0)).toEqual([...plasmaRgb(0), 255]);
+    expect(px(layer, 32, 24, 24)).toEqual([...plasmaRgb(1), 255]); // opacity does not apply
+  });
+  it('solid covers every patch at the chosen opacity (the image is hidden at 100%)', () => {
+    const layer = renderPatchOverlay(map, [2, 2], 4, settings('solid', 0.3, 1), 32, 32);
+    const seen = compositeOver(greyImage(32, 32), layer);
+    expect(px(seen, 32, 0, 0)).toEqual([...plasmaRgb(0), 255]);
+    expect(px(seen, 32, 24, 8)).toEqual([...plasmaRgb(0), 255]); // below the threshold: bottom colour
+    expect(px(renderPatchOverlay(map, [2, 2], 4, settings('solid', 0, 0.5), 32, 32), 32, 24, 24)[3]).toBe(128);
+  });
+});
+
+describe('drawPatchOverlay', () => {
+  it('clears the canvas and puts the rendered layer on it', () => {
+    const calls: string[] = [];
+    let put: Uint8ClampedArray | null = null;
+    const ctx: OverlayContext = {
+      clearRect: (...a) => void calls.push(`clear ${a.join(',')}`),
+      createImageData: (w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(w * h * 4), colorSpace: 'srgb' }) as ImageData,
+      putImageData: (d, x, y) => {
+        calls.push(`put ${d.width}x${d.height}@${x},${y}`);
+        put = d.data;
+      },
+    };
+    drawPatchOverlay(ctx, [0, 4], [1, 2], 4, DEFAULT_HEATMAP, 8, 4);
+    expect(calls).toEqual(['clear 0,0,8,4', 'put 8x4@0,0']);
+    expect(Array.from(put!)).toEqual(Array.from(renderPatchOverlay([0, 4], [1, 2], 4, DEFAULT_HEATMAP, 8, 4)));
   });
 });
 

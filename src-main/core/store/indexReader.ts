@@ -302,6 +302,34 @@ export class IndexReader {
     for (const r of rows) yield { item: r.item, path: r.path, acts: decodeItemActs(r) };
   }
 
+  /** Ids of the features passing the feature table's filter (search by meaning applies the same filters). */
+  filteredFeatureIds(filter: FeatureFilter): Set<number> {
+    const { where, params } = this.whereClause(filter ?? {});
+    const ids = this.db.prepare(`SELECT f.id FROM ${FEATURES_WITH_TAGS} ${where}`).pluck().all(params) as number[];
+    return new Set(ids);
+  }
+
+  /** Table rows (with tags) of these features, in the order given; unknown ids are left out. */
+  featureRows(ids: number[]): FeatureRow[] {
+    if (ids.length === 0) return [];
+    const tokens = this.progress().tokens;
+    const stmt = this.db.prepare(`SELECT f.*, ${TAG_COLUMNS} FROM ${FEATURES_WITH_TAGS} WHERE f.id = @feature`);
+    const out: FeatureRow[] = [];
+    for (const id of ids) {
+      const r = stmt.get({ feature: id, saeHash: this.config.sae.hash }) as FeatureDbRow | undefined;
+      if (r) out.push(this.toRow(r, tokens));
+    }
+    return out;
+  }
+
+  /** One item's row (any status), or null. */
+  itemRow(itemId: number): { id: number; path: string; label: string | null; status: number; frames: number | null } | null {
+    const r = this.db.prepare('SELECT id, path, label, status, frames FROM items WHERE id = ?').get(itemId) as
+      | { id: number; path: string; label: string | null; status: number; frames: number | null }
+      | undefined;
+    return r ?? null;
+  }
+
   /** Item path (relative to the dataset root) for an item id, for thumbnails and the CLI. */
   itemPath(itemId: number): string | null {
     const r = this.db.prepare('SELECT path FROM items WHERE id = ?').get(itemId) as { path: string } | undefined;

@@ -158,6 +158,17 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .action((dir: string | undefined, opts: { port?: number; open?: boolean }) => run(() => serveCommand(dir, opts, deps))());
 
   program
+    .command('open')
+    .description('Serve the studio (like serve --open) and open the view a "Copy link" link points to.')
+    .argument('<link>', 'a studio link, e.g. http://127.0.0.1:5199/#/index/<id>/feature/12')
+    .argument('[dir]', 'index folder to open first (for an index this user has not opened before)')
+    .option('--port <port>', `port on 127.0.0.1 (default ${DEFAULT_PORT}, or any free port when it is busy)`, port)
+    .option('--no-browser', 'only print the address')
+    .action((link: string, dir: string | undefined, opts: { port?: number; browser?: boolean }) =>
+      run(async () => (await import('./commands/openCommand.js')).openCommand(link, dir, opts, deps))(),
+    );
+
+  program
     .command('match')
     .description('Match the features of two indexes of the same dataset (e.g. CLIP and DINOv2); saves the result into both.')
     .argument('<a>', 'first index folder')

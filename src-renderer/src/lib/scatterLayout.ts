@@ -103,3 +103,52 @@ export class PointGrid {
     return best;
   }
 }
+
+export type StepDirection = 'left' | 'right' | 'up' | 'down';
+
+/**
+ * Keyboard travel through the scatter (issue 16): the live point nearest to `from` in screen
+ * space that lies in `direction` (within a 45° cone either side), scoring distance along the
+ * direction plus twice the sideways offset so a key keeps to its line instead of jumping across
+ * the cloud. Null when nothing lies that way. Points on the same pixel count as ahead for
+ * right/down only, so stacked points are still reachable.
+ */
+export function stepPoint(l: Pick<ScatterLayout, 'px' | 'py'>, from: number, direction: StepDirection): number | null {
+  const x0 = l.px[from];
+  const y0 = l.py[from];
+  if (x0 === undefined || Number.isNaN(x0)) return null;
+  let best: number | null = null;
+  let bestScore = Infinity;
+  for (let i = 0; i < l.px.length; i++) {
+    if (i === from || Number.isNaN(l.px[i])) continue;
+    const dx = l.px[i] - x0;
+    const dy = l.py[i] - y0;
+    const along = direction === 'right' ? dx : direction === 'left' ? -dx : direction === 'down' ? dy : -dy;
+    const side = Math.abs(direction === 'left' || direction === 'right' ? dy : dx);
+    const same = dx === 0 && dy === 0;
+    if (same ? !(direction === 'right' || direction === 'down') || i < from : along <= 0 || side > along) continue;
+    const score = along + 2 * side;
+    if (score < bestScore) {
+      bestScore = score;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/** Where keyboard travel starts: the live point nearest the middle of the plot. */
+export function centralPoint(l: Pick<ScatterLayout, 'px' | 'py' | 'plot'>): number | null {
+  const cx = (l.plot.left + l.plot.right) / 2;
+  const cy = (l.plot.top + l.plot.bottom) / 2;
+  let best: number | null = null;
+  let bestD = Infinity;
+  for (let i = 0; i < l.px.length; i++) {
+    if (Number.isNaN(l.px[i])) continue;
+    const d = (l.px[i] - cx) ** 2 + (l.py[i] - cy) ** 2;
+    if (d < bestD) {
+      bestD = d;
+      best = i;
+    }
+  }
+  return best;
+}
