@@ -221,6 +221,23 @@ export interface FeatureDetail {
   clsMax: number;
   /** The user's category, tags, notes and reviewed mark for this feature (of this SAE). */
   tags: FeatureTags;
+  /**
+   * Exemplars across activation ranges (issue 17): the non-empty fixed log10 ranges of the
+   * feature's per-item values (max over patches), strongest first, each with its item count and a
+   * few deterministically sampled items. null (or absent): the index was built without them.
+   */
+  rangeSamples?: RangeSampleRow[] | null;
+}
+
+/** One activation range of a feature and the items sampled from it (see FeatureDetail.rangeSamples). */
+export interface RangeSampleRow {
+  /** Range bounds: items with lo ≤ value < hi; lo 0 for the lowest range, hi null for the highest (open ended). */
+  lo: number;
+  hi: number | null;
+  /** How many items have their value in this range (exact). */
+  count: number;
+  /** The sampled items, by value desc (rank: position in this row). */
+  items: Exemplar[];
 }
 
 export interface FeatureNote {

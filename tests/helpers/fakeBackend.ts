@@ -203,6 +203,8 @@ export function createFakeBackend(): FakeBackend {
         clsCount: 0,
         clsMax: 0,
         tags: memoryTags.get(args.feature),
+        // One canned activation range holding the second exemplar (issue 17).
+        rangeSamples: exemplars.length ? [{ lo: 1, hi: 10 ** 0.5, count: 5, items: [{ ...exemplars[1]!, rank: 0 }] }] : [],
       };
     },
     async scatter(args) {

@@ -297,6 +297,31 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
     return order;
   }
 
+  /**
+   * Synthetic activation ranges (issue 17): the half-decade ranges from the top exemplar's down
+   * three decades, more items the weaker the range, each sampled item a top exemplar's map scaled
+   * into its range.
+   */
+  function fakeRangeSamples(exemplars: Exemplar[], random: () => number): NonNullable<FeatureDetail['rangeSamples']> {
+    if (exemplars.length === 0) return [];
+    const top = Math.min(15, Math.max(0, Math.floor(2 * Math.log10(exemplars[0]!.value) + 8)));
+    const rows: NonNullable<FeatureDetail['rangeSamples']> = [];
+    for (let r = top; r >= Math.max(0, top - 6); r--) {
+      const lo = r === 0 ? 0 : 10 ** (-4 + r / 2);
+      const hi = r === 15 ? null : 10 ** (-4 + (r + 1) / 2);
+      const count = Math.round(3 * 2.2 ** (top - r) * (1 + random()));
+      const n = Math.min(4, count);
+      const sampled = Array.from({ length: n }, (_, rank) => {
+        const src = exemplars[Math.floor(random() * exemplars.length)]!;
+        const value = Math.max(lo, 10 ** (-4 + (r + 1 - (rank + random()) / (n + 1)) / 2));
+        const scale = value / Math.max(src.value, 1e-9);
+        return { ...src, rank, itemId: (src.itemId * 7 + r * 131 + rank) % items, value, patchMap: src.patchMap.map((v) => v * scale) };
+      }).sort((a, b) => b.value - a.value).map((e, rank) => ({ ...e, rank }));
+      rows.push({ lo, hi, count, items: sampled });
+    }
+    return rows;
+  }
+
   function detail(indexId: string, feature: number): FeatureDetail {
     const r = row(feature);
     const random = mulberry32(feature * 104729 + 3);
@@ -344,6 +369,7 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
       clsCount: Math.round(r.count / 196),
       clsMax: r.max * 0.6,
       tags: tagStore.get(feature),
+      rangeSamples: fakeRangeSamples(exemplars, random),
     };
   }
 

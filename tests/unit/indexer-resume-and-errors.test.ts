@@ -20,6 +20,8 @@ function snapshot(dir: string) {
     const rows = r.queryFeatures({ indexId: 'x', sort: 'index', desc: false, offset: 0, limit: 1000 }).rows;
     const details = rows.map((row) => r.featureDetail(row.index)).map((d) => ({
       exemplars: d.exemplars.map((e) => [e.item, e.value, e.patchMap]),
+      // Range samples (issue 17) are checkpointed with the rest: counts and kept items survive a kill.
+      ranges: d.rangeSamples!.map((r) => [r.lo, r.hi, r.count, r.items.map((e) => [e.item, e.value, e.patchMap])]),
     }));
     const s = r.summary();
     return { rows, details, tokens: s.tokens, items: s.items, skipped: s.skipped };
@@ -60,7 +62,9 @@ describe('resume after a kill, and bad input', () => {
 
     const result = await runIndex({ ...base, out: killed }, { checkpointIntervalMs: 0 });
     expect(result.resumed).toBe(true);
-    expect(snapshot(killed)).toEqual(snapshot(clean));
+    const resumed = snapshot(killed);
+    expect(resumed).toEqual(snapshot(clean));
+    expect(resumed.details.reduce((n, d) => n + d.ranges.length, 0)).toBeGreaterThan(resumed.details.length);
   });
 
   it('refuses to resume into a folder built from other inputs', async () => {

@@ -10,6 +10,8 @@ import { preprocessImage } from '../../src-main/core/backbone/preprocess.js';
 import { loadSae } from '../../src-main/core/sae/loadSae.js';
 import { SaeEncoderSession } from '../../src-main/core/sae/encoderSession.js';
 import { fromHalf, toHalf } from '../../src-main/core/util/float16.js';
+import { sampleKey } from '../../src-main/core/indexer/rangeSamples.js';
+import Database from 'better-sqlite3';
 import { makeTinyVit, type TinyVit } from '../helpers/makeTinyVit.js';
 import { makeSae } from '../helpers/makeSae.js';
 import { makeImageFolder } from '../helpers/makeImageFolder.js';
@@ -198,10 +200,84 @@ describe('indexer on a generated image folder', () => {
     expect(group.rows.map((r) => r.index).sort((a, b) => a - b)).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
   });
 
-  it('writes one thumbnail per exemplar image, the crop the model saw', async () => {
+  it('samples a few items from each activation range of every feature, as the brute force does (issue 17)', () => {
+    // Brute force: range = the last half-decade edge 10^(-4 + j/2) not above the item's max over
+    // patches; per range every item counted, the 4 with the smallest sampleKey kept.
+    const rangeOf = (v: number) => {
+      let r = 0;
+      for (let j = 1; j < 16; j++) if (v >= 10 ** (-4 + j / 2)) r = j;
+      return r;
+    };
+    let rows = 0;
+    let sampled = 0;
+    let overflowing = 0;
+    for (let f = 0; f < 40; f++) {
+      const groups = new Map<number, Brute['ranking'][number]>();
+      for (const x of brute.ranking[f]!) groups.set(rangeOf(x.value), [...(groups.get(rangeOf(x.value)) ?? []), x]);
+      const expected = [...groups.entries()]
+        .sort((a, b) => b[0] - a[0])
+        .map(([r, list]) => ({
+          lo: r === 0 ? 0 : 10 ** (-4 + r / 2),
+          hi: r === 15 ? null : 10 ** (-4 + (r + 1) / 2),
+          count: list.length,
+          items: list
+            .slice()
+            .sort((a, b) => sampleKey(f, a.item) - sampleKey(f, b.item) || a.item - b.item)
+            .slice(0, 4)
+            .sort((a, b) => b.value - a.value || a.item - b.item),
+        }));
+      const got = reader.featureDetail(f).rangeSamples!;
+      expect(got.map((r) => r.count)).toEqual(expected.map((r) => r.count));
+      got.forEach((row, i) => {
+        const want = expected[i]!;
+        expect(row.lo).toBeCloseTo(want.lo, 12);
+        if (want.hi === null) expect(row.hi).toBeNull();
+        else expect(row.hi).toBeCloseTo(want.hi, 12);
+        expect(row.items.map((e) => e.item)).toEqual(want.items.map((e) => allItems[e.item]));
+        row.items.forEach((e, j) => {
+          expect(e.rank).toBe(j);
+          expect(e.value).toBe(want.items[j]!.value);
+          expect(e.label).toBe(e.item.split('/')[0]);
+          expect(e.patchMap).toEqual(want.items[j]!.map.map((v) => fromHalf(toHalf(v))));
+          expect(e.value >= row.lo && (row.hi === null || e.value < row.hi)).toBe(true);
+        });
+        sampled += row.items.length;
+        if (row.count > 4) overflowing++;
+      });
+      rows += got.length;
+      expect(got.reduce((a, r) => a + r.count, 0)).toBe(brute.ranking[f]!.length);
+    }
+    expect(rows).toBeGreaterThan(40);
+    expect(sampled).toBeGreaterThan(80);
+    expect(overflowing).toBeGreaterThan(5);
+  });
+
+  it('an index from before range samples opens and says it has none', () => {
+    const old = path.join(work, 'old-index');
+    fs.cpSync(out, old, { recursive: true });
+    // The schema 4 layout: no range_samples table, no range_counts column, no range_spec.
+    const db = new Database(path.join(old, 'index.sqlite'));
+    db.exec("DROP TABLE range_samples; ALTER TABLE features DROP COLUMN range_counts; DELETE FROM meta WHERE key = 'range_spec'");
+    db.pragma('user_version = 4');
+    db.close();
+    const r = IndexReader.open('old', old);
+    try {
+      expect(r.summary().schemaVersion).toBe(5);
+      const d = r.featureDetail(brute.ranking.findIndex((x) => x.length > 0));
+      expect(d.rangeSamples).toBeNull();
+      expect(d.exemplars.length).toBeGreaterThan(0);
+    } finally {
+      r.close();
+    }
+  });
+
+  it('writes one thumbnail per exemplar or range-sample image, the crop the model saw', async () => {
     const thumbs = fs.readdirSync(path.join(out, 'thumbs'));
     const exemplarItems = new Set<number>();
-    for (let f = 0; f < 40; f++) for (const e of reader.featureDetail(f).exemplars) exemplarItems.add(e.itemId);
+    for (let f = 0; f < 40; f++) {
+      const d = reader.featureDetail(f);
+      for (const e of [...d.exemplars, ...d.rangeSamples!.flatMap((r) => r.items)]) exemplarItems.add(e.itemId);
+    }
     expect(thumbs.sort()).toEqual([...exemplarItems].map((id) => `${id}.webp`).sort());
   });
 });

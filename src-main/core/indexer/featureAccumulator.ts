@@ -2,6 +2,7 @@ import type { HistogramSpec } from '../../contract/index.js';
 import { ExemplarHeaps } from './exemplarHeaps.js';
 import { histogramBin } from './histogram.js';
 import { toHalf } from '../util/float16.js';
+import { DEFAULT_RANGES, RangeSampler, sampleKey, type RangeSpec } from './rangeSamples.js';
 
 /** Features kept per item for matching: DESIGN.md's budget (~0.5 GB for ImageNet at 64). */
 export const ITEM_TOP_FEATURES = 64;
@@ -47,6 +48,10 @@ export class FeatureAccumulator {
   readonly dirty: Uint8Array;
   /** Features whose exemplar set changed since the last checkpoint (rewriting those is the costly part). */
   readonly exemplarsDirty: Uint8Array;
+  /** Samples across activation ranges (rangeSamples.ts); null for indexes started without them. */
+  ranges: RangeSampler | null;
+  /** Features whose range samples changed since the last checkpoint (counts ride with `dirty`). */
+  readonly rangesDirty: Uint8Array;
   tokens = 0;
   activeEntries = 0;
   /** Per-item top features since the last checkpoint; the writer drains it. */
@@ -59,6 +64,8 @@ export class FeatureAccumulator {
   private readonly itemMax: Float32Array;
   private readonly touched: Int32Array;
   private readonly slotOf: Int32Array;
+  /** Per touched feature: the range the item is kept in, or -1. */
+  private readonly rangeSlot: Int32Array;
   private scratch: Float32Array;
   private stampCounter = 0;
 
@@ -67,6 +74,7 @@ export class FeatureAccumulator {
     readonly patches: number,
     readonly k: number,
     readonly histogram: HistogramSpec,
+    rangeSpec: RangeSpec | null = DEFAULT_RANGES,
   ) {
     this.count = new Float64Array(features);
     this.sum = new Float64Array(features);
@@ -81,6 +89,9 @@ export class FeatureAccumulator {
     this.itemMax = new Float32Array(features);
     this.touched = new Int32Array(features);
     this.slotOf = new Int32Array(features);
+    this.rangeSlot = new Int32Array(features);
+    this.rangesDirty = new Uint8Array(features);
+    this.ranges = rangeSpec ? new RangeSampler(features, patches, rangeSpec) : null;
     this.scratch = new Float32Array(patches * 64);
   }
 
@@ -127,13 +138,8 @@ export class FeatureAccumulator {
     this.activeEntries += eEnd - eStart;
     this.pendingItems.push(this.itemTopFeatures(item, nTouched));
 
-    // Features for which this item enters the top-k get their full patch map gathered.
-    let nQual = 0;
-    for (let t = 0; t < nTouched; t++) {
-      const f = this.touched[t]!;
-      if (this.heaps.accepts(f, this.itemMax[f]!, item)) this.slotOf[f] = nQual++;
-      else this.slotOf[f] = -1;
-    }
+    // Features for which this item enters the top-k or a range sample get their full patch map gathered.
+    const nQual = this.qualify(item, nTouched);
     if (nQual === 0) return;
     if (this.scratch.length < nQual * P) this.scratch = new Float32Array(nQual * P * 2);
     const scratch = this.scratch;
@@ -144,11 +150,7 @@ export class FeatureAccumulator {
         if (s >= 0) scratch[s * P + p] = value[e]!;
       }
     }
-    for (let t = 0; t < nTouched; t++) {
-      const f = this.touched[t]!;
-      const s = this.slotOf[f]!;
-      if (s >= 0 && this.heaps.offer(f, this.itemMax[f]!, item, scratch, s * P)) this.exemplarsDirty[f] = 1;
-    }
+    this.offerGathered(item, nTouched, scratch);
   }
 
   /**
@@ -216,13 +218,8 @@ export class FeatureAccumulator {
     for (let i = 0; i < traces.length; i++) half[i] = toHalf(traces[i]!);
     this.pendingTraces.push({ item, frames, feats: top.feats, traces: half });
 
-    // Exemplar candidates get their per-patch max over frames gathered.
-    let nQual = 0;
-    for (let i = 0; i < nTouched; i++) {
-      const f = this.touched[i]!;
-      if (this.heaps.accepts(f, this.itemMax[f]!, item)) this.slotOf[f] = nQual++;
-      else this.slotOf[f] = -1;
-    }
+    // Exemplar and range-sample candidates get their per-patch max over frames gathered.
+    const nQual = this.qualify(item, nTouched);
     if (nQual === 0) return;
     if (this.scratch.length < nQual * P) this.scratch = new Float32Array(nQual * P * 2);
     const scratch = this.scratch;
@@ -236,10 +233,45 @@ export class FeatureAccumulator {
         }
       }
     }
-    for (let i = 0; i < nTouched; i++) {
-      const f = this.touched[i]!;
+    this.offerGathered(item, nTouched, scratch);
+  }
+
+  /**
+   * Counts the item in each touched feature's range and numbers the features whose top-k or range
+   * sample it enters (slotOf: scratch row, or -1), so one gather serves both. Returns how many.
+   */
+  private qualify(item: number, nTouched: number): number {
+    const rs = this.ranges;
+    let nQual = 0;
+    for (let t = 0; t < nTouched; t++) {
+      const f = this.touched[t]!;
+      const v = this.itemMax[f]!;
+      let ranged = -1;
+      if (rs) {
+        const r = rs.rangeOf(v);
+        rs.counts[f * rs.spec.ranges + r]! += 1;
+        if (rs.accepts(f, r, sampleKey(f, item), item)) ranged = r;
+      }
+      this.rangeSlot[f] = ranged;
+      if (ranged >= 0 || this.heaps.accepts(f, v, item)) this.slotOf[f] = nQual++;
+      else this.slotOf[f] = -1;
+    }
+    return nQual;
+  }
+
+  /** Offers the gathered patch maps (scratch rows numbered by qualify) to the top-k and range samples. */
+  private offerGathered(item: number, nTouched: number, scratch: Float32Array): void {
+    const P = this.patches;
+    for (let t = 0; t < nTouched; t++) {
+      const f = this.touched[t]!;
       const s = this.slotOf[f]!;
-      if (s >= 0 && this.heaps.offer(f, this.itemMax[f]!, item, scratch, s * P)) this.exemplarsDirty[f] = 1;
+      if (s < 0) continue;
+      if (this.heaps.offer(f, this.itemMax[f]!, item, scratch, s * P)) this.exemplarsDirty[f] = 1;
+      const r = this.rangeSlot[f]!;
+      if (r >= 0) {
+        this.ranges!.offer(f, r, sampleKey(f, item), item, this.itemMax[f]!, scratch, s * P);
+        this.rangesDirty[f] = 1;
+      }
     }
   }
 

@@ -49,3 +49,17 @@ function bytes(a: Int32Array | Float32Array | Uint16Array): Buffer {
 function aligned(b: Buffer): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
+
+/** A range-sample row (schema 5): the exemplar packing plus each entry's range (Int32). */
+export function packRangeSamples(entries: (ExemplarEntry & { range: number })[], patches: number): PackedExemplars & { ranges: Buffer } {
+  return { ...packExemplars(entries, patches), ranges: bytes(Int32Array.from(entries, (e) => e.range)) };
+}
+
+export function unpackRangeSamples(
+  row: { n: number; ranges: Buffer; items: Buffer; vals: Buffer; maps: Buffer },
+  patches: number,
+): (ExemplarEntry & { range: number })[] {
+  const ranges = new Int32Array(aligned(row.ranges));
+  if (ranges.length !== row.n) throw new Error(`range-sample blob holds ${ranges.length} ranges; expected ${row.n}`);
+  return unpackExemplars(row, patches).map((e, i) => ({ ...e, range: ranges[i]! }));
+}

@@ -11,6 +11,7 @@ import type {
   FeatureQuery,
   FeatureRow,
   IndexSummary,
+  RangeSampleRow,
   ScatterData,
   SkippedItem,
 } from '../../contract/index.js';
@@ -20,7 +21,8 @@ import { openDatabase } from './openDatabase.js';
 import { allDeadWarning } from '../indexer/allDeadWarning.js';
 import { assertReadable, migrate, schemaVersionOf } from './schema.js';
 import { INDEX_DB_FILE, type IndexConfig, type IndexProgress } from './indexConfig.js';
-import { unpackExemplars } from './exemplarBlobs.js';
+import { unpackExemplars, unpackRangeSamples } from './exemplarBlobs.js';
+import { rangeEdges, type RangeSpec } from '../indexer/rangeSamples.js';
 import { TagStore } from '../tags/tagStore.js';
 import { resolveIndexFolder } from './indexGroup.js';
 import { indexNameProblem, splitMemberName } from '../indexer/indexName.js';
@@ -58,6 +60,7 @@ interface FeatureDbRow {
   cls_count: number;
   cls_max: number;
   hist: Buffer;
+  range_counts?: Buffer | null;
   category?: FeatureRow['category'];
   reviewed?: number;
   tag_list?: string | null;
@@ -273,7 +276,38 @@ export class IndexReader {
       clsCount: r.cls_count,
       clsMax: r.cls_max,
       tags: this.tags().get(feature),
+      rangeSamples: this.rangeSamples(feature, r.range_counts ?? null),
     };
+  }
+
+  /**
+   * The feature's non-empty activation ranges, strongest first, with their sampled items; null when
+   * the index holds none (built before schema 5, or resumed from a run started before it).
+   */
+  rangeSamples(feature: number, countsBlob: Buffer | null): RangeSampleRow[] | null {
+    const specRow = this.db.prepare("SELECT value FROM meta WHERE key = 'range_spec'").get() as { value: string } | undefined;
+    if (!specRow || !countsBlob) return null;
+    const spec = JSON.parse(specRow.value) as RangeSpec;
+    const edges = rangeEdges(spec);
+    const counts = new Uint32Array(countsBlob.buffer.slice(countsBlob.byteOffset, countsBlob.byteOffset + countsBlob.byteLength));
+    const packed = this.db.prepare('SELECT n, ranges, items, vals, maps FROM range_samples WHERE feature = ?').get(feature) as
+      | { n: number; ranges: Buffer; items: Buffer; vals: Buffer; maps: Buffer }
+      | undefined;
+    const [rows, cols] = this.config.model.tokens.grid;
+    const entries = packed ? unpackRangeSamples(packed, rows * cols) : [];
+    const itemRow = this.db.prepare('SELECT path, label FROM items WHERE id = ?');
+    const out: RangeSampleRow[] = [];
+    for (let r = spec.ranges - 1; r >= 0; r--) {
+      if (!counts[r]) continue;
+      const items: Exemplar[] = entries
+        .filter((e) => e.range === r)
+        .map((e, rank) => {
+          const it = itemRow.get(e.item) as { path: string; label: string | null };
+          return { rank, itemId: e.item, item: it.path, label: it.label, value: e.value, patchMap: Array.from(halfArrayToFloat(e.map)) };
+        });
+      out.push({ lo: r === 0 ? 0 : edges[r]!, hi: r === spec.ranges - 1 ? null : edges[r + 1]!, count: counts[r]!, items });
+    }
+    return out;
   }
 
   scatter(): ScatterData {

@@ -6,7 +6,11 @@ import { StudioError } from '../errors.js';
 import { openDatabase } from './openDatabase.js';
 import { migrate } from './schema.js';
 import { INDEX_DB_FILE, THUMBS_DIR, type IndexConfig, type IndexProgress } from './indexConfig.js';
-import { packExemplars, unpackExemplars } from './exemplarBlobs.js';
+import { packExemplars, packRangeSamples, unpackExemplars, unpackRangeSamples } from './exemplarBlobs.js';
+import { DEFAULT_RANGES, RangeSampler, type RangeSpec } from '../indexer/rangeSamples.js';
+
+/** Meta key of the range-sample definition; absent in indexes started before schema 5. */
+export const RANGE_SPEC_KEY = 'range_spec';
 
 /** The database and the files SQLite keeps beside it. */
 const CREATION_FILES = [INDEX_DB_FILE, `${INDEX_DB_FILE}-wal`, `${INDEX_DB_FILE}-shm`, `${INDEX_DB_FILE}-journal`];
@@ -39,8 +43,10 @@ export class IndexWriter {
       db.prepare('DELETE FROM item_acts').run();
       db.prepare('DELETE FROM clip_traces').run();
       db.prepare('DELETE FROM temporal_state').run();
+      db.prepare('DELETE FROM range_samples').run();
       const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
       setMeta.run('config', JSON.stringify(config));
+      setMeta.run(RANGE_SPEC_KEY, JSON.stringify(DEFAULT_RANGES));
       const insert = db.prepare('INSERT INTO items (id, path, label) VALUES (?, ?, ?)');
       items.forEach((it, i) => insert.run(i, it.path, it.label));
     })();
@@ -120,9 +126,20 @@ export class IndexWriter {
     return this.db.prepare('SELECT path, label FROM items ORDER BY id').all() as DatasetItem[];
   }
 
-  /** Restore the accumulator from the last checkpoint (features and exemplars). */
+  /** The range-sample definition this index was started with, or null (started before schema 5). */
+  rangeSpec(): RangeSpec | null {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(RANGE_SPEC_KEY) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as RangeSpec) : null;
+  }
+
+  /** Restore the accumulator from the last checkpoint (features, exemplars and range samples). */
   restoreInto(acc: FeatureAccumulator): void {
     const bins = acc.histogram.bins;
+    // A run started before range samples existed has none of the items seen so far: sampling only
+    // the rest would be wrong, so that index is finished without them (the views say so).
+    const spec = this.rangeSpec();
+    acc.ranges = spec ? new RangeSampler(acc.features, acc.patches, spec) : null;
+    const rs = acc.ranges;
     for (const r of this.db.prepare('SELECT * FROM features').iterate() as Iterable<FeatureRowDb>) {
       const f = r.id;
       acc.count[f] = r.count;
@@ -132,6 +149,21 @@ export class IndexWriter {
       acc.clsMax[f] = r.cls_max;
       const hist = new Uint32Array(r.hist.buffer.slice(r.hist.byteOffset, r.hist.byteOffset + r.hist.byteLength));
       acc.hist.set(hist.subarray(0, bins), f * bins);
+      if (rs && r.range_counts) {
+        const counts = new Uint32Array(r.range_counts.buffer.slice(r.range_counts.byteOffset, r.range_counts.byteOffset + r.range_counts.byteLength));
+        rs.counts.set(counts.subarray(0, rs.spec.ranges), f * rs.spec.ranges);
+      }
+    }
+    if (rs) {
+      const rows = this.db.prepare('SELECT feature, n, ranges, items, vals, maps FROM range_samples').iterate() as Iterable<{
+        feature: number;
+        n: number;
+        ranges: Buffer;
+        items: Buffer;
+        vals: Buffer;
+        maps: Buffer;
+      }>;
+      for (const r of rows) for (const e of unpackRangeSamples(r, acc.patches)) rs.restore(r.feature, e);
     }
     const rows = this.db.prepare('SELECT feature, n, items, vals, maps FROM exemplars').iterate() as Iterable<{
       feature: number;
@@ -156,12 +188,18 @@ export class IndexWriter {
   ): void {
     const db = this.db;
     const upsert = db.prepare(
-      `INSERT INTO features (id, count, sum, max, log_freq, mean, cls_count, cls_max, hist)
-       VALUES (@id, @count, @sum, @max, @log_freq, @mean, @cls_count, @cls_max, @hist)
+      `INSERT INTO features (id, count, sum, max, log_freq, mean, cls_count, cls_max, hist, range_counts)
+       VALUES (@id, @count, @sum, @max, @log_freq, @mean, @cls_count, @cls_max, @hist, @range_counts)
        ON CONFLICT(id) DO UPDATE SET count = excluded.count, sum = excluded.sum, max = excluded.max,
          log_freq = excluded.log_freq, mean = excluded.mean, cls_count = excluded.cls_count,
-         cls_max = excluded.cls_max, hist = excluded.hist`,
+         cls_max = excluded.cls_max, hist = excluded.hist, range_counts = excluded.range_counts`,
     );
+    const putRanges = db.prepare(
+      `INSERT INTO range_samples (feature, n, ranges, items, vals, maps) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(feature) DO UPDATE SET n = excluded.n, ranges = excluded.ranges, items = excluded.items, vals = excluded.vals, maps = excluded.maps`,
+    );
+    const rs = acc.ranges;
+    const R = rs?.spec.ranges ?? 0;
     const putEx = db.prepare(
       `INSERT INTO exemplars (feature, n, items, vals, maps) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(feature) DO UPDATE SET n = excluded.n, items = excluded.items, vals = excluded.vals, maps = excluded.maps`,
@@ -198,7 +236,12 @@ export class IndexWriter {
           cls_count: acc.clsCount[f]!,
           cls_max: acc.clsMax[f]!,
           hist: Buffer.from(hist.buffer),
+          range_counts: rs ? Buffer.from(rs.counts.slice(f * R, (f + 1) * R).buffer) : null,
         });
+        if (rs && (all || acc.rangesDirty[f])) {
+          const packed = packRangeSamples(rs.entries(f), acc.patches);
+          putRanges.run(f, packed.n, packed.ranges, packed.items, packed.vals, packed.maps);
+        }
         if (!all && !acc.exemplarsDirty[f]) continue;
         const packed = packExemplars(acc.heaps.ranked(f), acc.patches);
         putEx.run(f, packed.n, packed.items, packed.vals, packed.maps);
@@ -209,6 +252,7 @@ export class IndexWriter {
     })();
     acc.dirty.fill(0);
     acc.exemplarsDirty.fill(0);
+    acc.rangesDirty.fill(0);
     acc.pendingItems = [];
     acc.pendingTraces = [];
   }
@@ -236,12 +280,14 @@ export class IndexWriter {
       .run(JSON.stringify(progress));
   }
 
-  /** Distinct items that are some feature's exemplar: the ones that need a thumbnail. */
+  /** Distinct items that are some feature's exemplar or range sample: the ones that need a thumbnail. */
   exemplarItems(): { id: number; path: string }[] {
     const ids = new Set<number>();
-    for (const r of this.db.prepare('SELECT items FROM exemplars').iterate() as Iterable<{ items: Buffer }>) {
-      const items = new Int32Array(r.items.buffer.slice(r.items.byteOffset, r.items.byteOffset + r.items.byteLength));
-      for (const id of items) ids.add(id);
+    for (const table of ['exemplars', 'range_samples']) {
+      for (const r of this.db.prepare(`SELECT items FROM ${table}`).iterate() as Iterable<{ items: Buffer }>) {
+        const items = new Int32Array(r.items.buffer.slice(r.items.byteOffset, r.items.byteOffset + r.items.byteLength));
+        for (const id of items) ids.add(id);
+      }
     }
     const byId = this.db.prepare('SELECT path FROM items WHERE id = ?');
     return [...ids].sort((a, b) => a - b).map((id) => ({ id, path: (byId.get(id) as { path: string }).path }));
@@ -260,4 +306,5 @@ interface FeatureRowDb {
   cls_count: number;
   cls_max: number;
   hist: Buffer;
+  range_counts: Buffer | null;
 }

@@ -4,7 +4,7 @@ import { TAG_TABLES_SQL } from '../tags/tagTables.js';
 import { MATCH_TABLES_SQL } from '../analysis/matchTables.js';
 
 /** Bump when the layout changes, and add a migration from the previous version. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -67,6 +67,22 @@ const MIGRATIONS: Record<number, string> = {
     CREATE INDEX features_switch_rate ON features(switch_rate, id);
     -- Running sums of the temporal accumulators (Float64), committed with each checkpoint.
     CREATE TABLE temporal_state (name TEXT PRIMARY KEY, data BLOB NOT NULL);
+  `,
+  // Exemplars across activation ranges (issue 17, see indexer/rangeSamples.ts), additive: per
+  // feature, items per range (Uint32 [ranges]) beside the histogram, and one row of kept samples
+  // packed like the exemplars (items Int32, values Float32, patch maps float16 [n, patches]) plus
+  // each sample's range (Int32 [n]). Indexes built before this have no meta 'range_spec' and
+  // their features NULL range_counts: the views say the samples are not in the index.
+  5: `
+    ALTER TABLE features ADD COLUMN range_counts BLOB;
+    CREATE TABLE range_samples (
+      feature INTEGER PRIMARY KEY,
+      n INTEGER NOT NULL,
+      ranges BLOB NOT NULL,
+      items BLOB NOT NULL,
+      vals BLOB NOT NULL,
+      maps BLOB NOT NULL
+    );
   `,
 };
 

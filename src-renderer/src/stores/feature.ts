@@ -19,6 +19,11 @@ export const useFeatureStore = defineStore('feature', () => {
   /** Heatmap display, kept while stepping through features. */
   const overlayVisible = ref(true);
   const overlayOpacity = ref(1);
+  /**
+   * Exemplars across activation ranges (RangeRows), kept while stepping through features. Shut
+   * by default: the rows are extra thumbnails to load, and the top-k grid stays the page's tiles.
+   */
+  const rangesVisible = ref(false);
 
   let requestId = 0;
   const cache = new Map<string, FeatureDetail>();
@@ -63,5 +68,5 @@ export const useFeatureStore = defineStore('feature', () => {
     fetchDetail(indexId, feature).catch(() => undefined);
   }
 
-  return { detail, loading, error, requested, overlayVisible, overlayOpacity, load, prefetch };
+  return { detail, loading, error, requested, overlayVisible, overlayOpacity, rangesVisible, load, prefetch };
 });
