@@ -1,12 +1,9 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { DOMParser } from '@xmldom/xmldom';
-import { createStudioService, type StudioService } from '../../src-main/core/service.js';
+import type { StudioService } from '../../src-main/core/service.js';
 import type { WebHost } from '../../src-main/hosts/web/webHost.js';
-import { closeE2e, serveRenderer } from '../helpers/e2eHost.js';
-import { buildFixtureIndex } from '../helpers/buildFixtureIndex.js';
+import { closeE2e, openFixtureE2e } from '../helpers/e2eHost.js';
 
 // Issue 17: a feature's exemplar grid exported as SVG and PNG from the real renderer against the
 // web host and a real index: the SVG must hold that feature's exemplars (thumbnails embedded, read
@@ -21,11 +18,7 @@ let indexId: string;
 
 test.beforeAll(async () => {
   test.setTimeout(120_000);
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'studio-e2e-figures-'));
-  const fixture = await buildFixtureIndex(path.join(work, 'fixture'));
-  service = await createStudioService({ settingsDir: path.join(work, 'settings'), host: 'web', openAtStart: fixture.indexDir });
-  indexId = (await service.appInfo()).startIndexId!;
-  host = await serveRenderer(service);
+  ({ work, service, host, indexId } = await openFixtureE2e('figures'));
 });
 
 test.afterAll(async () => {

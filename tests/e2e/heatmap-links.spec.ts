@@ -1,11 +1,7 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { expect, test } from '@playwright/test';
-import { createStudioService, type StudioService } from '../../src-main/core/service.js';
+import type { StudioService } from '../../src-main/core/service.js';
 import type { WebHost } from '../../src-main/hosts/web/webHost.js';
-import { closeE2e, serveRenderer } from '../helpers/e2eHost.js';
-import { buildFixtureIndex } from '../helpers/buildFixtureIndex.js';
+import { closeE2e, openFixtureE2e } from '../helpers/e2eHost.js';
 import { parseStudioLink } from '../../src-main/hosts/cli/commands/openCommand.js';
 
 // Issue 17: the default heatmap leaves the image readable (a silent patch shows the thumbnail's
@@ -20,11 +16,7 @@ let indexId: string;
 
 test.beforeAll(async () => {
   test.setTimeout(120_000);
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'studio-e2e-heat-'));
-  const fixture = await buildFixtureIndex(path.join(work, 'fixture'));
-  service = await createStudioService({ settingsDir: path.join(work, 'settings'), host: 'web', openAtStart: fixture.indexDir });
-  indexId = (await service.appInfo()).startIndexId!;
-  host = await serveRenderer(service);
+  ({ work, service, host, indexId } = await openFixtureE2e('heat'));
 });
 
 test.afterAll(async () => {

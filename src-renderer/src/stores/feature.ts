@@ -18,7 +18,6 @@ export const useFeatureStore = defineStore('feature', () => {
   const requested = ref<{ indexId: string; feature: number } | null>(null);
   /** Heatmap display, kept while stepping through features. */
   const overlayVisible = ref(true);
-  const overlayOpacity = ref(1);
   /**
    * Exemplars across activation ranges (RangeRows), kept while stepping through features. Shut
    * by default: the rows are extra thumbnails to load, and the top-k grid stays the page's tiles.
@@ -68,5 +67,5 @@ export const useFeatureStore = defineStore('feature', () => {
     fetchDetail(indexId, feature).catch(() => undefined);
   }
 
-  return { detail, loading, error, requested, overlayVisible, overlayOpacity, rangesVisible, load, prefetch };
+  return { detail, loading, error, requested, overlayVisible, rangesVisible, load, prefetch };
 });

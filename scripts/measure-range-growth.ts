@@ -1,10 +1,10 @@
 // Measures what exemplars across activation ranges (issue 17) add to an index: builds the fixture
 // index, then a copy with the range data removed (table, column, thumbnails only they need), both
-// VACUUMed, and prints the bytes of each. Run: npx tsx tests/helpers/measureRangeGrowth.ts DIR [perLabel] [dSae]
+// VACUUMed, and prints the bytes of each. Run: npx tsx scripts/measure-range-growth.ts DIR [perLabel] [dSae]
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { buildFixtureIndex } from './buildFixtureIndex.js';
+import { buildFixtureIndex } from '../tests/helpers/buildFixtureIndex.js';
 
 const work = path.resolve(process.argv[2] ?? 'range-growth');
 const perLabel = Number(process.argv[3] ?? 12);
