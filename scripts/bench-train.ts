@@ -46,7 +46,7 @@ function makeRows(d: number, seed: number): Float32Array {
   for (let j = 0; j < nDirs; j++) {
     let s = 0;
     for (let i = 0; i < d; i++) s += (dirs[j * d + i] = g()) ** 2;
-    for (let i = 0; i < d; i++) dirs[j * d + i] /= Math.sqrt(s);
+    for (let i = 0; i < d; i++) dirs[j * d + i]! /= Math.sqrt(s);
   }
   const offset = Float32Array.from({ length: d }, () => 0.5 * g());
   const rows = POOL_BATCHES * BATCH;
@@ -57,7 +57,7 @@ function makeRows(d: number, seed: number): Float32Array {
     for (let t = 0; t < n; t++) {
       const j = Math.floor(rng() * nDirs);
       const m = 1 + 2 * rng();
-      for (let i = 0; i < d; i++) x[r * d + i] += m * dirs[j * d + i]!;
+      for (let i = 0; i < d; i++) x[r * d + i]! += m * dirs[j * d + i]!;
     }
   }
   return x;

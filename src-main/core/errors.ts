@@ -1,25 +1,10 @@
-import type { ApiErrorPayload } from '../contract/index.js';
+// From contract/errors.ts itself, not the contract's index: that one loads zod and every method's
+// schema, which nothing that only throws needs (`studio --help` reaches this file; bench:cli).
+import { StudioError, type ApiErrorPayload } from '../contract/errors.js';
 
-/** An error a user can act on. `code` is stable (hosts map it to HTTP status, UI to hints). */
-export class StudioError extends Error {
-  constructor(
-    readonly code: StudioErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'StudioError';
-  }
-}
-
-export type StudioErrorCode =
-  | 'bad-request'
-  | 'not-found'
-  | 'bad-input'
-  | 'schema-too-new'
-  | 'cancelled'
-  /** A newer request of the same kind replaced this one before it ran (latest wins). */
-  | 'superseded'
-  | 'internal';
+// The core raises the contract's one error type; its codes are the contract's closed set
+// (contract/errors.ts), so every host and the renderer see the same ones.
+export { StudioError, type StudioErrorCode } from '../contract/errors.js';
 
 export function toErrorPayload(err: unknown): ApiErrorPayload {
   if (err instanceof StudioError) return { code: err.code, message: err.message };

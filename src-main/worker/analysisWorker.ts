@@ -3,11 +3,18 @@ import { toErrorPayload, StudioError } from '../core/errors.js';
 import { matchIndexFolders, withDb } from '../core/analysis/runMatch.js';
 import { pairDetail } from '../core/analysis/matchPair.js';
 import { PatchQueryEngine } from '../core/analysis/patchQuery.js';
-import { DecoderDirections } from '../core/analysis/similarFeatures.js';
-import { loadSae } from '../core/sae/loadSae.js';
+import type { DecoderDirections } from '../core/analysis/similarFeatures.js';
+import { loadDecoderDirections } from '../core/analysis/decoderDirectionsFile.js';
+import { scanSuggestedCategories } from '../core/store/suggestedCategories.js';
 import { InterveneEngine } from '../core/intervene/interveneEngine.js';
 import { ClipEngine } from '../core/analysis/clipEngine.js';
-import { analysisRequestSchema, type AnalysisReply, type AnalysisRequest } from './analysisProtocol.js';
+import {
+  analysisRequestSchema,
+  type AnalysisMessage,
+  type AnalysisReply,
+  type AnalysisResults,
+  type AnalysisType,
+} from '../core/analysis/analysisProtocol.js';
 
 // The analysis worker: cross-model matching over whole indexes, patch queries (backbone + SAE
 // on a new image, sessions kept open), decoder similarity and interventions (a task head before
@@ -24,47 +31,56 @@ const directions = new Map<string, DecoderDirections>();
 const latest = new Map<string, number>();
 let chain: Promise<void> = Promise.resolve();
 
-async function handle(msg: AnalysisRequest): Promise<unknown> {
-  switch (msg.type) {
-    case 'match':
-      return matchIndexFolders(msg.a, msg.b, (phase, done, total) =>
-        port.postMessage({ id: msg.id, progress: { phase, done, total } } satisfies AnalysisReply),
-      );
-    case 'pair':
-      return withDb(msg.aPath, (dbA) => withDb(msg.bPath, (dbB) => pairDetail(dbA, dbB, msg.a, msg.b, msg.score, msg.bPath)));
-    case 'similar': {
-      let d = directions.get(msg.saePath);
-      if (!d) {
-        const sae = loadSae(msg.saePath);
-        d = new DecoderDirections(sae.weights.W_dec, sae.dSae, sae.dIn);
-        directions.clear(); // one SAE's directions at a time: they can be hundreds of MB
-        directions.set(msg.saePath, d);
-      }
-      if (msg.feature >= d.dSae) throw new StudioError('not-found', `Feature ${msg.feature} does not exist (features 0–${d.dSae - 1}).`);
-      return d.similar(msg.feature, msg.limit);
+/** One handler per request type, each answering with what the protocol says that type resolves to. */
+const handlers: { [T in AnalysisType]: (msg: AnalysisMessage<T>) => AnalysisResults[T] | Promise<AnalysisResults[T]> } = {
+  match: (msg) =>
+    matchIndexFolders(msg.a, msg.b, (phase, done, total) =>
+      port.postMessage({ id: msg.id, progress: { phase, done, total } } satisfies AnalysisReply),
+    ),
+  pair: (msg) => withDb(msg.aPath, (dbA) => withDb(msg.bPath, (dbB) => pairDetail(dbA, dbB, msg.a, msg.b, msg.score, msg.bPath))),
+  similar: (msg) => {
+    let d = directions.get(msg.dir);
+    if (!d) {
+      d = loadDecoderDirections({ dir: msg.dir, saeHash: msg.saeHash, saePath: msg.saePath });
+      directions.clear(); // one SAE's directions at a time: they can be hundreds of MB
+      directions.set(msg.dir, d);
     }
-    case 'loadImage':
-      if (latest.get('loadImage') !== msg.id) throw new StudioError('superseded', 'A newer image replaced this one.');
-      return engine.load(Buffer.from(msg.bytes), msg.name, msg.indexes);
-    case 'query':
-      if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer query replaced this one.');
-      return engine.query(msg.imageId, msg.indexId, msg.patches as [number, number][], msg.weights, msg.limit);
-    case 'interveneOpen':
-      if (latest.get('interveneOpen') !== msg.id) throw new StudioError('superseded', 'A newer image or head replaced this one.');
-      return intervene.open(Buffer.from(msg.bytes), msg.name, msg.head, msg.index);
-    case 'interveneRun':
-      if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer intervention replaced this one.');
-      return intervene.run(msg.sessionId, msg.edits, msg.patches);
-    case 'clipOpen':
-      if (latest.get('clipOpen') !== msg.id) throw new StudioError('superseded', 'A newer clip replaced this one.');
-      return clips.open(msg.file, msg.name, msg.sampling, msg.indexes);
-    case 'clipFeature':
-      if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer feature replaced this one.');
-      return clips.feature(msg.clipId, msg.indexId, msg.feature);
-    case 'clipClosest':
-      if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer feature replaced this one.');
-      return clips.closest(msg.clipId, msg.indexId, msg.feature, msg.otherIndexId, msg.limit, msg.maxFeature);
-  }
+    if (msg.feature >= d.dSae) throw new StudioError('not-found', `Feature ${msg.feature} does not exist (features 0–${d.dSae - 1}).`);
+    return d.similar(msg.feature, msg.limit);
+  },
+  suggested: (msg) => withDb(msg.dir, scanSuggestedCategories),
+  loadImage: (msg) => {
+    if (latest.get('loadImage') !== msg.id) throw new StudioError('superseded', 'A newer image replaced this one.');
+    return engine.load(Buffer.from(msg.bytes), msg.name, msg.indexes);
+  },
+  query: (msg) => {
+    if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer query replaced this one.');
+    return engine.query(msg.imageId, msg.indexId, msg.patches as [number, number][], msg.weights, msg.limit);
+  },
+  interveneOpen: (msg) => {
+    if (latest.get('interveneOpen') !== msg.id) throw new StudioError('superseded', 'A newer image or head replaced this one.');
+    return intervene.open(Buffer.from(msg.bytes), msg.name, msg.head, msg.index);
+  },
+  interveneRun: (msg) => {
+    if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer intervention replaced this one.');
+    return intervene.run(msg.sessionId, msg.edits, msg.patches);
+  },
+  clipOpen: (msg) => {
+    if (latest.get('clipOpen') !== msg.id) throw new StudioError('superseded', 'A newer clip replaced this one.');
+    return clips.open(msg.file, msg.name, msg.sampling, msg.indexes);
+  },
+  clipFeature: (msg) => {
+    if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer feature replaced this one.');
+    return clips.feature(msg.clipId, msg.indexId, msg.feature);
+  },
+  clipClosest: (msg) => {
+    if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer feature replaced this one.');
+    return clips.closest(msg.clipId, msg.indexId, msg.feature, msg.otherIndexId, msg.limit, msg.maxFeature);
+  },
+};
+
+function handle<T extends AnalysisType>(msg: AnalysisMessage<T>): AnalysisResults[T] | Promise<AnalysisResults[T]> {
+  return (handlers[msg.type as T] as (m: AnalysisMessage<T>) => AnalysisResults[T] | Promise<AnalysisResults[T]>)(msg);
 }
 
 port.on('message', (raw: unknown) => {
@@ -82,7 +98,7 @@ port.on('message', (raw: unknown) => {
   chain = chain.then(async () => {
     let reply: AnalysisReply;
     try {
-      reply = { id: msg.id, ok: true, result: await handle(msg) };
+      reply = { id: msg.id, ok: true, result: await handle(msg as AnalysisMessage<AnalysisType>) };
     } catch (err) {
       reply = { id: msg.id, ok: false, error: toErrorPayload(err) };
     }

@@ -2,7 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import { runIndex } from '../core/indexer/runIndex.js';
 import { toErrorPayload } from '../core/errors.js';
 import { buildDemo, demoOpenPath, type DemoProgress } from '../core/demo/buildDemo.js';
-import { toWorkerSchema, type FromWorker } from './protocol.js';
+import { readToWorker, type FromWorker } from '../core/jobs/indexProtocol.js';
 
 // The inference worker: runs one index job at a time off the host's event loop and reports
 // progress; a cancel message aborts it at the next batch boundary (after a checkpoint). The demo
@@ -14,9 +14,14 @@ const running = new Map<string, AbortController>();
 const send = (msg: FromWorker) => port.postMessage(msg);
 
 port.on('message', (raw: unknown) => {
-  const parsed = toWorkerSchema.safeParse(raw);
-  if (!parsed.success) return;
-  const msg = parsed.data;
+  const read = readToWorker(raw);
+  if (!read.ok) {
+    // Fail the job instead of leaving it running forever (the job manager checked the request
+    // against the same contract schema, so this means the two sides are out of step).
+    if (read.jobId) send({ type: 'failed', jobId: read.jobId, error: { code: 'bad-request', message: `The indexing worker refused its start message: ${read.problem}` } });
+    return;
+  }
+  const msg = read.message;
   if (msg.type === 'cancel') {
     running.get(msg.jobId)?.abort();
     return;

@@ -109,6 +109,11 @@ const VIEWS: View[] = [
     route: () => `/index/${idA}/feature/${topFeature}`,
     ready: async (p) => void (await expect(p.getByTestId('feature-id').first()).toBeVisible()),
   },
+  {
+    name: 'item',
+    route: () => `/index/${idA}/item/0`,
+    ready: async (p) => void (await expect(p.getByTestId('item-feature').first()).toBeVisible({ timeout: 30_000 })),
+  },
   { name: 'skipped', route: () => `/index/${idA}/skipped`, ready: async (p) => void (await expect(p.locator('main, .skipped, h1, h2').first()).toBeVisible()) },
   {
     name: 'match',
@@ -291,4 +296,43 @@ test('leftovers: Action is unavailable on an image index and says why; Compare w
   const text = (await option.textContent())!;
   expect(text).not.toContain(work); // no absolute path
   expect(text).toMatch(/ — /);
+});
+
+test('leftovers: pressing 2 (action) on an image index changes nothing, sends no edit and says why; 1 still works', async ({ page }, testInfo) => {
+  const edits: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && /\/api\/editTags$/.test(new URL(r.url()).pathname)) edits.push(r.url());
+  });
+  // The feature page: the key does what the unavailable chip does.
+  const feature = topFeature + 1;
+  await page.goto(at(`/index/${idA}/feature/${feature}`));
+  await expect(page.getByTestId('set-category-action')).toHaveAttribute('aria-disabled', 'true');
+  await page.locator('body').click({ position: { x: 5, y: 300 } });
+  await page.keyboard.press('2');
+  await expect(page.getByTestId('category-note')).toContainText(/Action needs time/);
+  await page.screenshot({ path: testInfo.outputPath('feature-key-2.png') });
+  await expect(page.getByTestId('set-category-action')).toHaveAttribute('aria-checked', 'false');
+  await expect(page.locator('.error-notice, [role="alert"]')).toHaveCount(0);
+  expect((await service.featureTags({ indexId: idA, feature })).category).toBeNull();
+  expect(edits).toEqual([]);
+  await page.keyboard.press('1');
+  await expect(page.getByTestId('set-category-scene')).toHaveAttribute('aria-checked', 'true');
+  await expect(page.getByTestId('category-note')).toHaveCount(0);
+  await expect.poll(async () => (await service.featureTags({ indexId: idA, feature })).category).toBe('scene');
+  await page.keyboard.press('1'); // clear it again for the other tests
+
+  // The features table: 2 on the highlighted row, and on ticked rows through the bulk bar.
+  await page.goto(at(`/index/${idA}/features`));
+  await expect(page.getByTestId('feature-row').first()).toBeVisible();
+  const first = Number(await page.getByTestId('feature-row').first().getAttribute('data-feature'));
+  await page.locator('body').click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('2');
+  await expect(page.getByTestId('category-note')).toContainText(/Action needs time/);
+  await page.getByTestId('row-check').nth(1).click();
+  await expect(page.getByTestId('bulk-action')).toHaveAttribute('aria-disabled', 'true');
+  await page.getByTestId('bulk-action').click({ force: true }); // aria-disabled: clickable, it says why
+  await expect(page.getByTestId('category-note')).toContainText(/Action needs time/);
+  await page.screenshot({ path: testInfo.outputPath('features-bulk-action.png') });
+  expect((await service.featureTags({ indexId: idA, feature: first })).category).toBeNull();
+  await expect(page.locator('.error-notice, [role="alert"]')).toHaveCount(0);
 });

@@ -90,6 +90,11 @@ test.describe('a fresh start', () => {
       }),
     );
     expect(missing).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    // Arguments are checked against the contract in the main process: an unknown field is refused.
+    const extra = await page.evaluate(() =>
+      (window as unknown as { studio: { openIndex(a: object): Promise<unknown> } }).studio.openIndex({ path: '/x', recursive: true }),
+    );
+    expect(extra).toMatchObject({ ok: false, error: { code: 'bad-request', message: expect.stringContaining('"recursive"') } });
 
     // No Node in the page even through a worker the page could start.
     const workerRequire = await page.evaluate(async () => {

@@ -10,6 +10,7 @@ import type {
   InterveneRunArgs,
   InterveneSession,
   FeatureMatches,
+  MatchBest,
   MatchEntry,
   MatchListPage,
   MatchListQuery,
@@ -30,6 +31,7 @@ type AnalysisMethods = Pick<
   | 'matchSummary'
   | 'matchRuns'
   | 'featureMatches'
+  | 'matchBest'
   | 'matchList'
   | 'matchPair'
   | 'similarFeatures'
@@ -163,6 +165,15 @@ export function fakeAnalysisMethods(indexes: FakeIndexRef[], reply: Reply, previ
         const a = ref(args.indexId);
         const b = ref(args.otherId);
         return { feature: args.feature, matches: matchesOf(a, b, args.feature, args.limit ?? 10), mutual: args.feature % 3 === 0 };
+      }),
+    matchBest: (args) =>
+      reply('matchBest', args, (): MatchBest[] => {
+        const a = ref(args.indexId);
+        const b = ref(args.otherId);
+        return Array.from({ length: a.features }, (_, feature) => {
+          const top = matchesOf(a, b, feature, 1)[0]!;
+          return { feature, other: top.other, score: top.score };
+        });
       }),
     matchList: (q: MatchListQuery) =>
       reply('matchList', q, (): MatchListPage => {

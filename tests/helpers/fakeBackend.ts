@@ -174,7 +174,6 @@ export function createFakeBackend(): FakeBackend {
     async queryFeatures(args): Promise<FeaturePage> {
       record('queryFeatures', args);
       requireIndex(args.indexId);
-      if (args.limit < 0) throw new StudioError('bad-input', 'limit must be >= 0');
       const sorted = sortRows(rows, args);
       return { total: sorted.length, offset: args.offset, rows: sorted.slice(args.offset, args.offset + args.limit) };
     },

@@ -22,7 +22,7 @@ import type {
 } from '../../src-main/contract/index.js';
 import { createMemoryTags } from './memoryTags.js';
 import { fakeAnalysisMethods } from './fakeAnalysis.js';
-import { mulberry32 } from './prng';
+import { mulberry32 } from './prng.js';
 
 export interface FakeIndexOptions {
   id?: string;
@@ -49,10 +49,21 @@ export interface FakeClientOptions {
   jobs?: JobInfo[];
 }
 
+export interface FakeCall {
+  method: string;
+  args: unknown;
+  result?: unknown;
+  error?: unknown;
+}
+
 export interface FakeStudioClient extends StudioClient {
   readonly summary: IndexSummary;
-  /** Calls made so far, by method, for assertions. */
-  readonly calls: { method: string; args: unknown }[];
+  /**
+   * Calls made so far, by method, for assertions, with what the client answered (result, or the
+   * error it threw; neither while a reply is held). Store tests assert on these, not on numbers
+   * the fake made up: what the store asked for, and that it shows what it was given.
+   */
+  readonly calls: FakeCall[];
   /** Pushes an event to every onEvent listener. */
   emit(event: StudioEvent): void;
   listenerCount(): number;
@@ -137,17 +148,21 @@ function passes(c: FeatureColumns, i: number, f: FeatureFilter | undefined, tags
     if (f.reviewed === 'exclude' && t.reviewed) return false;
   }
   const dead = c.count[i] === 0;
-  const dense = c.frequency[i] > 1e-2;
+  const dense = c.frequency[i]! > 1e-2;
   if (f.dead === 'only' && !dead) return false;
   if (f.dead === 'exclude' && dead) return false;
   if (f.dense === 'only' && !dense) return false;
   if (f.dense === 'exclude' && dense) return false;
   const inRange = (v: number, lo: number | null | undefined, hi: number | null | undefined) =>
     (lo == null || v >= lo) && (hi == null || v <= hi);
+  // The fake is an image index: no feature has a temporal value, and a temporal bound drops
+  // features without one (the core's SQL: NULL fails the comparison).
+  const temporalBound = [f.minAutocorrelation, f.maxAutocorrelation, f.minSwitchRate, f.maxSwitchRate].some((b) => b != null);
   return (
-    inRange(c.logFrequency[i], f.minLogFrequency, f.maxLogFrequency) &&
-    inRange(c.mean[i], f.minMean, f.maxMean) &&
-    inRange(c.max[i], f.minMax, f.maxMax) &&
+    !temporalBound &&
+    inRange(c.logFrequency[i]!, f.minLogFrequency, f.maxLogFrequency) &&
+    inRange(c.mean[i]!, f.minMean, f.maxMean) &&
+    inRange(c.max[i]!, f.minMax, f.maxMax) &&
     inRange(i, f.minIndex, f.maxIndex)
   );
 }
@@ -173,8 +188,8 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
   let activeSum = 0;
   for (let i = 0; i < features; i++) {
     if (columns.count[i] === 0) dead++;
-    if (columns.frequency[i] > 1e-2) dense++;
-    activeSum += columns.count[i];
+    if (columns.frequency[i]! > 1e-2) dense++;
+    activeSum += columns.count[i]!;
   }
 
   const summary: IndexSummary = {
@@ -259,12 +274,12 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
       autocorrelation: null,
       switchRate: null,
       index: i,
-      count: columns.count[i],
-      frequency: columns.frequency[i],
-      logFrequency: columns.logFrequency[i],
-      mean: columns.mean[i],
-      max: columns.max[i],
-      histogram: histogramFor(columns.count[i], columns.mean[i], columns.max[i]),
+      count: columns.count[i]!,
+      frequency: columns.frequency[i]!,
+      logFrequency: columns.logFrequency[i]!,
+      mean: columns.mean[i]!,
+      max: columns.max[i]!,
+      histogram: histogramFor(columns.count[i]!, columns.mean[i]!, columns.max[i]!),
     };
   }
 
@@ -281,16 +296,17 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
       const t = tagStore.get(i);
       return q.sort === 'reviewed' ? Number(t.reviewed) : t.category ? CATEGORY_ORDER[t.category] : 3;
     };
-    // The fake is an image index: no temporal statistics, so those sorts keep index order.
+    // The fake is an image index: no temporal statistics, so those sorts keep feature order.
     const temporal = q.sort === 'autocorrelation' || q.sort === 'switchRate';
     const column =
       q.sort === 'index' || q.sort === 'category' || q.sort === 'reviewed' || q.sort === 'autocorrelation' || q.sort === 'switchRate'
         ? null
         : columns[q.sort === 'frequency' ? 'frequency' : q.sort];
     const sign = q.desc ? -1 : 1;
+    // Descending is the exact reverse of ascending (value, then feature number), as in the core.
     kept.sort((a, b) => {
-      const d = column ? column[a] - column[b] : q.sort === 'index' || temporal ? a - b : tagKey(a) - tagKey(b);
-      return d !== 0 ? sign * d : a - b; // ties by index, as the core's ORDER BY does
+      const d = column ? column[a]! - column[b]! : q.sort === 'index' || temporal ? a - b : tagKey(a) - tagKey(b);
+      return sign * (d !== 0 ? d : a - b);
     });
     orderKey = key;
     order = Int32Array.from(kept);
@@ -331,7 +347,7 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
     let value = r.max;
     for (let rank = 0; rank < exemplarCount; rank++) {
       const itemId = Math.floor(random() * items);
-      const label = LABELS[(feature + Math.floor(random() * 4) * 3) % LABELS.length];
+      const label = LABELS[(feature + Math.floor(random() * 4) * 3) % LABELS.length]!;
       // One or two blobs per exemplar, the strongest patch at exactly `value`.
       const cr = random() * rows;
       const cc = random() * cols;
@@ -346,7 +362,7 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
           peak = Math.max(peak, v);
         }
       }
-      for (let p = 0; p < patchMap.length; p++) patchMap[p] = peak > 0 ? (patchMap[p] / peak) * value : 0;
+      for (let p = 0; p < patchMap.length; p++) patchMap[p] = peak > 0 ? (patchMap[p]! / peak) * value : 0;
       exemplars.push({
         rank,
         itemId,
@@ -375,7 +391,7 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
 
   const listeners = new Set<(event: StudioEvent) => void>();
   const jobs = new Map<string, JobInfo>((options.jobs ?? []).map((j) => [j.jobId, j]));
-  const calls: { method: string; args: unknown }[] = [];
+  const calls: FakeCall[] = [];
 
   function emit(event: StudioEvent): void {
     if (event.type === 'job') jobs.set(event.job.jobId, event.job);
@@ -383,9 +399,16 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
   }
 
   async function reply<T>(method: string, args: unknown, produce: () => T): Promise<T> {
-    calls.push({ method, args });
+    const call: FakeCall = { method, args };
+    calls.push(call);
     await options.beforeReply?.(method, args);
-    return produce();
+    try {
+      call.result = produce();
+    } catch (err) {
+      call.error = err;
+      throw err;
+    }
+    return call.result as T;
   }
 
   function checkIndex(indexId: string): void {
@@ -454,7 +477,7 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
         checkIndex(args.indexId);
         const ids = sortedIndices(args);
         const rows: FeatureRow[] = [];
-        for (let p = args.offset; p < Math.min(ids.length, args.offset + args.limit); p++) rows.push(row(ids[p]));
+        for (let p = args.offset; p < Math.min(ids.length, args.offset + args.limit); p++) rows.push(row(ids[p]!));
         return { total: ids.length, offset: args.offset, rows };
       }),
     featureDetail: (args) =>

@@ -65,9 +65,9 @@ export function makeSaeWeights(options: MakeSaeOptions): GeneratedSae {
   const W_dec = new Float32Array(dSae * dIn);
   for (let j = 0; j < dSae; j++) {
     let norm = 0;
-    for (let i = 0; i < dIn; i++) norm += W_enc[i * dSae + j] ** 2;
+    for (let i = 0; i < dIn; i++) norm += W_enc[i * dSae + j]! ** 2;
     norm = Math.sqrt(norm) || 1;
-    for (let i = 0; i < dIn; i++) W_dec[j * dIn + i] = W_enc[i * dSae + j] / norm;
+    for (let i = 0; i < dIn; i++) W_dec[j * dIn + i] = W_enc[i * dSae + j]! / norm;
   }
   const b_dec = uniform(random, dIn, 0.05);
   const weights: SaeWeights = { W_enc, b_enc, W_dec, b_dec };
@@ -142,6 +142,7 @@ export function makeSae(dir: string, options: MakeSaeOptions): string {
   return file;
 }
 
+/** A scalar threshold (length 1, see makeSaeWeights) repeated for every feature. */
 function expandThreshold(threshold: Float32Array, dSae: number): Float32Array {
-  return threshold.length === dSae ? threshold : new Float32Array(dSae).fill(threshold[0]);
+  return threshold.length === dSae ? threshold : new Float32Array(dSae).fill(threshold[0]!);
 }

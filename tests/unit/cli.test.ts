@@ -104,8 +104,11 @@ describe('studio features', () => {
         { item: 'cat/0.jpg', value: 3 },
         { item: 'cat/1.jpg', value: 2 },
       ],
+      // The detail's activation ranges, items trimmed like the exemplars (the real index's are
+      // checked against a brute force in heldout-index.test.ts).
+      rangeSamples: [{ lo: 1, hi: 10 ** 0.5, count: 5, items: [{ item: 'cat/1.jpg', value: 2 }] }],
     });
-    expect(Object.keys(rows[0]).sort()).toEqual(['exemplars', 'frequency', 'index', 'max', 'mean']);
+    expect(Object.keys(rows[0]).sort()).toEqual(['exemplars', 'frequency', 'index', 'max', 'mean', 'rangeSamples']);
   });
 
   it('sorts (highest first) and limits', async () => {
@@ -251,7 +254,7 @@ describe('studio serve', () => {
     // The printed address carries the run's access token; the host answers nothing without it.
     const printed = /(http:\/\/127\.0\.0\.1:\d+\/)\?token=([\w-]{43,})/.exec(h.stdout());
     expect(printed, h.stdout()).toBeTruthy();
-    const [, origin, token] = printed!;
+    const [origin, token] = [printed![1]!, printed![2]!];
     expect(h.created[0]).toMatchObject({ host: 'web', openAtStart: path.resolve('/data/index') });
     expect((await fetch(`${origin}api/appInfo`, { method: 'POST' })).status).toBe(401);
     const res = await fetch(`${origin}api/appInfo`, { method: 'POST', headers: { 'X-Studio-Token': token } });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containedSegments, isInside, realFolderInPlace, resolveContained } from '../../src-main/core/paths/containedPath.js';
 import { isThumbnailRequest } from '../../src-main/core/paths/thumbnailName.js';
 import { thumbnailFile } from '../../src-main/core/indexer/writeThumbnails.js';
-import { stripFile } from '../../src-main/core/indexer/runVideoIndex.js';
+import { stripFile } from '../../src-main/core/indexer/writeThumbnails.js';
 
 let base: string;
 let root: string;

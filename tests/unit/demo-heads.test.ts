@@ -42,6 +42,7 @@ describe('the logistic fit', () => {
     expect(a.accuracy).toBe(1);
     expect(Buffer.from(a.weight.buffer).equals(Buffer.from(b.weight.buffer))).toBe(true);
     expect(Array.from(a.bias)).toEqual(Array.from(b.bias));
+    expect(a.weight.length).toBe(3 * 3);
     expect(a.weight.every(Number.isFinite)).toBe(true);
   });
 

@@ -93,6 +93,7 @@ describe('studio demo', () => {
     const r = IndexReader.open('a', demo.indexes.aImages);
     try {
       const labels = new Set(r.featureDetail(0).exemplars.map((e) => e.label));
+      expect(labels.size).toBeGreaterThan(0);
       expect([...labels].every((l) => l === null || (SCENES as readonly string[]).includes(l))).toBe(true);
     } finally {
       r.close();

@@ -241,6 +241,17 @@ describe('Content-Security-Policy', () => {
   it('the app protocol CSP allows no extra connection at all', () => {
     expect(directives(ELECTRON_CSP).get('connect-src')).toEqual(["'self'"]);
   });
+
+  it('the thumbnail scheme is an image source and nothing else (figure export draws thumbnails as images, never fetches them)', () => {
+    for (const csp of [ELECTRON_CSP, devServerCsp('http://localhost:5173')]) {
+      const d = directives(csp);
+      for (const [name, values] of d) expect(values.includes('studio-thumb:'), name).toBe(name === 'img-src');
+    }
+    expect(ELECTRON_CSP).toBe(
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: studio-thumb:; font-src 'self' data:; " +
+        "connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
+  });
 });
 
 describe('every webContents', () => {

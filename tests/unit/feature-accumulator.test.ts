@@ -3,6 +3,8 @@ import { FeatureAccumulator, type SparseRows } from '../../src-main/core/indexer
 import { DEFAULT_HISTOGRAM, histogramBin } from '../../src-main/core/indexer/histogram.js';
 import { fromHalf, toHalf } from '../../src-main/core/util/float16.js';
 import { mulberry32 } from '../helpers/prng.js';
+import { expectPatchMap } from '../helpers/expectPatchMap.js';
+import { decodePatchMap } from '../../src-main/core/store/patchMapCodec.js';
 
 
 /** Dense activations [items][rows][features] with sparsity and deliberate ties. */
@@ -92,7 +94,7 @@ describe('FeatureAccumulator', () => {
       const got = acc.heaps.ranked(f);
       expect(got.map((g) => g.item)).toEqual(brute.map((b) => b.id));
       expect(got.map((g) => g.value)).toEqual(brute.map((b) => b.value));
-      got.forEach((g, i) => expect(Array.from(g.map, fromHalf)).toEqual(brute[i]!.map));
+      got.forEach((g, i) => expectPatchMap(decodePatchMap(g.map, patches), brute[i]!.map, `feature ${f} exemplar ${i}`));
     }
   });
 });

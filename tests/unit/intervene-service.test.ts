@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStudioService, type StudioService } from '../../src-main/core/service.js';
 import { Intervener } from '../../src-main/core/intervene/intervener.js';
@@ -25,6 +26,14 @@ function writeHead(dir: string, task: 'classification' | 'segmentation', input: 
   fs.writeFileSync(path.join(dir, 'head.json'), JSON.stringify({ task, input }));
   fs.writeFileSync(path.join(dir, 'labels.json'), JSON.stringify(Array.from({ length: classes }, (_, c) => `class-${c}`)));
   return dir;
+}
+
+/** A JPEG of seeded noise: large enough that decoding and resizing it takes a while. */
+async function noiseJpeg(width: number, height: number, seed: number): Promise<Buffer> {
+  const r = mulberry32(seed);
+  const raw = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < raw.length; i++) raw[i] = Math.floor(r() * 256);
+  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 
 describe('interventions through the service and the analysis worker', () => {
@@ -114,16 +123,33 @@ describe('interventions through the service and the analysis worker', () => {
     expect(r.changedClasses).toEqual([]);
   });
 
-  it('the latest of several quick runs wins; older ones answer superseded or their own result', async () => {
-    const session = await service.interveneOpen({ indexId, head: segHead, image: { path: image } });
+  it('a run queued behind a held one and replaced by a newer run answers superseded; the newest runs', async () => {
+    // The worker runs requests one at a time. Hold it: session A's image is a large JPEG and the
+    // intervener holds one image at a time, so once B is opened, running A decodes, resizes and
+    // encodes A again (~0.15 s here, against microseconds between the posts). The two runs on B are posted synchronously behind it, so
+    // both are queued before the held run ends: the middle one must be skipped, not run.
+    const big = await noiseJpeg(1600, 1200, 21);
+    const a = await service.interveneOpen({ indexId, head: segHead, image: { data: big.toString('base64'), name: 'big.jpg' } });
+    const b = await service.interveneOpen({ indexId, head: segHead, image: { path: image } });
     const f = features[0]!.index;
-    const runs = [-3, -1, 1, 3].map((multiple) => service.interveneRun({ sessionId: session.sessionId, edits: [{ feature: f, multiple }], patches: null }));
-    const settled = await Promise.allSettled(runs);
-    expect(settled[3]!.status).toBe('fulfilled');
-    for (const s of settled.slice(0, 3)) {
-      if (s.status === 'rejected') expect((s.reason as { code?: string }).code).toBe('superseded');
-    }
-  });
+    const held = service.interveneRun({ sessionId: a.sessionId, edits: [{ feature: f, multiple: 1 }], patches: null });
+    const middle = service.interveneRun({ sessionId: b.sessionId, edits: [{ feature: f, multiple: -3 }], patches: null });
+    const last = service.interveneRun({ sessionId: b.sessionId, edits: [{ feature: f, multiple: 3 }], patches: null });
+    const [h, m, l] = await Promise.allSettled([held, middle, last]);
+    expect(h.status).toBe('fulfilled');
+    expect(m.status).toBe('rejected');
+    expect(m.status === 'rejected' && (m.reason as { code?: string }).code).toBe('superseded');
+    expect(l.status).toBe('fulfilled');
+    if (h.status !== 'fulfilled' || l.status !== 'fulfilled') return;
+    expect(h.value.sessionId).toBe(a.sessionId);
+    // The last run answers its own request (B, multiple 3), not the held one's or the middle one's.
+    expect(l.value.sessionId).toBe(b.sessionId);
+    expect(l.value.edits).toEqual([{ feature: f, multiple: 3, max: features[0]!.max, value: 3 * features[0]!.max }]);
+    const again = await service.interveneRun({ sessionId: b.sessionId, edits: [{ feature: f, multiple: 3 }], patches: null });
+    const other = await service.interveneRun({ sessionId: b.sessionId, edits: [{ feature: f, multiple: -3 }], patches: null });
+    expect(l.value.after).toEqual(again.after);
+    expect(l.value.after).not.toEqual(other.after);
+  }, 30_000);
 
   it('says what to fix: unknown feature, missing head folder, no session', async () => {
     const session = await service.interveneOpen({ indexId, head: segHead, image: { path: image } });

@@ -31,7 +31,7 @@ it('npm start ends with the web studio answering on 127.0.0.1 and says why Elect
     // The printed address carries the web host's access token, which signs the browser in.
     const printed = /(http:\/\/127\.0\.0\.1:\d+\/)\?token=[\w-]+/.exec(output);
     expect(printed, output).toBeTruthy();
-    const [url, origin] = printed!;
+    const [url, origin] = [printed![0], printed![1]!];
     expect(output).toMatch(/Feature Studio: the desktop app cannot start: (Node \d+\.\d+\.\d+ is older than 22\.12\.0|there is no display)/);
     expect(output).toContain('Starting the same studio in your browser instead');
 
@@ -39,7 +39,7 @@ it('npm start ends with the web studio answering on 127.0.0.1 and says why Elect
     const page = await fetch(url);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<div id="app">');
-    const cookie = page.headers.get('set-cookie')!.split(';')[0];
+    const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
     const info = await fetch(`${origin}api/appInfo`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: '{}' });
     expect(await info.json()).toMatchObject({ ok: true, result: { host: 'web' } });
   } finally {

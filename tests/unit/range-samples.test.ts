@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { FeatureAccumulator, type SparseRows } from '../../src-main/core/indexer/featureAccumulator.js';
 import { DEFAULT_HISTOGRAM } from '../../src-main/core/indexer/histogram.js';
 import { DEFAULT_RANGES, rangeEdges, rangeIndex, sampleKey, type RangeSpec } from '../../src-main/core/indexer/rangeSamples.js';
-import { fromHalf, toHalf } from '../../src-main/core/util/float16.js';
+import { decodePatchMap } from '../../src-main/core/store/patchMapCodec.js';
+import { expectPatchMap } from '../helpers/expectPatchMap.js';
 import { mulberry32 } from '../helpers/prng.js';
 
 /**
@@ -78,12 +79,10 @@ function gotRows(acc: FeatureAccumulator, f: number): BruteRow[] {
   for (let r = rs.spec.ranges - 1; r >= 0; r--) {
     const count = rs.counts[f * rs.spec.ranges + r]!;
     if (count === 0) continue;
-    out.push({ range: r, count, samples: entries.filter((e) => e.range === r).map((e) => ({ item: e.item, value: e.value, map: Array.from(e.map, fromHalf) })) });
+    out.push({ range: r, count, samples: entries.filter((e) => e.range === r).map((e) => ({ item: e.item, value: e.value, map: Array.from(decodePatchMap(e.map, rs.patches)) })) });
   }
   return out;
 }
-
-const half = (m: number[]) => m.map((v) => fromHalf(toHalf(v)));
 
 describe('range samples', () => {
   const items = 300;
@@ -124,7 +123,7 @@ describe('range samples', () => {
         expect(row.samples.map((s) => s.item)).toEqual(want.map((s) => s.item));
         row.samples.forEach((s, j) => {
           expect(s.value).toBe(want[j]!.value);
-          expect(s.map).toEqual(half(want[j]!.map));
+          expectPatchMap(s.map, want[j]!.map, `feature ${f} range ${row.range} sample ${j}`);
         });
         if (row.count > 4) fullRanges++;
       });
@@ -151,7 +150,7 @@ describe('range samples', () => {
       const expected = bruteSamples(dense, f, 4, perPatchMax);
       const got = gotRows(acc, f);
       expect(got.map((r) => [r.range, r.count, r.samples.map((s) => s.item)])).toEqual(expected.map((r) => [r.range, r.count, r.samples.map((s) => s.item)]));
-      got.forEach((row, i) => row.samples.forEach((s, j) => expect(s.map).toEqual(half(expected[i]!.samples[j]!.map))));
+      got.forEach((row, i) => row.samples.forEach((s, j) => expectPatchMap(s.map, expected[i]!.samples[j]!.map, `feature ${f} sample ${j}`)));
     }
   });
 

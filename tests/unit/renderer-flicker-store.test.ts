@@ -31,13 +31,20 @@ describe('flicker store', () => {
     expect(Object.keys(f.panes)).toEqual([summaryId, 'dino-32k']);
     await f.setFeature(summaryId, 5, null);
     const pane = f.panes[summaryId]!;
+    const clipId = f.clip!.clipId;
+    // What the pane shows is what the client answered to what the store asked (the numbers are the fake's).
+    const asked = (method: string) => client.calls.filter((c) => c.method === method).at(-1)!;
+    expect(asked('clipFeature').args).toEqual({ clipId, indexId: summaryId, feature: 5 });
+    expect(pane.data).toEqual(asked('clipFeature').result);
     expect(pane.data?.maps).toHaveLength(f.clip!.frames);
-    expect(pane.data?.trace).toHaveLength(f.clip!.frames);
+    expect(asked('closestFeatures').args).toEqual({ clipId, indexId: summaryId, feature: 5, otherIndexId: 'dino-32k', limit: 5, maxFeature: null });
     expect(pane.closest.length).toBeGreaterThan(0);
-    expect(pane.data?.clipSwitchRate).toBeCloseTo(0.83);
-    // Closest features restricted to a group level of the other SAE.
+    expect(pane.closest).toEqual(asked('closestFeatures').result);
+    // Closest features restricted to a group level of the other SAE: the store asks for it.
     await f.refreshClosest(summaryId, 10);
-    expect(f.panes[summaryId]!.closest.every((c) => c.index < 10)).toBe(true);
+    expect(asked('closestFeatures').args).toMatchObject({ clipId, indexId: summaryId, feature: 5, otherIndexId: 'dino-32k', maxFeature: 10 });
+    expect(f.panes[summaryId]!.closest).toEqual(asked('closestFeatures').result);
+    expect(f.panes[summaryId]!.closest).not.toEqual(pane.closest);
     // Opening the same clip again is a no-op; stepping wraps.
     const opens = client.calls.filter((c) => c.method === 'openClip').length;
     await f.open(summaryId, { item: 'walk/a.mp4' }, 'dino-32k');

@@ -28,15 +28,18 @@ describe('intervene store', () => {
     expect(iv.session?.head.task).toBe('segmentation');
     expect(iv.selected.size).toBe(16);
     await settle();
-    expect(iv.result?.task).toBe('segmentation');
-    expect(iv.result?.changedPatches).toEqual([]);
+    const lastRun = () => client.calls.filter((c) => c.method === 'interveneRun').at(-1)!;
+    expect(lastRun().args).toEqual({ sessionId: iv.session!.sessionId, edits: [], patches: null });
+    expect(iv.result).toBe(lastRun().result);
     // All patches selected → patches null; a feature starts at ×0 (suppressed).
     expect(iv.addFeature(12)).toBe(true);
     expect(iv.addFeature(12)).toBe(false);
     await settle();
-    const run = client.calls.filter((c) => c.method === 'interveneRun').at(-1)!.args as { edits: unknown[]; patches: unknown };
-    expect(run).toMatchObject({ edits: [{ feature: 12, multiple: 0 }], patches: null });
-    expect(iv.maxOf[12]).toBe(2 + (12 % 5));
+    expect(lastRun().args).toEqual({ sessionId: iv.session!.sessionId, edits: [{ feature: 12, multiple: 0 }], patches: null });
+    // The max it labels activations with is the one the answer reported (the fake's number).
+    const answered = lastRun().result as { edits: { feature: number; max: number }[] };
+    expect(iv.result).toBe(answered);
+    expect(iv.maxOf[12]).toBe(answered.edits[0]!.max);
   });
 
   it('takes the query view\'s patches and features', async () => {
@@ -49,10 +52,9 @@ describe('intervene store', () => {
     await settle();
     expect([...iv.selected]).toEqual([1, 2]);
     expect(iv.features.map((f) => f.feature)).toEqual([3, 4]);
-    const run = client.calls.filter((c) => c.method === 'interveneRun').at(-1)!.args as { patches: number[] };
-    expect(run.patches).toEqual([1, 2]);
-    expect(iv.result?.task).toBe('classification');
-    expect(iv.result?.changedClasses.length).toBeGreaterThan(0);
+    const run = client.calls.filter((c) => c.method === 'interveneRun').at(-1)!;
+    expect(run.args).toEqual({ sessionId: iv.session!.sessionId, edits: [{ feature: 3, multiple: 0 }, { feature: 4, multiple: 0 }], patches: [1, 2] });
+    expect(iv.result).toBe(run.result);
   });
 
   it('while a run is in flight, slider moves coalesce into one more run with the latest value', async () => {

@@ -22,9 +22,13 @@ describe('match store', () => {
     await match.openOther('clip-24k', '/data/indexes/dinov2-b14-imagenet-val');
     expect(match.other?.id).toBe('dino-32k');
     expect(match.summary).toBeNull();
+    const last = (method: string) => client.calls.filter((c) => c.method === method).at(-1)!;
     await match.run('clip-24k');
-    expect(match.summary?.mutual).toBeGreaterThan(0);
+    expect(last('matchIndexes').args).toEqual({ indexId: 'clip-24k', otherId: 'dino-32k' });
+    expect(match.summary).toEqual(last('matchIndexes').result);
     await match.select('clip-24k', 'a', 74, null);
+    expect(last('featureMatches').args).toEqual({ indexId: 'clip-24k', otherId: 'dino-32k', feature: 74, limit: 20 });
+    expect(match.matches).toEqual(last('featureMatches').result);
     expect(match.matches?.matches.length).toBeGreaterThan(0);
     expect(match.detailA?.row.index).toBe(74);
     expect(match.detailA?.indexId).toBe('clip-24k');
@@ -35,7 +39,8 @@ describe('match store', () => {
     expect(match.detailB?.row.index).toBe(5);
     expect(match.detailA?.row.index).toBe(9);
     await match.loadList('clip-24k', 'mutual', 'score', true, 0.3);
-    expect(match.list?.total).toBeGreaterThan(0);
+    expect(last('matchList').args).toMatchObject({ indexId: 'clip-24k', otherId: 'dino-32k', kind: 'mutual', sort: 'score', desc: true, threshold: 0.3, offset: 0 });
+    expect(match.list).toEqual(last('matchList').result);
     expect(client.calls.some((c) => c.method === 'matchPair')).toBe(true);
   });
 

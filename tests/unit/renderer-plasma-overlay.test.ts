@@ -42,7 +42,7 @@ describe('plasma colour map', () => {
     ];
     for (const [index, rgb] of known) {
       const got = plasmaRgb(index / 255);
-      for (let c = 0; c < 3; c++) expect(Math.abs(got[c] - rgb[c])).toBeLessThanOrEqual(2);
+      for (let c = 0; c < 3; c++) expect(Math.abs(got[c]! - rgb[c]!)).toBeLessThanOrEqual(2);
     }
   });
 
@@ -53,7 +53,7 @@ describe('plasma colour map', () => {
   });
 
   it('runs from dark blue to bright yellow (luminance rises overall)', () => {
-    const lum = ([r, g, b]: readonly number[]) => 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    const lum = ([r, g, b]: readonly [number, number, number]) => 0.2126 * r + 0.7152 * g + 0.0722 * b;
     expect(lum(plasmaRgb(0))).toBeLessThan(lum(plasmaRgb(0.5)));
     expect(lum(plasmaRgb(0.5))).toBeLessThan(lum(plasmaRgb(1)));
   });
@@ -103,6 +103,7 @@ describe('renderPatchOverlay: image-first (the default)', () => {
 
   it('tiles the canvas without gaps when the size does not divide evenly', () => {
     const layer = renderPatchOverlay(new Array(21).fill(1), [3, 7], 1, DEFAULT_HEATMAP, 100, 50);
+    expect(layer.length).toBe(100 * 50 * 4);
     for (let i = 3; i < layer.length; i += 4) expect(layer[i]).toBe(Math.round(0.9 * 255));
   });
 
@@ -113,6 +114,7 @@ describe('renderPatchOverlay: image-first (the default)', () => {
       [4, DEFAULT_HEATMAP, [0, 0]],
     ] as const) {
       const layer = renderPatchOverlay(map, g as [number, number], upper, s, 10, 10);
+      expect(layer.length).toBe(10 * 10 * 4);
       expect(layer.every((v) => v === 0)).toBe(true);
     }
   });

@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
 import { isReactive } from 'vue';
-import type { JobInfo } from '../../src-main/contract/index.js';
+import type { FeaturePage, FeatureQuery, JobInfo } from '../../src-main/contract/index.js';
 import { createFakeStudioClient, type FakeClientOptions, type FakeStudioClient } from '../helpers/fakeStudioClient';
 import { bindStoreClient } from '../../src-renderer/src/api/storeClient';
-import { useFeaturesStore, PAGE_SIZE, MAX_CACHED_PAGES } from '../../src-renderer/src/stores/features';
+import { useFeaturesStore, PAGE_SIZE, MAX_CACHED_PAGES, MAX_IN_FLIGHT } from '../../src-renderer/src/stores/features';
 import { useFeatureStore } from '../../src-renderer/src/stores/feature';
 import { useJobsStore } from '../../src-renderer/src/stores/jobs';
 import { useIndexStore } from '../../src-renderer/src/stores/index';
@@ -53,6 +53,11 @@ beforeEach(() => {
   shared ??= createFakeStudioClient();
 });
 
+/** The queryFeatures calls made since `from`, typed. */
+function pageCalls(client: FakeStudioClient, from: number): { args: FeatureQuery; result?: FeaturePage }[] {
+  return client.calls.slice(from).filter((c) => c.method === 'queryFeatures') as { args: FeatureQuery; result?: FeaturePage }[];
+}
+
 function withShared(): FakeStudioClient {
   const pinia = createPinia();
   setActivePinia(pinia);
@@ -61,18 +66,22 @@ function withShared(): FakeStudioClient {
 }
 
 describe('features store: paging 100,000 features', () => {
-  it('loads the first page, reports the total, and fetches far pages only when asked', async () => {
+  it('loads the first page, reports the total, prefetches next to the viewport and fetches far pages only when asked', async () => {
     const client = withShared();
     const store = useFeaturesStore();
     const before = client.calls.length;
     await store.setQuery(ID, query());
     expect(store.total).toBe(100_000);
     expect(store.rowAt(0)?.index).toBe(0);
-    expect(store.rowAt(PAGE_SIZE)).toBeUndefined();
     await store.ensureRange(54_321, 54_360);
     expect(store.rowAt(54_321)?.index).toBe(54_321);
+    await new Promise((r) => setTimeout(r, 0)); // let the prefetches land
     const pageCalls = client.calls.slice(before).filter((c) => c.method === 'queryFeatures');
-    expect(pageCalls.map((c) => (c.args as { offset: number }).offset)).toEqual([0, 54_300]);
+    // Page 0, the two pages after it (prefetch, once the total is known), then the far page
+    // first and its neighbours, nearest first and the scroll direction first: two further on,
+    // one before. Nothing in between.
+    expect(pageCalls.map((c) => (c.args as { offset: number }).offset)).toEqual([0, 100, 200, 54_300, 54_400, 54_200, 54_500]);
+    expect(store.rowAt(54_499)?.index).toBe(54_499);
   });
 
   it('never makes rows reactive and never holds more than the page budget', async () => {
@@ -80,36 +89,83 @@ describe('features store: paging 100,000 features', () => {
     const store = useFeaturesStore();
     await store.setQuery(ID, query());
     expect(isReactive(store.rowAt(0))).toBe(false);
-    // Scroll through 300 pages (30,000 rows) one screen at a time.
+    // Scroll through 300 pages (30,000 rows) one screen at a time (prefetch reaches page 301).
     for (let p = 0; p < 300; p++) await store.ensureRange(p * PAGE_SIZE, p * PAGE_SIZE + 40);
+    await new Promise((r) => setTimeout(r, 0));
     let cached = 0;
-    for (let p = 0; p < 300; p++) if (store.rowAt(p * PAGE_SIZE)) cached++;
+    for (let p = 0; p < 310; p++) if (store.rowAt(p * PAGE_SIZE)) cached++;
     expect(cached).toBe(MAX_CACHED_PAGES);
     expect(store.rowAt(299 * PAGE_SIZE)).toBeDefined(); // the pages near the viewport survive
     expect(store.rowAt(0)).toBeUndefined();
   });
 
-  it('sorts in the core: max descending is non-increasing across page boundaries', async () => {
-    withShared();
-    const store = useFeaturesStore();
-    await store.setQuery(ID, query({ sort: 'max', desc: true }));
-    await store.ensureRange(0, 2 * PAGE_SIZE + 5);
-    const values = Array.from({ length: 2 * PAGE_SIZE + 5 }, (_, i) => store.rowAt(i)!.max);
-    for (let i = 1; i < values.length; i++) expect(values[i]).toBeLessThanOrEqual(values[i - 1]);
-  });
-
-  it('filters: dead only matches the summary’s dead count; ranges narrow the total', async () => {
+  it('asks the core for the sort and filters as given, and shows the pages and total it answered, in place', async () => {
+    // The fake's sorting and filtering are not what is under test (they only imitate the core's
+    // SQL, and drift from it): what the store sent, and whether it shows what came back.
     const client = withShared();
     const store = useFeaturesStore();
+    const before = client.calls.length;
+    const filter = { dead: 'exclude', minLogFrequency: -3, maxLogFrequency: -2 } as const;
+    await store.setQuery(ID, query({ sort: 'max', desc: true }, filter));
+    await store.ensureRange(0, 2 * PAGE_SIZE + 5);
+    await new Promise((r) => setTimeout(r, 0)); // let the prefetches land
+    const pages = pageCalls(client, before);
+    expect(pages.map((c) => c.args.offset).slice(0, 3)).toEqual([0, 100, 200]);
+    for (const { args } of pages) {
+      expect(args).toEqual({ indexId: ID, sort: 'max', desc: true, offset: args.offset, limit: PAGE_SIZE, filter: { ...defaultListQuery().filter, ...filter } });
+    }
+    expect(store.total).toBe(pages[0]!.result!.total);
+    for (const { args, result } of pages) {
+      expect(result!.rows.length).toBeGreaterThan(0);
+      result!.rows.forEach((row, j) => expect(store.rowAt(args.offset + j)).toBe(row));
+    }
+  });
+
+  it('takes the total from the latest answer and clears it when the query changes', async () => {
+    const client = withShared();
+    const store = useFeaturesStore();
+    const before = client.calls.length;
     await store.setQuery(ID, query({}, { dead: 'only' }));
-    expect(store.total).toBe(client.summary.dead);
-    expect(store.rowAt(0)?.count).toBe(0);
-    await store.setQuery(ID, query({}, { dead: 'exclude', minLogFrequency: -3, maxLogFrequency: -2 }));
-    expect(store.total).toBeGreaterThan(0);
-    expect(store.total).toBeLessThan(100_000 - client.summary.dead);
-    const lf = store.rowAt(0)!.logFrequency;
-    expect(lf).toBeGreaterThanOrEqual(-3);
-    expect(lf).toBeLessThanOrEqual(-2);
+    const dead = pageCalls(client, before)[0]!;
+    expect(dead.args).toMatchObject({ offset: 0, filter: { dead: 'only' } });
+    expect(store.total).toBe(dead.result!.total);
+    expect(store.rowAt(0)).toBe(dead.result!.rows[0]);
+    const next = store.setQuery(ID, query({}, { minMean: 0.5 }));
+    expect(store.total).toBeNull(); // no stale total while the new query is in flight
+    await next;
+    const mean = pageCalls(client, before).find((c) => c.args.filter?.minMean === 0.5 && c.args.offset === 0)!;
+    expect(mean.args.filter).toMatchObject({ dead: 'any', minMean: 0.5 });
+    expect(store.total).toBe(mean.result!.total);
+    expect(store.rowAt(0)).toBe(mean.result!.rows[0]);
+    // A temporal bound goes to the core like any other (an image index then has no rows).
+    await store.setQuery(ID, query({}, { minAutocorrelation: 0.25 }));
+    const temporal = pageCalls(client, before).find((c) => c.args.filter?.minAutocorrelation === 0.25)!;
+    expect(temporal.args.filter).toMatchObject({ minAutocorrelation: 0.25, maxAutocorrelation: null });
+    expect(store.total).toBe(temporal.result!.total);
+  });
+
+  it('keeps at most MAX_IN_FLIGHT page requests out while scrolling fast, and drops pages the viewport left', async () => {
+    const g = gate();
+    const client = setup({ index: { features: 100_000 }, beforeReply: g.beforeReply });
+    const store = useFeaturesStore();
+    await store.setQuery(ID, query({ sort: 'frequency', desc: true }));
+    await new Promise((r) => setTimeout(r, 0));
+    const before = client.calls.filter((c) => c.method === 'queryFeatures').length;
+    g.holdWhen((method) => method === 'queryFeatures');
+    // 200 frames of a fling over a host that is slow to answer.
+    for (let f = 1; f <= 200; f++) void store.ensureRange(f * 250, f * 250 + 32);
+    const sent = () => client.calls.filter((c) => c.method === 'queryFeatures').slice(before);
+    expect(sent()).toHaveLength(MAX_IN_FLIGHT);
+    expect(g.held).toHaveLength(MAX_IN_FLIGHT);
+    const early = (sent()[0]!.args as { offset: number }).offset;
+    // The host answers: the early pages are not applied, and the freed slots go to where the
+    // viewport is now.
+    g.holdWhen(() => false);
+    g.held.splice(0).forEach((h) => h.release());
+    await store.ensureRange(50_000, 50_032);
+    expect(store.rowAt(early)).toBeUndefined();
+    expect(store.rowAt(50_000)).toBeDefined();
+    expect(sent().length).toBeLessThan(MAX_IN_FLIGHT + 6);
   });
 
   it('drops answers to a query the user already left (stale-result filtering)', async () => {
@@ -190,17 +246,17 @@ describe('feature list query string', () => {
 });
 
 describe('feature store', () => {
-  it('loads a feature’s exemplars on one colour scale', async () => {
-    withShared();
+  it('loads the feature asked for and shows the core’s answer as it came, not reactive', async () => {
+    // The colour scale (upper), ranks and maps are the core's (the fake only imitates them).
+    const client = withShared();
     const store = useFeatureStore();
+    const before = client.calls.length;
     await store.load(ID, 6909);
-    const d = store.detail!;
-    expect(d.row.index).toBe(6909);
-    expect(d.exemplars.length).toBeGreaterThan(0);
-    expect(d.upper).toBe(Math.max(...d.exemplars.map((e) => e.value)));
-    expect(d.exemplars.map((e) => e.rank)).toEqual(d.exemplars.map((_, i) => i));
-    expect(d.exemplars[0].patchMap).toHaveLength(d.grid[0] * d.grid[1]);
-    expect(isReactive(d)).toBe(false);
+    const call = client.calls.slice(before).find((c) => c.method === 'featureDetail')!;
+    expect(call.args).toEqual({ indexId: ID, feature: 6909 });
+    expect(store.detail).toBe(call.result);
+    expect(store.detail!.exemplars.length).toBeGreaterThan(0);
+    expect(isReactive(store.detail)).toBe(false);
   });
 
   it('shows the feature asked for last even when an earlier answer arrives later', async () => {
@@ -218,12 +274,16 @@ describe('feature store', () => {
   });
 
   it('reports a missing feature as an error with a code', async () => {
-    setup({ index: { features: 1_000 } });
+    const client = setup({ index: { features: 1_000 } });
     const store = useFeatureStore();
     await store.load(ID, 5_000);
     expect(store.detail).toBeNull();
+    // The store passes on the core's code and words as they came (the words are the fake's own).
+    const thrown = client.calls.find((c) => c.method === 'featureDetail')?.error as { code: string; message: string };
+    expect(thrown).toBeDefined();
     expect(store.error?.code).toBe('not-found');
-    expect(store.error?.message).toMatch(/0 to 999/);
+    expect(store.error?.code).toBe(thrown.code);
+    expect(store.error?.message).toBe(thrown.message);
   });
 });
 

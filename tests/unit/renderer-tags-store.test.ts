@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
+import type { FeaturePage, FeatureQuery, FeatureTags, TagEdit } from '../../src-main/contract/index.js';
 import { createFakeStudioClient, type FakeStudioClient } from '../helpers/fakeStudioClient';
 import { bindStoreClient } from '../../src-renderer/src/api/storeClient';
 import { useTagsStore } from '../../src-renderer/src/stores/tags';
@@ -20,26 +21,42 @@ beforeEach(() => {
 });
 
 describe('tags store', () => {
-  it('undoes and redoes single and bulk edits, in order', async () => {
+  it('undoes and redoes single and bulk edits, in order, by putting back the records each answer said were there before', async () => {
+    // What the store must do is send the right records back; how the tags merge is the core's
+    // business (tags-storage.test.ts), which the fake only imitates.
     const tags = useTagsStore();
+    const calls = (method: string) => client.calls.filter((c) => c.method === method);
     await tags.edit({ indexId: ID, features: [4], category: 'scene' }, 'scene on #4');
     await tags.edit({ indexId: ID, features: [4], addTags: ['sky'] }, 'tag sky on #4');
-    await tags.edit({ indexId: ID, features: [1, 2, 3], category: 'object', reviewed: true }, 'object on 3 features');
-    expect(tags.recordOf(ID, 2)).toMatchObject({ category: 'object', reviewed: true });
+    const bulk: TagEdit = { indexId: ID, features: [1, 2, 3], category: 'object', reviewed: true };
+    await tags.edit(bulk, 'object on 3 features');
+    const edits = calls('editTags') as { args: unknown; result?: { records: FeatureTags[]; before: FeatureTags[] } }[];
+    expect(edits.map((c) => c.args)).toEqual([
+      { indexId: ID, features: [4], category: 'scene' },
+      { indexId: ID, features: [4], addTags: ['sky'] },
+      bulk,
+    ]);
+    // The store shows the records the answer returned.
+    for (const r of edits[2]!.result!.records) expect(tags.recordOf(ID, r.feature)).toEqual(r);
     expect(tags.undoStack.map((e) => e.label)).toEqual(['scene on #4', 'tag sky on #4', 'object on 3 features']);
 
+    // Undo: the records from before the last edit go back, then those from before the one before.
     await tags.undo();
-    for (const f of [1, 2, 3]) expect(await client.featureTags({ indexId: ID, feature: f })).toMatchObject({ category: null, reviewed: false });
+    const restores = () => calls('restoreTags') as { args: { indexId: string; records: FeatureTags[] }; result?: { records: FeatureTags[]; before: FeatureTags[] } }[];
+    expect(restores()[0]!.args).toEqual({ indexId: ID, records: edits[2]!.result!.before });
     expect(tags.lastAction).toBe('Undone: object on 3 features');
     await tags.undo();
-    expect((await client.featureTags({ indexId: ID, feature: 4 })).tags).toEqual([]);
-    expect(tags.recordOf(ID, 4)).toMatchObject({ category: 'scene', tags: [] });
+    expect(restores()[1]!.args).toEqual({ indexId: ID, records: edits[1]!.result!.before });
+    for (const r of restores()[1]!.result!.records) expect(tags.recordOf(ID, r.feature)).toEqual(r);
+    // Redo puts back what the undo replaced (its answer's before).
     await tags.redo();
-    expect((await client.featureTags({ indexId: ID, feature: 4 })).tags).toEqual(['sky']);
+    expect(restores()[2]!.args).toEqual({ indexId: ID, records: restores()[1]!.result!.before });
+    expect(tags.lastAction).toBe('Redone: tag sky on #4');
     // A new edit clears redo.
     await tags.edit({ indexId: ID, features: [5], category: 'action' }, 'action on #5');
     expect(tags.redoStack).toHaveLength(0);
     expect(await tags.redo()).toBe(false);
+    expect(restores()).toHaveLength(3);
   });
 
   it('deletes a note by replacing the record, and undo brings it back', async () => {
@@ -56,15 +73,26 @@ describe('tags store', () => {
   it('refreshes the table rows after a change, keeping the query', async () => {
     const features = useFeaturesStore();
     const tags = useTagsStore();
-    await features.setQuery(ID, defaultListQuery());
-    expect(features.rowAt(7)?.category).toBeNull();
-    await tags.edit({ indexId: ID, features: [7], category: 'object' }, 'object on #7');
-    await expect.poll(() => features.rowAt(7)?.category).toBe('object');
     const q = { ...defaultListQuery(), filter: { ...defaultListQuery().filter, category: 'object' as const } };
     await features.setQuery(ID, q);
-    expect(features.total).toBe(1);
+    const pages = () => client.calls.filter((c) => c.method === 'queryFeatures') as { args: FeatureQuery; result?: FeaturePage }[];
+    const before = pages().length;
+    await tags.edit({ indexId: ID, features: [7], category: 'object' }, 'object on #7');
+    // The store asks again for the page on screen, same query, and shows that answer.
+    await expect.poll(() => pages().length).toBeGreaterThan(before);
+    const again = pages()[before]!;
+    expect(again.args).toEqual({ ...pages()[before - 1]!.args, offset: 0 });
+    expect(again.args.filter).toMatchObject({ category: 'object' });
+    await expect.poll(() => again.result).toBeDefined();
+    await expect.poll(() => features.total).toBe(again.result!.total);
+    expect(features.rowAt(0)).toBe(again.result!.rows[0]);
+    const beforeUndo = pages().length;
     await tags.undo();
-    await expect.poll(() => features.total).toBe(0);
+    await expect.poll(() => pages().length).toBeGreaterThan(beforeUndo);
+    const afterUndo = pages()[beforeUndo]!;
+    expect(afterUndo.args).toEqual(again.args);
+    await expect.poll(() => afterUndo.result).toBeDefined();
+    await expect.poll(() => features.total).toBe(afterUndo.result!.total);
   });
 
   it('keeps category, tag and reviewed filters in the URL', () => {

@@ -17,7 +17,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
   return max;
 }
 
@@ -64,13 +64,13 @@ describe('reference encoder against library checkpoints', () => {
 function naiveEncode(w: SaeWeights, x: Float32Array, rows: number, dIn: number, dSae: number, gated: boolean): number[] {
   const out: number[] = [];
   for (let r = 0; r < rows; r++) {
-    const xc = Array.from({ length: dIn }, (_, i) => x[r * dIn + i] - w.b_dec[i]);
+    const xc = Array.from({ length: dIn }, (_, i) => x[r * dIn + i]! - w.b_dec[i]!);
     for (let j = 0; j < dSae; j++) {
-      let gate = w.b_enc[j];
-      let magnitude = gated ? w.gated!.b_mag[j] : 0;
+      let gate = w.b_enc[j]!;
+      let magnitude = gated ? w.gated!.b_mag[j]! : 0;
       for (let i = 0; i < dIn; i++) {
-        gate += xc[i] * w.W_enc[i * dSae + j];
-        if (gated) magnitude += xc[i] * (w.W_enc[i * dSae + j] * Math.exp(w.gated!.r_mag[j]));
+        gate += xc[i]! * w.W_enc[i * dSae + j]!;
+        if (gated) magnitude += xc[i]! * (w.W_enc[i * dSae + j]! * Math.exp(w.gated!.r_mag[j]!));
       }
       out.push(gated ? (gate > 0 ? Math.max(0, magnitude) : 0) : Math.max(0, gate));
     }
@@ -95,7 +95,7 @@ describe('reference encoder against an independent computation on generated SAEs
       expect(firing).toBeLessThan(0.4);
       for (let j = 0; j < dSae; j++) {
         let fired = false;
-        for (let r = 0; r < rows && !fired; r++) fired = f[r * dSae + j] > 0;
+        for (let r = 0; r < rows && !fired; r++) fired = f[r * dSae + j]! > 0;
         expect(fired, `feature ${j} never fires`).toBe(true);
       }
     });
@@ -201,5 +201,15 @@ describe('encodeReference refuses what it cannot encode', () => {
     expect(() => encodeReference(identitySae(2), [1, 2, 3], 2)).toThrow(/x has 3 values but 2 rows of d_in = 2 need 4/);
     expect(() => encodeOne(identitySae(2, { architecture: 'jumprelu' }), [1, 2])).toThrow(/jumprelu but its threshold has no values; expected 1 or d_sae = 2/);
     expect(() => encodeOne(identitySae(2, { k: null }), [1, 2])).toThrow(/is TopK but has no k/);
+  });
+
+  it('weights whose lengths do not fit d_in and d_sae, naming the tensor', () => {
+    const sae = identitySae(2);
+    const shortBDec = { ...sae, weights: { ...sae.weights, b_dec: new Float32Array(1) } };
+    expect(() => encodeOne(shortBDec, [1, 2])).toThrow(/b_dec has 1 values, expected 2 \(d_in = 2, d_sae = 2\)/);
+    const longWEnc = { ...sae, weights: { ...sae.weights, W_enc: new Float32Array(6) } };
+    expect(() => encodeOne(longWEnc, [1, 2])).toThrow(/W_enc has 6 values, expected 4/);
+    const gated = { ...sae, architecture: 'gated' as const, weights: { ...sae.weights, gated: { r_mag: new Float32Array(2), b_mag: new Float32Array(3) } } };
+    expect(() => encodeOne(gated, [1, 2])).toThrow(/b_mag has 3 values, expected 2/);
   });
 });

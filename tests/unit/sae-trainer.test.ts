@@ -19,8 +19,8 @@ function trueDirections(seed: number): Float32Array {
   const w = new Float32Array(N_TRUE * D);
   for (let r = 0; r < N_TRUE; r++) {
     let s = 0;
-    for (let i = 0; i < D; i++) { w[r * D + i] = g(); s += w[r * D + i] ** 2; }
-    for (let i = 0; i < D; i++) w[r * D + i] /= Math.sqrt(s);
+    for (let i = 0; i < D; i++) { w[r * D + i] = g(); s += w[r * D + i]! ** 2; }
+    for (let i = 0; i < D; i++) w[r * D + i]! /= Math.sqrt(s);
   }
   return w;
 }
@@ -35,12 +35,12 @@ function sparseSource(dirs: Float32Array, seed: number): BatchSource {
   return (rows) => {
     const x = new Float32Array(rows * D);
     for (let r = 0; r < rows; r++) {
-      for (let i = 0; i < D; i++) x[r * D + i] = offset[i] + 0.02 * g();
+      for (let i = 0; i < D; i++) x[r * D + i] = offset[i]! + 0.02 * g();
       const n = 1 + Math.floor(rng() * 3);
       for (let t = 0; t < n; t++) {
         const j = Math.floor(rng() * N_TRUE);
         const m = 1 + 2 * rng();
-        for (let i = 0; i < D; i++) x[r * D + i] += m * dirs[j * D + i];
+        for (let i = 0; i < D; i++) x[r * D + i]! += m * dirs[j * D + i]!;
       }
     }
     return x;
@@ -53,7 +53,7 @@ function recovery(sae: TrainedSae, dirs: Float32Array): number {
     let best = -1;
     for (let j = 0; j < sae.width; j++) {
       let c = 0;
-      for (let i = 0; i < D; i++) c += dirs[t * D + i] * sae.W_dec[j * D + i];
+      for (let i = 0; i < D; i++) c += dirs[t * D + i]! * sae.W_dec[j * D + i]!;
       best = Math.max(best, c);
     }
     if (best > 0.9) found++;
@@ -65,15 +65,15 @@ function recovery(sae: TrainedSae, dirs: Float32Array): number {
 function fvuOf(sae: TrainedSae, x: Float32Array, rows: number, prefix: number): number {
   const f = encodeTrained(sae, x, rows);
   const mean = new Float64Array(D);
-  for (let r = 0; r < rows; r++) for (let i = 0; i < D; i++) mean[i] += x[r * D + i] / rows;
+  for (let r = 0; r < rows; r++) for (let i = 0; i < D; i++) mean[i]! += x[r * D + i]! / rows;
   let err = 0, v = 0;
   for (let r = 0; r < rows; r++) {
     const rec = Float64Array.from(sae.b_dec);
     for (let j = 0; j < prefix; j++) {
-      const a = f[r * sae.width + j];
-      if (a !== 0) for (let i = 0; i < D; i++) rec[i] += a * sae.W_dec[j * D + i];
+      const a = f[r * sae.width + j]!;
+      if (a !== 0) for (let i = 0; i < D; i++) rec[i]! += a * sae.W_dec[j * D + i]!;
     }
-    for (let i = 0; i < D; i++) { err += (x[r * D + i] - rec[i]) ** 2; v += (x[r * D + i] - mean[i]) ** 2; }
+    for (let i = 0; i < D; i++) { err += (x[r * D + i]! - rec[i]!) ** 2; v += (x[r * D + i]! - mean[i]!) ** 2; }
   }
   return err / v;
 }
@@ -92,10 +92,10 @@ describe('trainSae', () => {
     console.log(`topk: held-out FVU ${fvu.toFixed(4)}, recovery ${(rec * 100).toFixed(0)}%, ${(sae.stepsDone / secs).toFixed(0)} steps/s, dead ${sae.history.at(-1)!.dead}`);
     expect(fvu).toBeLessThan(0.1);
     expect(rec).toBeGreaterThanOrEqual(0.8);
-    expect(sae.history.at(-1)!.loss).toBeLessThan(sae.history[0].loss / 5);
+    expect(sae.history.at(-1)!.loss).toBeLessThan(sae.history[0]!.loss / 5);
     for (let j = 0; j < sae.width; j++) {
       let s = 0;
-      for (let i = 0; i < D; i++) s += sae.W_dec[j * D + i] ** 2;
+      for (let i = 0; i < D; i++) s += sae.W_dec[j * D + i]! ** 2;
       expect(Math.abs(Math.sqrt(s) - 1)).toBeLessThan(1e-5);
     }
     const written = writeTrainedSae(sae, join(tmp, 'topk'), { hookName: 'blocks.0' });
@@ -106,7 +106,7 @@ describe('trainSae', () => {
     expect(loaded.k).toBe(4);
     const ref = encodeReference(loaded, heldOut.subarray(0, 50 * D), 50);
     const mine = encodeTrained(sae, heldOut.subarray(0, 50 * D), 50);
-    for (let i = 0; i < ref.length; i++) expect(Math.abs(ref[i] - mine[i])).toBeLessThan(1e-4);
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(ref[i]! - mine[i]!)).toBeLessThan(1e-4);
   });
 
   it('is deterministic for a seed, and differs for another seed', async () => {
@@ -127,8 +127,8 @@ describe('trainSae', () => {
     const many = new Float32Array(nt * D).map(() => g());
     for (let r = 0; r < nt; r++) {
       let s = 0;
-      for (let i = 0; i < D; i++) s += many[r * D + i] ** 2;
-      for (let i = 0; i < D; i++) many[r * D + i] /= Math.sqrt(s);
+      for (let i = 0; i < D; i++) s += many[r * D + i]! ** 2;
+      for (let i = 0; i < D; i++) many[r * D + i]! /= Math.sqrt(s);
     }
     const curriculum = (): BatchSource => {
       let calls = 0;
@@ -142,7 +142,7 @@ describe('trainSae', () => {
           const n = 1 + Math.floor(rng() * 3);
           for (let t = 0; t < n; t++) {
             const j = Math.floor(rng() * used), m = 1 + 2 * rng();
-            for (let i = 0; i < D; i++) x[r * D + i] += m * many[j * D + i];
+            for (let i = 0; i < D; i++) x[r * D + i]! += m * many[j * D + i]!;
           }
         }
         return x;
@@ -160,7 +160,7 @@ describe('trainSae', () => {
       let dead = 0;
       for (let j = 0; j < s.width; j++) {
         let fired = false;
-        for (let r = 0; r < 2000 && !fired; r++) fired = f[r * s.width + j] > 0;
+        for (let r = 0; r < 2000 && !fired; r++) fired = f[r * s.width + j]! > 0;
         if (!fired) dead++;
       }
       return dead;
@@ -192,7 +192,7 @@ describe('trainSae', () => {
     expect(loaded.threshold!.every((t) => t === Math.fround(sae.threshold!))).toBe(true);
     const ref = encodeReference(loaded, heldOut.subarray(0, 50 * D), 50);
     const mine = encodeTrained(sae, heldOut.subarray(0, 50 * D), 50);
-    for (let i = 0; i < ref.length; i++) expect(Math.abs(ref[i] - mine[i])).toBeLessThan(1e-4);
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(ref[i]! - mine[i]!)).toBeLessThan(1e-4);
   });
 
   it('Matryoshka: each prefix reconstructs; groups are recorded and reloaded', async () => {
@@ -201,7 +201,7 @@ describe('trainSae', () => {
     console.log(`matryoshka: held-out FVU by prefix ${fvus.map((f) => f.toFixed(4)).join(', ')}`);
     expect(fvus[0]).toBeLessThan(1);
     expect(fvus[2]).toBeLessThan(0.2);
-    expect(fvus[1]).toBeLessThanOrEqual(fvus[0]);
+    expect(fvus[1]!).toBeLessThanOrEqual(fvus[0]!);
     const written = writeTrainedSae(sae, join(tmp, 'matryoshka'));
     expect(written.loadPath).toBe(join(tmp, 'matryoshka'));
     const cfg = JSON.parse(readFileSync(join(tmp, 'matryoshka', 'cfg.json'), 'utf8'));
@@ -212,7 +212,7 @@ describe('trainSae', () => {
     expect(loaded.architecture).toBe('topk');
     const ref = encodeReference(loaded, heldOut.subarray(0, 50 * D), 50);
     const mine = encodeTrained(sae, heldOut.subarray(0, 50 * D), 50);
-    for (let i = 0; i < ref.length; i++) expect(Math.abs(ref[i] - mine[i])).toBeLessThan(1e-4);
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(ref[i]! - mine[i]!)).toBeLessThan(1e-4);
   });
 
   it('stops on abort and reports progress', async () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobInfo, StudioEvent } from '../../src-main/contract/index.js';
 import { createStudioService, indexIdFor, type StudioService } from '../../src-main/core/service.js';
+import { validatedApi } from '../../src-main/hosts/dispatch.js';
 import { APP_VERSION } from '../../src-main/core/version.js';
 import { makeTinyVit, type TinyVit } from '../helpers/makeTinyVit.js';
 import { makeSae } from '../helpers/makeSae.js';
@@ -97,7 +98,9 @@ describe('service: index jobs in a worker thread, events, reopening', () => {
   });
 
   it('missing arguments are refused before a worker starts', async () => {
-    await expect(service.startIndex({ model: '', layer: 'x', sae: 'y', data: 'z', out: 'w' })).rejects.toThrow(/Missing model/);
+    // Arguments are checked at dispatch, as every host calls the service (hosts/dispatch.ts).
+    await expect(validatedApi(service).startIndex({ model: '', layer: 'x', sae: 'y', data: 'z', out: 'w' })).rejects.toThrow(/Missing model/);
+    expect(await service.listJobs()).toEqual(expect.not.arrayContaining([expect.objectContaining({ out: path.resolve('w') })]));
   });
 });
 

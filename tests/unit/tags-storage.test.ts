@@ -98,6 +98,7 @@ describe('tag storage', () => {
   it('undo restores the records as they were, notes included', async () => {
     const { service, indexId } = await open(fixture.indexDir);
     const first = await service.editTags({ indexId, features: [11, 12], category: 'object', addTags: ['walking'], note: 'legs' });
+    expect(first.records).toHaveLength(2);
     expect(first.records.every((r) => r.category === 'object' && r.notes.length === 1)).toBe(true);
     const undo = await service.restoreTags({ indexId, records: first.before });
     expect(undo.records.map((r) => r.category)).toEqual([null, null]);

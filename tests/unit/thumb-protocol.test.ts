@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRequestToPath } from '../../src-main/hosts/electron/appProtocol.js';
-import { registerThumbProtocol, thumbRequestToPath } from '../../src-main/hosts/electron/thumbProtocol.js';
+import { registerThumbProtocol, thumbCorsHeaders, thumbRequestToPath, THUMB_SCHEME_PRIVILEGES } from '../../src-main/hosts/electron/thumbProtocol.js';
 import { createFakeBackend, FAKE_INDEX_ID } from '../helpers/fakeBackend.js';
 
 let base: string;
@@ -105,11 +105,11 @@ describe('appRequestToPath', () => {
 });
 
 describe('registerThumbProtocol (the handler Electron calls)', () => {
-  type Handler = (request: { url: string; method: string }) => Promise<Response>;
-  const handlerFor = () => {
+  type Handler = (request: { url: string; method: string; headers: Headers }) => Promise<Response>;
+  const handlerFor = (devServerUrl?: string) => {
     let handler: Handler | undefined;
-    registerThumbProtocol({ handle: (_scheme: string, h: unknown) => void (handler = h as Handler) } as never, backend);
-    return handler!;
+    registerThumbProtocol({ handle: (_scheme: string, h: unknown) => void (handler = h as Handler) } as never, backend, devServerUrl);
+    return (r: { url: string; method: string; headers?: Headers }) => handler!({ headers: new Headers(), ...r });
   };
 
   it('serves a thumbnail with its bytes and an image type', async () => {
@@ -134,6 +134,26 @@ describe('registerThumbProtocol (the handler Electron calls)', () => {
     const response = await handlerFor()({ url, method: 'GET' });
     expect(response.status).toBeGreaterThanOrEqual(400);
     expect(await response.text()).not.toContain('secret');
+  });
+
+  it('lets only our own page read a thumbnail\'s pixels (CORS for figure export), no other origin', async () => {
+    const ask = (origin: string | null, dev?: string) =>
+      handlerFor(dev)({ url: `studio-thumb://${FAKE_INDEX_ID}/7.webp`, method: 'GET', headers: new Headers(origin ? { Origin: origin } : {}) });
+    const app = await ask('studio-app://renderer');
+    expect(app.status).toBe(200);
+    expect(app.headers.get('access-control-allow-origin')).toBe('studio-app://renderer');
+    expect(app.headers.get('vary')).toBe('Origin');
+    for (const other of ['https://evil.example', 'studio-app://other', 'null', 'http://localhost:5173']) {
+      const r = await ask(other);
+      expect(r.status, other).toBe(200); // the <img> still shows; its pixels stay unreadable
+      expect(r.headers.get('access-control-allow-origin'), other).toBeNull();
+    }
+    expect((await ask(null)).headers.get('access-control-allow-origin')).toBeNull();
+    // Under `npm run dev` the dev server's page is ours.
+    expect((await ask('http://localhost:5173', 'http://localhost:5173')).headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect(thumbCorsHeaders('http://localhost:5174', 'http://localhost:5173')['Access-Control-Allow-Origin']).toBeUndefined();
+    // Without corsEnabled Chromium refuses the crossorigin image load before the handler runs.
+    expect(THUMB_SCHEME_PRIVILEGES.privileges?.corsEnabled).toBe(true);
   });
 
   it('refuses writes', async () => {

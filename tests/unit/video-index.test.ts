@@ -18,6 +18,7 @@ import { makeTinyVit, type TinyVit } from '../helpers/makeTinyVit.js';
 import { makeSae } from '../helpers/makeSae.js';
 import { makeClip } from '../helpers/makeClip.js';
 import { mulberry32 } from '../helpers/prng.js';
+import { expectPatchMap } from '../helpers/expectPatchMap.js';
 
 // A video index against a brute force: every sampled frame of every clip run through the backbone
 // and the SAE one at a time, then statistics, exemplars, traces and temporal statistics computed
@@ -157,7 +158,7 @@ describe('video index: clips through a per-frame backbone', () => {
         expect(d.exemplars.map((e) => e.itemId)).toEqual(ranked.map((x) => x.item));
         d.exemplars.forEach((e, i) => {
           expect(e.value).toBeCloseTo(ranked[i]!.value, 5);
-          e.patchMap.forEach((v, p) => expect(v).toBeCloseTo(ranked[i]!.map[p]!, 2));
+          expectPatchMap(e.patchMap, ranked[i]!.map, `feature ${j} clip ${i}`);
         });
         // Temporal statistics over every (clip, patch, t) pair.
         const { xs, ys } = pairsOf(brute, (c, t, p) => c.f[t]![p]![j]!);

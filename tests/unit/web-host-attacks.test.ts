@@ -154,7 +154,7 @@ describe('the per-run access token', () => {
     expect(setCookie).toMatch(/;\s*HttpOnly/i);
     expect(setCookie).toMatch(/;\s*SameSite=Strict/i);
     expect(setCookie).toMatch(/;\s*Path=\//);
-    const cookie = setCookie.split(';')[0];
+    const cookie = setCookie.split(';')[0]!;
 
     // Afterwards the cookie alone is enough, for everything the page loads.
     expect((await request(host, '/assets/app.js', { headers: { Cookie: cookie } })).status).toBe(200);

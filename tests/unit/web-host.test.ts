@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_METHODS } from '../../src-main/contract/index.js';
 import { startWebHost, type WebHost } from '../../src-main/hosts/web/webHost.js';
 import { createFakeBackend, fakeJob, FAKE_INDEX_ID, type FakeBackend } from '../helpers/fakeBackend.js';
+import { SAMPLE_ARGS } from '../helpers/contractSamples.js';
 
 interface RawResponse {
   status: number;
@@ -84,6 +85,9 @@ describe('web host binding', () => {
   it('refuses requests whose Host is not loopback (DNS rebinding)', async () => {
     const res = await request('/api/appInfo', { method: 'POST', headers: { Host: 'evil.example:80' } });
     expect(res.status).toBe(421);
+    // A Host that is not `name[:port]` at all is refused too, not read as some loopback name.
+    const malformed = await request('/api/appInfo', { method: 'POST', headers: { Host: 'localhost:1:2' } });
+    expect(malformed.status).toBe(421);
     const ok = await request('/', { headers: { Host: `localhost:${host.port}` } });
     expect(ok.status).toBe(200);
   });
@@ -141,10 +145,12 @@ describe('RPC', () => {
     expect(typeof body.error.message).toBe('string');
   });
 
-  it('maps bad input to 400', async () => {
+  it('refuses an argument the contract refuses with 400 bad-request naming the field, before the backend', async () => {
+    const before = backend.calls.length;
     const res = await rpc('queryFeatures', { indexId: FAKE_INDEX_ID, sort: 'max', desc: false, offset: 0, limit: -1 });
     expect(res.status).toBe(400);
-    expect(JSON.parse(res.body).error.code).toBe('bad-input');
+    expect(JSON.parse(res.body).error).toMatchObject({ code: 'bad-request', message: 'queryFeatures: limit must be at least 0 (got -1).' });
+    expect(backend.calls.length).toBe(before);
   });
 
   it('rejects a missing or non-object argument and malformed JSON with 400', async () => {
@@ -179,12 +185,13 @@ describe('RPC', () => {
   });
 
   it('routes every contract method to the backend', async () => {
-    // What is checked is the routing: each method reaches the backend (pickPath is answered by
-    // the host itself). Whether the fake accepts this one generic argument is its own business,
-    // so new contract methods with other argument shapes do not break this test.
+    // What is checked is the routing: each method's well-formed sample argument passes the
+    // contract check and reaches the backend (pickPath is answered by the host itself). Whether
+    // the fake can answer it is its own business.
     for (const method of API_METHODS) {
       const before = backend.calls.length;
-      const res = await rpc(method, { indexId: FAKE_INDEX_ID, path: '/p', manifest: 'm', jobId: 'j', kind: 'file', feature: 0, sort: 'index', desc: false, offset: 0, limit: 1, model: 'm', layer: 'l', sae: 's', data: 'd', out: 'o', onnx: 'm.onnx' });
+      const res = await rpc(method, SAMPLE_ARGS[method] ?? null);
+      expect(JSON.parse(res.body).error?.code, method).not.toBe('bad-request');
       expect(res.status, method).not.toBe(404);
       expect(res.status, method).not.toBe(405);
       if (method !== 'pickPath') expect(backend.calls.slice(before).map((c) => c.method), method).toContain(method);

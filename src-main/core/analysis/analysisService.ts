@@ -1,13 +1,18 @@
-// The service methods for matching, patch queries and similar features (StudioService delegates
-// here). Heavy work goes to the analysis worker; saved matches are read here from SQLite.
+// The match, query and video slices of the contract (contract/match.ts, query.ts, video.ts),
+// implemented directly: arguments arrive checked against their schemas (hosts/dispatch.ts), so
+// only what needs the index is checked here. Heavy work goes to the analysis worker; saved
+// matches are read here from SQLite.
 import fs from 'node:fs';
 import path from 'node:path';
 import type {
+  ApiOf,
   ClipFeature,
   ClosestFeature,
+  FeatureCategory,
   OpenClip,
   OpenClipArgs,
   FeatureMatches,
+  MatchBest,
   MatchListPage,
   MatchListQuery,
   MatchPairDetail,
@@ -18,9 +23,13 @@ import type {
   QueryImageSource,
   SimilarFeature,
   StudioEvent,
+  matchMethods,
+  queryMethods,
+  videoMethods,
 } from '../../contract/index.js';
 import { StudioError } from '../errors.js';
 import type { IndexReader } from '../store/indexReader.js';
+import { suggestedCategoriesVia } from '../store/suggestedCategories.js';
 import { AnalysisClient } from '../jobs/analysisClient.js';
 import { MatchStore, openIndexDb } from './matchStore.js';
 import { InterveneService } from '../intervene/interveneService.js';
@@ -28,10 +37,12 @@ import { readImageSource } from './imageSource.js';
 import { clipKind, VIDEO_EXTENSIONS } from '../video/frameSources.js';
 import type Database from 'better-sqlite3';
 
-export class AnalysisService {
+type AnalysisApi = ApiOf<typeof matchMethods> & ApiOf<typeof queryMethods> & ApiOf<typeof videoMethods>;
+
+export class AnalysisService implements AnalysisApi {
   private readonly client = new AnalysisClient();
   private readonly dbs = new Map<string, Database.Database>();
-  /** Interventions (issue 9): same worker, so its sessions sit beside the patch query models. */
+  /** Interventions: same worker, so its sessions sit beside the patch query models. */
   readonly intervene: InterveneService;
 
   constructor(
@@ -66,7 +77,7 @@ export class AnalysisService {
   async matchIndexes({ indexId, otherId }: { indexId: string; otherId: string }): Promise<MatchSummary> {
     const [a, b] = this.pairOf(indexId, otherId);
     let last = 0;
-    return this.client.call<MatchSummary>({ type: 'match', a: this.side(a), b: this.side(b) }, [], (p) => {
+    return this.client.call({ type: 'match', a: this.side(a), b: this.side(b) }, [], (p) => {
       const now = Date.now();
       if (now - last < 200 && p.phase !== 'saving') return;
       last = now;
@@ -92,7 +103,7 @@ export class AnalysisService {
 
   async featureMatches({ indexId, otherId, feature, limit }: { indexId: string; otherId: string; feature: number; limit?: number }): Promise<FeatureMatches> {
     const [a, b] = this.pairOf(indexId, otherId);
-    if (!Number.isInteger(feature) || feature < 0 || feature >= a.config.sae.dSae) {
+    if (feature >= a.config.sae.dSae) {
       throw new StudioError('bad-request', `Feature ${feature} does not exist in ${a.config.name} (features 0–${a.config.sae.dSae - 1}).`);
     }
     try {
@@ -103,9 +114,18 @@ export class AnalysisService {
     }
   }
 
+  async matchBest({ indexId, otherId }: { indexId: string; otherId: string }): Promise<MatchBest[]> {
+    const [a, b] = this.pairOf(indexId, otherId);
+    try {
+      return this.store(a).bestMatches(b.dir, 0);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'no-match') throw this.noMatch(a, b);
+      throw err;
+    }
+  }
+
   async matchList(q: MatchListQuery): Promise<MatchListPage> {
     const [a, b] = this.pairOf(q.indexId, q.otherId);
-    if (q.kind !== 'mutual' && q.kind !== 'no-counterpart') throw new StudioError('bad-request', `Unknown match list '${String(q.kind)}'.`);
     try {
       return this.store(a).list(b.dir, q);
     } catch (err) {
@@ -117,7 +137,7 @@ export class AnalysisService {
   async matchPair({ indexId, otherId, feature, other }: { indexId: string; otherId: string; feature: number; other: number }): Promise<MatchPairDetail> {
     const [a, b] = this.pairOf(indexId, otherId);
     for (const [f, r] of [[feature, a], [other, b]] as const) {
-      if (!Number.isInteger(f) || f < 0 || f >= r.config.sae.dSae) throw new StudioError('bad-request', `Feature ${f} does not exist in ${r.config.name}.`);
+      if (f >= r.config.sae.dSae) throw new StudioError('bad-request', `Feature ${f} does not exist in ${r.config.name}.`);
     }
     let score: number | null = null;
     try {
@@ -125,38 +145,44 @@ export class AnalysisService {
     } catch {
       score = null;
     }
-    return this.client.call<MatchPairDetail>({ type: 'pair', aPath: a.dir, bPath: b.dir, a: feature, b: other, score });
+    return this.client.call({ type: 'pair', aPath: a.dir, bPath: b.dir, a: feature, b: other, score });
+  }
+
+  /** Every feature's suggested category, scanned in the worker and kept per index until it changes. */
+  suggestedCategories(indexId: string): Promise<ReadonlyMap<number, FeatureCategory | null>> {
+    return suggestedCategoriesVia(this.reader(indexId), (dir) => this.client.call({ type: 'suggested', dir }));
   }
 
   async similarFeatures({ indexId, feature, limit }: { indexId: string; feature: number; limit?: number }): Promise<SimilarFeature[]> {
     const r = this.reader(indexId);
-    const saePath = r.config.request.sae;
-    if (!saePath || !fs.existsSync(saePath)) {
-      throw new StudioError('not-found', `The SAE checkpoint this index was built from is not at ${saePath ?? '(unknown)'} any more; similar features need its decoder.`);
-    }
-    if (!Number.isInteger(feature) || feature < 0) throw new StudioError('bad-request', `Feature must be a non-negative integer (got ${feature}).`);
-    return this.client.call<SimilarFeature[]>({ type: 'similar', saePath, feature, limit: Math.max(1, Math.min(limit ?? 12, 200)) });
+    // The worker reads the directions saved in the index folder, or builds them once from the checkpoint.
+    return this.client.call({
+      type: 'similar',
+      dir: r.dir,
+      saeHash: r.config.sae.hash,
+      saePath: r.config.request.sae ?? null,
+      feature,
+      limit: Math.max(1, Math.min(limit ?? 12, 200)),
+    });
   }
 
   async loadQueryImage({ image, indexIds }: { image: QueryImageSource; indexIds: string[] }): Promise<QueryImage> {
-    if (!Array.isArray(indexIds) || indexIds.length === 0 || indexIds.length > 4) throw new StudioError('bad-request', 'Give one to four index ids.');
     const indexes = indexIds.map((id) => {
       const r = this.reader(id);
       return { indexId: r.id, name: r.config.name, config: r.config };
     });
     const { bytes, name } = await readImageSource(image);
     const copy = new Uint8Array(bytes);
-    return this.client.call<QueryImage>({ type: 'loadImage', bytes: copy, name, indexes }, [copy.buffer as ArrayBuffer]);
+    return this.client.call({ type: 'loadImage', bytes: copy, name, indexes }, [copy.buffer as ArrayBuffer]);
   }
 
   async queryPatches(q: PatchQuery): Promise<PatchQueryResult> {
     this.reader(q.indexId);
-    if (!Array.isArray(q.patches)) throw new StudioError('bad-request', 'patches must be a list of [row, column].');
     const limit = Math.max(1, Math.min(q.limit ?? 50, 1000));
-    const features = await this.client.call<PatchQueryResult['features']>({
+    const features = await this.client.call({
       type: 'query',
       key: `query:${q.indexId}`,
-      imageId: String(q.imageId),
+      imageId: q.imageId,
       indexId: q.indexId,
       patches: q.patches,
       weights: q.weights ?? null,
@@ -171,11 +197,11 @@ export class AnalysisService {
     if (others[0]?.id === r.id) throw new StudioError('bad-request', 'Choose a different index for the second SAE.');
     let file: string;
     if (args.path) file = path.resolve(args.path);
-    else if (args.item) {
+    else {
       const root = path.resolve(r.config.dataRoot ?? r.config.request.data ?? '');
-      file = path.resolve(root, args.item);
-      if (file !== root && !file.startsWith(root + path.sep)) throw new StudioError('bad-request', `${args.item} is outside the index's dataset folder ${root}.`);
-    } else throw new StudioError('bad-request', 'Pick a clip: a video file in the dataset folder (item) or any path.');
+      file = path.resolve(root, args.item ?? '');
+      if (file !== root && !file.startsWith(root + path.sep)) throw new StudioError('bad-request', `${args.item ?? ''} is outside the index's dataset folder ${root}.`);
+    }
     if (!fs.existsSync(file)) throw new StudioError('not-found', `No clip at ${file}.`);
     if (!clipKind(file)) {
       throw new StudioError('bad-input', `${file} is not a clip: give a video file (${VIDEO_EXTENSIONS.join(' ')}), a folder of frames, or an animated GIF/WebP.`);
@@ -183,26 +209,22 @@ export class AnalysisService {
     // Default: the index's own segment sampling (a video index), else 16 evenly spaced frames.
     const indexSegments = /^segments:(\d+)$/.exec(r.config.request.sampling ?? '');
     const sampling = args.sampling ?? { mode: 'segments', count: indexSegments ? Number(indexSegments[1]) : 16 };
-    if (sampling.mode === 'segments' && !(Number.isInteger(sampling.count) && sampling.count >= 2 && sampling.count <= 256)) {
-      throw new StudioError('bad-request', `Segments must be an integer from 2 to 256 (got ${sampling.count}).`);
-    }
-    if (sampling.mode === 'fps' && !(sampling.fps > 0)) throw new StudioError('bad-request', `Frame rate must be positive (got ${sampling.fps}).`);
     const indexes = [r, ...others].map((x) => ({ indexId: x.id, name: x.config.name, config: x.config }));
-    return this.client.call<OpenClip>({ type: 'clipOpen', file, name: path.basename(file), sampling, indexes });
+    return this.client.call({ type: 'clipOpen', file, name: path.basename(file), sampling, indexes });
   }
 
   async clipFeature({ clipId, indexId, feature }: { clipId: string; indexId: string; feature: number }): Promise<ClipFeature> {
     this.reader(indexId);
-    return this.client.call<ClipFeature>({ type: 'clipFeature', key: `clipFeature:${indexId}`, clipId: String(clipId), indexId, feature });
+    return this.client.call({ type: 'clipFeature', key: `clipFeature:${indexId}`, clipId, indexId, feature });
   }
 
   async closestFeatures(args: { clipId: string; indexId: string; feature: number; otherIndexId: string; limit?: number; maxFeature?: number | null }): Promise<ClosestFeature[]> {
     this.reader(args.indexId);
     this.reader(args.otherIndexId);
-    return this.client.call<ClosestFeature[]>({
+    return this.client.call({
       type: 'clipClosest',
       key: `clipClosest:${args.indexId}`,
-      clipId: String(args.clipId),
+      clipId: args.clipId,
       indexId: args.indexId,
       feature: args.feature,
       otherIndexId: args.otherIndexId,

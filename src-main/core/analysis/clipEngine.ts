@@ -1,4 +1,4 @@
-// The flicker view's engine (issue 4), run in the analysis worker: decode a clip, run every frame
+// The flicker view's engine, run in the analysis worker: decode a clip, run every frame
 // through an index's backbone layer once, encode it with one or more SAEs that read that layer,
 // and keep each SAE's per-frame sparse codes so feature maps, traces, per-clip temporal statistics
 // and cross-SAE correlations are answered without running the models again. Sessions stay open

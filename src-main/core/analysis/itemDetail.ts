@@ -1,4 +1,4 @@
-// The item page (issue 17): one item of an index with every feature the index stored as active on
+// The item page: one item of an index with every feature the index stored as active on
 // it (item_acts: its strongest features by max over patches), each feature's tags, and each one's
 // map over the image. Maps are not stored per item, so the image is re-encoded through the same
 // engine `studio query` uses (loadQueryImage + queryPatches over every patch): the page's maps and
@@ -32,8 +32,7 @@ export function itemFile(reader: IndexReader, relative: string): string {
 }
 
 export async function itemDetail(reader: IndexReader, args: { item: number; maps?: boolean }, engine: ItemQueryEngine): Promise<ItemDetail> {
-  const id = Number(args.item);
-  if (!Number.isInteger(id) || id < 0) throw new StudioError('bad-request', `Item must be a non-negative integer id (got ${String(args.item)}).`);
+  const id = args.item;
   const row = reader.itemRow(id);
   if (!row || row.status !== 1) {
     throw new StudioError('not-found', `${reader.config.name} has no indexed item ${id}${row ? ` (${row.path} was skipped)` : ''}.`);

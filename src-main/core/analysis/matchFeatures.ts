@@ -1,4 +1,4 @@
-// Cross-model feature matching over per-item sparse activations (DESIGN.md section 4).
+// Cross-model feature matching over per-item sparse activations.
 //
 // Each index keeps, per item, its 64 strongest features by max over patches (item_acts). Two
 // indexes of the same dataset are paired item by item on the relative path. A feature's
@@ -98,16 +98,27 @@ interface Moments {
   count: Int32Array;
 }
 
-function moments(rowPtr: Int32Array, feat: Int32Array, val: Float32Array, features: number, n: number): Moments {
+/** A table seen through the common items: common item c is row rows[c] of the table (no copy). */
+interface CommonView {
+  rowPtr: Int32Array;
+  feat: Int32Array;
+  val: Float32Array;
+  rows: Int32Array;
+}
+
+function moments(v: CommonView, features: number, n: number): Moments {
   const sum = new Float64Array(features);
   const sq = new Float64Array(features);
   const count = new Int32Array(features);
-  for (let e = 0; e < rowPtr[rowPtr.length - 1]!; e++) {
-    const f = feat[e]!;
-    const v = val[e]!;
-    sum[f]! += v;
-    sq[f]! += v * v;
-    count[f]!++;
+  for (let c = 0; c < v.rows.length; c++) {
+    const r = v.rows[c]!;
+    for (let e = v.rowPtr[r]!; e < v.rowPtr[r + 1]!; e++) {
+      const f = v.feat[e]!;
+      const x = v.val[e]!;
+      sum[f]! += x;
+      sq[f]! += x * x;
+      count[f]!++;
+    }
   }
   const mean = new Float64Array(features);
   const sd = new Float64Array(features);
@@ -119,11 +130,22 @@ function moments(rowPtr: Int32Array, feat: Int32Array, val: Float32Array, featur
   return { mean, sd, count };
 }
 
-/** Restricts both tables to the items they share (by path), in A's order. */
+/** item id -> common index (-1: not common), as a flat array: ids are the dense row ids of items. */
+function commonOfItems(itemIds: Int32Array, rows: Int32Array): Int32Array {
+  let max = -1;
+  for (const id of itemIds) if (id > max) max = id;
+  const out = new Int32Array(max + 1).fill(-1);
+  rows.forEach((r, c) => (out[itemIds[r]!] = c));
+  return out;
+}
+
+/** Pairs the two tables' rows by path, in A's order; the tables themselves are not copied. */
 function commonRows(A: SparseItemTable, B: SparseItemTable) {
   const bRow = new Map<string, number>();
   B.paths.forEach((p, i) => bRow.set(p, i));
-  const pairs: [number, number][] = [];
+  const rowA = new Int32Array(A.paths.length);
+  const rowB = new Int32Array(A.paths.length);
+  let n = 0;
   const onlyA: string[] = [];
   let nOnlyA = 0;
   for (let i = 0; i < A.paths.length; i++) {
@@ -132,54 +154,42 @@ function commonRows(A: SparseItemTable, B: SparseItemTable) {
       if (onlyA.length < 5) onlyA.push(A.paths[i]!);
       nOnlyA++;
     } else {
-      pairs.push([i, j]);
+      rowA[n] = i;
+      rowB[n++] = j;
       bRow.delete(A.paths[i]!);
     }
   }
   const onlyB = [...bRow.keys()];
-  const take = (T: SparseItemTable, side: 0 | 1) => {
-    const rowPtr = new Int32Array(pairs.length + 1);
-    let nnz = 0;
-    pairs.forEach((p, c) => {
-      const r = p[side];
-      nnz += T.rowPtr[r + 1]! - T.rowPtr[r]!;
-      rowPtr[c + 1] = nnz;
-    });
-    const feat = new Int32Array(nnz);
-    const val = new Float32Array(nnz);
-    const itemToCommon = new Map<number, number>();
-    pairs.forEach((p, c) => {
-      const r = p[side];
-      feat.set(T.feat.subarray(T.rowPtr[r]!, T.rowPtr[r + 1]!), rowPtr[c]!);
-      val.set(T.val.subarray(T.rowPtr[r]!, T.rowPtr[r + 1]!), rowPtr[c]!);
-      itemToCommon.set(T.itemIds[r]!, c);
-    });
-    return { rowPtr, feat, val, itemToCommon };
-  };
+  const view = (T: SparseItemTable, rows: Int32Array): CommonView => ({ rowPtr: T.rowPtr, feat: T.feat, val: T.val, rows });
+  const a = view(A, rowA.slice(0, n));
+  const b = view(B, rowB.slice(0, n));
   return {
-    n: pairs.length,
-    a: take(A, 0),
-    b: take(B, 1),
+    n,
+    a: { ...a, commonOfItem: commonOfItems(A.itemIds, a.rows) },
+    b: { ...b, commonOfItem: commonOfItems(B.itemIds, b.rows) },
     onlyA: { count: nOnlyA, examples: onlyA },
     onlyB: { count: onlyB.length, examples: onlyB.slice(0, 5) },
   };
 }
 
-/** Transposes CSR rows (items) into per-feature posting lists (item, value). */
-function postings(rowPtr: Int32Array, feat: Int32Array, val: Float32Array, features: number) {
-  const n = rowPtr.length - 1;
+/** Transposes the common rows (items) into per-feature posting lists (common item, value). */
+function postings(v: CommonView, features: number) {
   const ptr = new Int32Array(features + 1);
-  for (let e = 0; e < feat.length; e++) ptr[feat[e]! + 1]!++;
+  let nnz = 0;
+  for (const r of v.rows) {
+    for (let e = v.rowPtr[r]!; e < v.rowPtr[r + 1]!; e++) ptr[v.feat[e]! + 1]!++;
+    nnz += v.rowPtr[r + 1]! - v.rowPtr[r]!;
+  }
   for (let f = 0; f < features; f++) ptr[f + 1]! += ptr[f]!;
   const fill = ptr.slice(0, features);
-  const item = new Int32Array(feat.length);
-  const value = new Float32Array(feat.length);
-  for (let c = 0; c < n; c++) {
-    for (let e = rowPtr[c]!; e < rowPtr[c + 1]!; e++) {
-      const f = feat[e]!;
-      const p = fill[f]!++;
+  const item = new Int32Array(nnz);
+  const value = new Float32Array(nnz);
+  for (let c = 0; c < v.rows.length; c++) {
+    const r = v.rows[c]!;
+    for (let e = v.rowPtr[r]!; e < v.rowPtr[r + 1]!; e++) {
+      const p = fill[v.feat[e]!]!++;
       item[p] = c;
-      value[p] = val[e]!;
+      value[p] = v.val[e]!;
     }
   }
   return { ptr, item, value };
@@ -214,15 +224,16 @@ export function matchFeatures(A: SparseItemTable, B: SparseItemTable, options: M
     meansB: new Float32Array(dB),
   };
   if (n < 2) return result;
-  const mA = moments(common.a.rowPtr, common.a.feat, common.a.val, dA, n);
-  const mB = moments(common.b.rowPtr, common.b.feat, common.b.val, dB, n);
+  const mA = moments(common.a, dA, n);
+  const mB = moments(common.b, dB, n);
   result.meansA = Float32Array.from(mA.mean);
   result.meansB = Float32Array.from(mB.mean);
   for (let f = 0; f < dA; f++) if (mA.count[f]! > 0) result.liveA++;
   for (let f = 0; f < dB; f++) if (mB.count[f]! > 0) result.liveB++;
 
-  const post = postings(common.a.rowPtr, common.a.feat, common.a.val, dA);
+  const post = postings(common.a, dA);
   const bPtr = common.b.rowPtr;
+  const bRows = common.b.rows;
   const bFeat = common.b.feat;
   const bVal = common.b.val;
   const stamp = new Int32Array(dB).fill(-1);
@@ -238,10 +249,11 @@ export function matchFeatures(A: SparseItemTable, B: SparseItemTable, options: M
     if (p0 === p1) continue;
     let nt = 0;
     for (let p = p0; p < p1; p++) {
-      const c = post.item[p]!;
+      const row = bRows[post.item[p]!]!;
       const va = post.value[p]!;
-      const e1 = bPtr[c + 1]!;
-      for (let e = bPtr[c]!; e < e1; e++) {
+      const e0 = bPtr[row]!;
+      const e1 = bPtr[row + 1]!;
+      for (let e = e0; e < e1; e++) {
         const b = bFeat[e]!;
         if (stamp[b] !== a) {
           stamp[b] = a;
@@ -252,7 +264,7 @@ export function matchFeatures(A: SparseItemTable, B: SparseItemTable, options: M
         sab[b]! += va * bVal[e]!;
         cnt[b]!++;
       }
-      pairsTotal += e1 - bPtr[c]!;
+      pairsTotal += e1 - e0;
     }
     const meanA = mA.mean[a]!;
     const sdA = mA.sd[a]!;
@@ -267,16 +279,17 @@ export function matchFeatures(A: SparseItemTable, B: SparseItemTable, options: M
   result.coActivePairs = pairsTotal;
 
   // Lift: mean of the other feature on this feature's exemplars (common ones) over its mean.
-  const valueOn = (rowPtr: Int32Array, feat: Int32Array, val: Float32Array, c: number, f: number): number => {
-    for (let e = rowPtr[c]!; e < rowPtr[c + 1]!; e++) if (feat[e] === f) return val[e]!;
+  const valueOn = (v: CommonView, c: number, f: number): number => {
+    const r = v.rows[c]!;
+    for (let e = v.rowPtr[r]!; e < v.rowPtr[r + 1]!; e++) if (v.feat[e] === f) return v.val[e]!;
     return 0;
   };
   const fillLift = (
     list: MatchList,
     features: number,
     exemplars: ((f: number) => Int32Array | null) | undefined,
-    itemToCommon: Map<number, number>,
-    other: { rowPtr: Int32Array; feat: Int32Array; val: Float32Array },
+    commonOfItem: Int32Array,
+    other: CommonView,
     otherMoments: Moments,
   ) => {
     if (!exemplars) return;
@@ -286,22 +299,22 @@ export function matchFeatures(A: SparseItemTable, B: SparseItemTable, options: M
       if (!ex) continue;
       const rows: number[] = [];
       for (const it of ex) {
-        const c = itemToCommon.get(it);
-        if (c !== undefined) rows.push(c);
+        const c = it >= 0 && it < commonOfItem.length ? commonOfItem[it]! : -1;
+        if (c >= 0) rows.push(c);
       }
       if (rows.length === 0) continue;
       for (let r = 0; r < m; r++) {
         const o = list.other[f * m + r]!;
         if (o < 0) break;
         let s = 0;
-        for (const c of rows) s += valueOn(other.rowPtr, other.feat, other.val, c, o);
+        for (const c of rows) s += valueOn(other, c, o);
         const base = otherMoments.mean[o]!;
         list.lift[f * m + r] = base > 0 ? s / rows.length / base : 0;
       }
     }
   };
-  fillLift(aToB, dA, options.exemplarsA, common.a.itemToCommon, common.b, mB);
-  fillLift(bToA, dB, options.exemplarsB, common.b.itemToCommon, common.a, mA);
+  fillLift(aToB, dA, options.exemplarsA, common.a.commonOfItem, common.b, mB);
+  fillLift(bToA, dB, options.exemplarsB, common.b.commonOfItem, common.a, mA);
 
   for (let a = 0; a < dA; a++) {
     const b = aToB.other[a * m]!;

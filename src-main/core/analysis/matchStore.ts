@@ -1,12 +1,15 @@
 // Reading the inputs of a match from an index database, and saving/reading its results.
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import type { FeatureMatches, MatchEntry, MatchListPage, MatchListQuery, MatchSummary } from '../../contract/index.js';
-import { halfArrayToFloat } from '../util/float16.js';
+import type { FeatureMatches, MatchBest, MatchEntry, MatchListPage, MatchListQuery, MatchSummary } from '../../contract/index.js';
+import { fromHalf } from '../util/float16.js';
 import { openDatabase } from '../store/openDatabase.js';
+import { unpackExemplars } from '../store/exemplarBlobs.js';
+import { decodePatchMap } from '../store/patchMapCodec.js';
 import { INDEX_DB_FILE, type IndexConfig } from '../store/indexConfig.js';
 import { migrate } from '../store/schema.js';
 import type { MatchList, MatchResult, SparseItemTable } from './matchFeatures.js';
+import { MATCH_BEST_RANK_INDEX } from './matchTables.js';
 
 /** Default threshold under which a feature's best match counts as "no counterpart". */
 export const NO_COUNTERPART_THRESHOLD = 0.3;
@@ -27,38 +30,36 @@ function aligned(b: Buffer): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
 
-/** Every indexed item's top features as one CSR table (values decoded from float16). */
+/**
+ * Every indexed item's top features as one CSR table (values decoded from float16). Sized by one
+ * COUNT first and filled in place: no per-item arrays, so the table is all the memory it takes
+ * (8 bytes per stored activation, plus the path and id of each item).
+ */
 export function readItemTable(db: Database.Database, features: number, onProgress?: (done: number, total: number) => void): SparseItemTable {
-  const total = onProgress ? (db.prepare('SELECT COUNT(*) AS n FROM item_acts').get() as { n: number }).n : 0;
-  const rows = db
-    .prepare('SELECT a.item, i.path, a.feats, a.vals FROM item_acts a JOIN items i ON i.id = a.item WHERE i.status = 1 ORDER BY a.item')
-    .raw()
-    .iterate() as Iterable<[number, string, Buffer, Buffer]>;
+  const live = 'FROM item_acts a JOIN items i ON i.id = a.item WHERE i.status = 1';
+  const size = db.prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(length(a.feats)), 0) AS bytes ${live}`).get() as { n: number; bytes: number };
+  const rows = db.prepare(`SELECT a.item, i.path, a.feats, a.vals ${live} ORDER BY a.item`).raw().iterate() as Iterable<[number, string, Buffer, Buffer]>;
   const paths: string[] = [];
-  const ids: number[] = [];
-  const feats: Int32Array[] = [];
-  const vals: Float32Array[] = [];
-  let nnz = 0;
-  for (const [item, p, f, v] of rows) {
-    const fa = new Int32Array(aligned(f));
-    paths.push(p);
-    ids.push(item);
-    feats.push(fa);
-    vals.push(halfArrayToFloat(new Uint16Array(aligned(v))));
-    nnz += fa.length;
-    if (onProgress && paths.length % 20000 === 0) onProgress(paths.length, total);
-  }
-  const rowPtr = new Int32Array(paths.length + 1);
-  const feat = new Int32Array(nnz);
-  const val = new Float32Array(nnz);
+  const itemIds = new Int32Array(size.n);
+  const rowPtr = new Int32Array(size.n + 1);
+  const feat = new Int32Array(size.bytes / 4);
+  const val = new Float32Array(size.bytes / 4);
   let o = 0;
-  for (let i = 0; i < paths.length; i++) {
-    feat.set(feats[i]!, o);
-    val.set(vals[i]!, o);
-    o += feats[i]!.length;
-    rowPtr[i + 1] = o;
+  let r = 0;
+  for (const [item, p, f, v] of rows) {
+    const k = f.length / 4;
+    if (r === size.n || o + k > feat.length || v.length !== 2 * k) throw new Error(`item_acts changed while it was read (item ${item})`);
+    feat.set(f.byteOffset % 4 === 0 ? new Int32Array(f.buffer, f.byteOffset, k) : new Int32Array(aligned(f)), o);
+    const half = v.byteOffset % 2 === 0 ? new Uint16Array(v.buffer, v.byteOffset, k) : new Uint16Array(aligned(v));
+    for (let j = 0; j < k; j++) val[o + j] = fromHalf(half[j]!);
+    o += k;
+    paths.push(p);
+    itemIds[r] = item;
+    rowPtr[++r] = o;
+    if (onProgress && r % 20000 === 0) onProgress(r, size.n);
   }
-  return { paths, itemIds: Int32Array.from(ids), rowPtr, feat, val, features };
+  if (r !== size.n) throw new Error(`item_acts changed while it was read (${r} of ${size.n} items)`);
+  return { paths, itemIds, rowPtr, feat, val, features };
 }
 
 /** Exemplar item ids of every feature (top-k by max over patches), for lift. */
@@ -70,14 +71,16 @@ export function readExemplarItems(db: Database.Database): Map<number, Int32Array
   return out;
 }
 
-/** Exemplar items and float16 patch maps of one feature. */
+/** Exemplar items and decoded patch maps of one feature (either stored layout, exemplarBlobs.ts). */
 export function readExemplarMaps(db: Database.Database, feature: number, patches: number): { items: Int32Array; maps: Float32Array } {
-  const r = db.prepare('SELECT items, maps FROM exemplars WHERE feature = ?').get(feature) as { items: Buffer; maps: Buffer } | undefined;
+  const r = db.prepare('SELECT n, items, vals, maps FROM exemplars WHERE feature = ?').get(feature) as
+    | { n: number; items: Buffer; vals: Buffer; maps: Buffer }
+    | undefined;
   if (!r) return { items: new Int32Array(0), maps: new Float32Array(0) };
-  const items = new Int32Array(aligned(r.items));
-  const maps = halfArrayToFloat(new Uint16Array(aligned(r.maps)));
-  if (maps.length !== items.length * patches) return { items: new Int32Array(0), maps: new Float32Array(0) };
-  return { items, maps };
+  const entries = unpackExemplars(r, patches);
+  const maps = new Float32Array(entries.length * patches);
+  entries.forEach((e, i) => maps.set(decodePatchMap(e.map, patches), i * patches));
+  return { items: Int32Array.from(entries, (e) => e.item), maps };
 }
 
 const blob = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -91,7 +94,15 @@ export function readRunMeans(db: Database.Database, otherPath: string): { self: 
   return { self: new Float32Array(aligned(r.means_self)), other: new Float32Array(aligned(r.means_other)) };
 }
 
-/** Writes one side of a match run (this index = side a of `summary`), replacing an older run with the same other index. */
+/**
+ * Writes one side of a match run (this index = side a of `summary`), replacing an older run with
+ * the same other index.
+ *
+ * Bulk load: up to 2M rows per index at 100k x 100k features. Most of the cost was keeping the
+ * (run, dir, rank, score) index up to date row by row (random inserts by score), so the index is
+ * dropped for the writes and rebuilt by one sort at the end, inside the same transaction (readers
+ * see the old or the new state, never a missing index).
+ */
 export function saveMatch(
   db: Database.Database,
   summary: MatchSummary,
@@ -103,6 +114,7 @@ export function saveMatch(
 ): void {
   const put = db.prepare('INSERT INTO match_best (run, dir, feature, rank, other, score, lift, co) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   db.transaction(() => {
+    db.exec(`DROP INDEX IF EXISTS ${MATCH_BEST_RANK_INDEX.name}`);
     const old = db.prepare('SELECT id FROM match_runs WHERE other_path = ?').get(summary.b.path) as { id: number } | undefined;
     if (old) {
       db.prepare('DELETE FROM match_best WHERE run = ?').run(old.id);
@@ -125,6 +137,7 @@ export function saveMatch(
     };
     write(0, mine);
     write(1, theirs);
+    db.exec(MATCH_BEST_RANK_INDEX.sql);
   })();
 }
 
@@ -198,6 +211,14 @@ export class MatchStore {
       mutual = back?.other === feature;
     }
     return { feature, matches: rows.map(toEntry), mutual };
+  }
+
+  /** Every feature's best match (rank 0) in one direction, by feature: one statement for the whole run. */
+  bestMatches(otherPath: string, dir: 0 | 1): MatchBest[] {
+    const run = this.requireRun(otherPath);
+    return this.db
+      .prepare('SELECT feature, other, score FROM match_best WHERE run = ? AND dir = ? AND rank = 0 ORDER BY feature')
+      .all(run, dir) as MatchBest[];
   }
 
   pairScore(otherPath: string, a: number, b: number): number | null {

@@ -24,3 +24,9 @@ export const MATCH_TABLES_SQL = `
   ) WITHOUT ROWID;
   CREATE INDEX match_best_rank ON match_best(run, dir, rank, score);
 `;
+
+/** The secondary index above, which saveMatch drops and rebuilds around a bulk write (same definition). */
+export const MATCH_BEST_RANK_INDEX = {
+  name: 'match_best_rank',
+  sql: 'CREATE INDEX match_best_rank ON match_best(run, dir, rank, score)',
+} as const;

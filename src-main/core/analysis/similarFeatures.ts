@@ -1,22 +1,26 @@
 // Features of one SAE whose decoder directions (rows of W_dec) point the same way: cosine
 // similarity, computed against all rows on demand (dSae x dIn multiply-adds, ~20 ms for 24K x 768).
+// The unit rows come from the index folder once saved there (decoderDirectionsFile.ts).
 import type { SimilarFeature } from '../../contract/index.js';
 
 export class DecoderDirections {
-  private readonly unit: Float32Array;
-
+  /** @param unit dSae x dIn rows of unit length (zero rows stay zero), row-major. */
   constructor(
-    W_dec: Float32Array,
+    readonly unit: Float32Array,
     readonly dSae: number,
     readonly dIn: number,
-  ) {
-    this.unit = new Float32Array(dSae * dIn);
+  ) {}
+
+  /** Normalises the rows of W_dec [dSae, dIn]. */
+  static fromDecoder(W_dec: Float32Array, dSae: number, dIn: number): DecoderDirections {
+    const unit = new Float32Array(dSae * dIn);
     for (let f = 0; f < dSae; f++) {
       let s = 0;
       for (let i = 0; i < dIn; i++) s += W_dec[f * dIn + i]! ** 2;
       const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-      for (let i = 0; i < dIn; i++) this.unit[f * dIn + i] = W_dec[f * dIn + i]! * inv;
+      for (let i = 0; i < dIn; i++) unit[f * dIn + i] = W_dec[f * dIn + i]! * inv;
     }
+    return new DecoderDirections(unit, dSae, dIn);
   }
 
   similar(feature: number, limit: number): SimilarFeature[] {

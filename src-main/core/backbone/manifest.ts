@@ -11,7 +11,7 @@ const positiveInt = z.number().int().positive();
  * pixels; a resize target of, say, 10^6 would make every image a terapixel allocation that
  * fails one by one, so it is refused here once, with the numbers.
  */
-export const MAX_INPUT_SIDE = 4096;
+const MAX_INPUT_SIDE = 4096;
 const side = positiveInt.max(MAX_INPUT_SIDE, { message: `must be at most ${MAX_INPUT_SIDE} pixels` });
 const rgb = z.tuple([z.number(), z.number(), z.number()]);
 

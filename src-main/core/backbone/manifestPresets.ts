@@ -41,7 +41,7 @@ export const MANIFEST_PRESETS: Record<ManifestPresetKey, ManifestPreset> = {
 };
 
 /** Where the manifest for an ONNX file goes: next to it, same base name. */
-export function manifestPathFor(onnx: string): string {
+function manifestPathFor(onnx: string): string {
   const abs = path.resolve(onnx);
   return path.join(path.dirname(abs), `${path.basename(abs).replace(/\.onnx$/i, '')}.json`);
 }

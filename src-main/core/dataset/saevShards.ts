@@ -74,10 +74,6 @@ export interface SaevShards {
   protocol: string | null;
 }
 
-export function isSaevShardDir(dir: string): boolean {
-  return fs.existsSync(path.join(dir, 'metadata.json')) && fs.readdirSync(dir).some((f) => /^acts\d+\.bin$/.test(f));
-}
-
 export function readSaevShards(dir: string): SaevShards {
   const abs = path.resolve(dir);
   const metaPath = path.join(abs, 'metadata.json');

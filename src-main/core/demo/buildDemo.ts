@@ -21,9 +21,9 @@ import { writeToyBackbone, type ToyBackboneOptions } from './toyBackbone.js';
 export type { DemoSize } from '../../contract/index.js';
 import type { DemoSize, JobPhase } from '../../contract/index.js';
 
-export const DEMO_FILE = 'demo.json';
+const DEMO_FILE = 'demo.json';
 /** Bumped whenever the recipe changes, so an old demo folder is rebuilt rather than reused. */
-export const DEMO_VERSION = 1;
+const DEMO_VERSION = 1;
 
 interface DemoRecipe {
   dataset: ShapesSpec;

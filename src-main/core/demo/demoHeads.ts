@@ -27,9 +27,9 @@ import { COLOURS, SCENES, objectCoverage, type ShapeItem } from './shapesDataset
 export type DemoHeadKey = 'colour' | 'scene' | 'segmentation';
 export const DEMO_HEAD_KEYS: readonly DemoHeadKey[] = ['colour', 'scene', 'segmentation'];
 /** The backbone output every demo head reads. */
-export const DEMO_HEAD_INPUT = 'last_hidden_state';
+const DEMO_HEAD_INPUT = 'last_hidden_state';
 /** A patch counts as object when at least this fraction of its pixels is inside the shape. */
-export const OBJECT_COVERAGE = 0.5;
+const OBJECT_COVERAGE = 0.5;
 
 export interface FitOptions {
   iterations?: number;

@@ -9,9 +9,9 @@ import sharp from 'sharp';
 import { makeRng } from '../train/saeTrainer.js';
 
 export const SCENES = ['sky', 'grass', 'checker', 'stripes'] as const;
-export const SHAPES = ['circle', 'square', 'triangle'] as const;
+const SHAPES = ['circle', 'square', 'triangle'] as const;
 export const COLOURS = ['red', 'green', 'blue', 'yellow', 'purple'] as const;
-export const ACTIONS = ['moving left', 'moving right', 'rotating', 'growing', 'bouncing', 'falling'] as const;
+const ACTIONS = ['moving left', 'moving right', 'rotating', 'growing', 'bouncing', 'falling'] as const;
 
 export type Scene = (typeof SCENES)[number];
 export type Shape = (typeof SHAPES)[number];
@@ -60,7 +60,7 @@ function labelOf(f: ShapeFactors): { label: string; template: string; placeholde
     case 'moving right': return { label: `Moving ${thing} from left to right`, template: 'Moving [something] from left to right', placeholders: [thing] };
     case 'rotating': return { label: `Turning ${thing} around`, template: 'Turning [something] around', placeholders: [thing] };
     case 'growing': return { label: `Zooming in on ${thing}`, template: 'Zooming in on [something]', placeholders: [thing] };
-    case 'bouncing': return { label: `${thing[0].toUpperCase()}${thing.slice(1)} bouncing`, template: '[Something] bouncing', placeholders: [thing] };
+    case 'bouncing': return { label: `${thing.charAt(0).toUpperCase()}${thing.slice(1)} bouncing`, template: '[Something] bouncing', placeholders: [thing] };
     case 'falling': return { label: `Letting ${thing} fall down`, template: 'Letting [something] fall down', placeholders: [thing] };
   }
 }

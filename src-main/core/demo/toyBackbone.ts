@@ -54,7 +54,7 @@ function uniform(rand: () => number, n: number, scale: number): Float32Array {
 }
 
 /** The ONNX bytes of a toy backbone (input pixel_values [batch, 3, S, S]). */
-export function buildToyBackboneGraph(options: ToyBackboneOptions = {}): { bytes: Uint8Array; tokens: number; grid: number; dModel: number; blocks: number } {
+function buildToyBackboneGraph(options: ToyBackboneOptions = {}): { bytes: Uint8Array; tokens: number; grid: number; dModel: number; blocks: number } {
   const S = options.imageSize ?? 32;
   const P = options.patchSize ?? 8;
   const d = options.dModel ?? 16;

@@ -1,10 +1,10 @@
-import { toHalf } from '../util/float16.js';
+import { PatchMapSlots } from './patchMapSlots.js';
 
 /**
  * Per-feature top-k exemplars: for each feature a min-heap of at most k (value, item) pairs, the
  * worst at the root, so an item enters in O(log k) when it beats the root. Each heap slot owns a
- * float16 patch map, written only when an item enters: a patch map exists only while its item is
- * in some feature's top-k, which bounds memory to features × k × patches × 2 bytes.
+ * compact patch map (store/patchMapCodec.ts), written only when an item enters: a patch map exists
+ * only while its item is in some feature's top-k, and holds only the patches the feature fired on.
  *
  * Order: higher value first; on equal values the lower item id (seen first) wins, so the result
  * matches a brute-force stable sort by (value desc, item asc).
@@ -16,7 +16,7 @@ export class ExemplarHeaps {
   readonly items: Int32Array;
   /** heap[feature * k + position] = slot at that heap position. */
   private readonly heap: Int32Array;
-  private readonly maps: (Uint16Array | null)[];
+  private readonly maps: PatchMapSlots;
 
   constructor(
     readonly features: number,
@@ -27,7 +27,7 @@ export class ExemplarHeaps {
     this.values = new Float32Array(features * k);
     this.items = new Int32Array(features * k);
     this.heap = new Int32Array(features * k);
-    this.maps = new Array(features).fill(null);
+    this.maps = new PatchMapSlots(features, k, patches);
   }
 
   /** Would (value, item) enter feature f's top-k? Items arrive in increasing id order. */
@@ -59,29 +59,24 @@ export class ExemplarHeaps {
     return true;
   }
 
-  /** Restore an entry read back from a checkpoint (map already float16). */
-  restore(f: number, value: number, item: number, halfMap: Uint16Array): void {
+  /** Restore an entry read back from a checkpoint (map already compact). */
+  restore(f: number, value: number, item: number, map: Uint8Array): void {
     const n = this.size[f]!;
     if (n >= this.k) throw new Error(`checkpoint holds more than k=${this.k} exemplars for feature ${f}`);
     this.heap[f * this.k + n] = n;
     this.size[f] = n + 1;
     this.values[f * this.k + n] = value;
     this.items[f * this.k + n] = item;
-    this.mapsFor(f).set(halfMap, n * this.patches);
+    this.maps.set(f, n, map);
     this.siftUp(f, n);
   }
 
-  /** Feature f's exemplars best first: slots with their value, item and float16 patch map. */
-  ranked(f: number): { value: number; item: number; map: Uint16Array }[] {
-    const out: { value: number; item: number; map: Uint16Array }[] = [];
+  /** Feature f's exemplars best first: slots with their value, item and compact patch map (a view, valid until f's next offer). */
+  ranked(f: number): { value: number; item: number; map: Uint8Array }[] {
+    const out: { value: number; item: number; map: Uint8Array }[] = [];
     const base = f * this.k;
-    const maps = this.maps[f];
     for (let s = 0; s < this.size[f]!; s++) {
-      out.push({
-        value: this.values[base + s]!,
-        item: this.items[base + s]!,
-        map: maps!.subarray(s * this.patches, (s + 1) * this.patches),
-      });
+      out.push({ value: this.values[base + s]!, item: this.items[base + s]!, map: this.maps.get(f, s) });
     }
     out.sort((a, b) => b.value - a.value || a.item - b.item);
     return out;
@@ -91,23 +86,11 @@ export class ExemplarHeaps {
     return v > rv || (v === rv && item < ritem);
   }
 
-  private mapsFor(f: number): Uint16Array {
-    let m = this.maps[f];
-    if (!m) {
-      m = new Uint16Array(this.k * this.patches);
-      this.maps[f] = m;
-    }
-    return m;
-  }
-
   private writeSlot(f: number, slot: number, value: number, item: number, map: Float32Array, off: number): void {
     const idx = f * this.k + slot;
     this.values[idx] = value;
     this.items[idx] = item;
-    const dst = this.mapsFor(f);
-    const p = this.patches;
-    const d0 = slot * p;
-    for (let i = 0; i < p; i++) dst[d0 + i] = toHalf(map[off + i]!);
+    this.maps.write(f, slot, map, off);
   }
 
   /** True when slot a should sit above slot b in the min-heap (a is worse). */

@@ -1,7 +1,7 @@
-import { toHalf } from '../util/float16.js';
+import { PatchMapSlots } from './patchMapSlots.js';
 
 /**
- * Exemplars across activation ranges (issue 17): besides the top k, a few items sampled from each
+ * Exemplars across activation ranges: besides the top k, a few items sampled from each
  * range of a feature's per-item values (max over patches, over frames too for clips).
  *
  * Why fixed ranges and not quantiles: quantiles of a feature's values are only known once the pass
@@ -63,15 +63,15 @@ export interface RangeSampleEntry {
   range: number;
   item: number;
   value: number;
-  /** float16 bits, `patches` long. */
-  map: Uint16Array;
+  /** Compact patch map (store/patchMapCodec.ts). */
+  map: Uint8Array;
 }
 
 /**
  * Per feature, per range: the item count and the `perRange` kept samples. A range's slots are few
- * (4), so the worst slot is found by a scan rather than a heap. Patch maps are allocated per
- * (feature, range) on first use: a feature's items usually span a few ranges, so memory follows
- * the ranges actually used (at most features × ranges × perRange × patches × 2 bytes).
+ * (4), so the worst slot is found by a scan rather than a heap. Patch maps are compact and
+ * allocated per (feature, range) on first use: a feature's items usually span a few ranges, so
+ * memory follows the ranges actually used and the patches that fired.
  */
 export class RangeSampler {
   readonly counts: Uint32Array;
@@ -80,7 +80,7 @@ export class RangeSampler {
   readonly items: Int32Array;
   readonly values: Float32Array;
   readonly edges: Float64Array;
-  private readonly maps: (Uint16Array | null)[];
+  private readonly maps: PatchMapSlots;
 
   constructor(
     readonly features: number,
@@ -94,7 +94,7 @@ export class RangeSampler {
     this.items = new Int32Array(cells * spec.perRange);
     this.values = new Float32Array(cells * spec.perRange);
     this.edges = rangeEdges(spec);
-    this.maps = new Array(cells).fill(null);
+    this.maps = new PatchMapSlots(cells, spec.perRange, patches);
   }
 
   rangeOf(value: number): number {
@@ -117,9 +117,7 @@ export class RangeSampler {
     this.keys[i] = key;
     this.items[i] = item;
     this.values[i] = value;
-    const dst = this.mapsFor(cell);
-    const P = this.patches;
-    for (let p = 0; p < P; p++) dst[slot * P + p] = toHalf(map[off + p]!);
+    this.maps.write(cell, slot, map, off);
   }
 
   /** Restore a kept sample read back from a checkpoint. */
@@ -131,21 +129,20 @@ export class RangeSampler {
     this.keys[i] = sampleKey(f, e.item);
     this.items[i] = e.item;
     this.values[i] = e.value;
-    this.mapsFor(cell).set(e.map, slot * this.patches);
+    this.maps.set(cell, slot, e.map);
   }
 
-  /** Feature f's samples: ranges from the strongest down, within a range by value desc, item asc. */
+  /** Feature f's samples: ranges from the strongest down, within a range by value desc, item asc (maps are views, valid until the next offer). */
   entries(f: number): RangeSampleEntry[] {
     const out: RangeSampleEntry[] = [];
     const R = this.spec.ranges;
-    const P = this.patches;
     for (let r = R - 1; r >= 0; r--) {
       const cell = f * R + r;
       const n = this.size[cell]!;
       const row: RangeSampleEntry[] = [];
       for (let s = 0; s < n; s++) {
         const i = cell * this.spec.perRange + s;
-        row.push({ range: r, item: this.items[i]!, value: this.values[i]!, map: this.maps[cell]!.subarray(s * P, (s + 1) * P) });
+        row.push({ range: r, item: this.items[i]!, value: this.values[i]!, map: this.maps.get(cell, s) });
       }
       row.sort((a, b) => b.value - a.value || a.item - b.item);
       out.push(...row);
@@ -162,14 +159,5 @@ export class RangeSampler {
       if (k > wk || (k === wk && this.items[base + s]! > this.items[base + w]!)) w = s;
     }
     return w;
-  }
-
-  private mapsFor(cell: number): Uint16Array {
-    let m = this.maps[cell];
-    if (!m) {
-      m = new Uint16Array(this.spec.perRange * this.patches);
-      this.maps[cell] = m;
-    }
-    return m;
   }
 }

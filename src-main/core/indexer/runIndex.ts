@@ -1,17 +1,28 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { groupWidthsError, type IndexRequest, type JobProgress } from '../../contract/index.js';
+import type { IndexRequest } from '../../contract/index.js';
 import { StudioError } from '../errors.js';
 import { checkSaeFitsLayer, loadSae, saeInfo } from '../sae/loadSae.js';
 import { SaeEncoderSession } from '../sae/encoderSession.js';
 import type { SaeRecord } from '../sae/types.js';
-import { IndexWriter } from '../store/indexWriter.js';
-import { INDEX_DB_FILE, type IndexConfig, type IndexProgress } from '../store/indexConfig.js';
+import type { IndexWriter } from '../store/indexWriter.js';
+import type { IndexConfig, IndexProgress } from '../store/indexConfig.js';
 import { FeatureAccumulator } from './featureAccumulator.js';
 import { DEFAULT_HISTOGRAM } from './histogram.js';
 import { indexName } from './indexName.js';
-import { RateMeter } from './rateMeter.js';
+import {
+  applyGroupsOverride,
+  applyNormalizationOverride,
+  DEFAULT_BATCH,
+  DEFAULT_TOP_K,
+  openOrCreate,
+  RunPacer,
+  shardRequest,
+  type IndexRunOptions,
+  type IndexRunResult,
+} from './indexRun.js';
 import { writeThumbnails } from './writeThumbnails.js';
+import type { CheckpointWrite } from '../store/checkpointWrite.js';
+import { DEFAULT_MEMORY_BUDGET_MIB, encoderRowsWithin, encodeWithin, itemsPerBatch } from './memoryBudget.js';
 import type { ActivationSource, LoadedBatch } from './sources/activationSource.js';
 import { ImageFolderSource } from './sources/imageFolderSource.js';
 import { SaevShardSource } from './sources/saevShardSource.js';
@@ -19,26 +30,7 @@ import { asInputError } from './sources/inputErrors.js';
 import { holdsVideos } from './sources/videoClipSource.js';
 import { loadManifest } from '../backbone/manifest.js';
 import { runVideoIndex } from './runVideoIndex.js';
-
-export interface IndexRunOptions {
-  signal?: AbortSignal;
-  onProgress?: (progress: JobProgress, provider: string | null) => void;
-  /** How often the streaming state is committed; 0 commits after every batch. */
-  checkpointIntervalMs?: number;
-  /** Test hook, called after each committed checkpoint with the item cursor. */
-  afterCheckpoint?: (cursor: number) => void;
-}
-
-export interface IndexRunResult {
-  out: string;
-  items: number;
-  skipped: number;
-  provider: string;
-  resumed: boolean;
-}
-
-export const DEFAULT_TOP_K = 32;
-export const DEFAULT_BATCH = 16;
+import { firstAtOrAfter, parseShardSpec, partItemIds } from './shardSpec.js';
 
 /**
  * One pass over a dataset (images through a backbone, or cached saev activations) and the SAE,
@@ -51,8 +43,6 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
   const report = opts.onProgress ?? (() => {});
   const topK = req.topK ?? DEFAULT_TOP_K;
   const batchSize = req.batch ?? DEFAULT_BATCH;
-  if (!Number.isInteger(topK) || topK < 1 || topK > 1024) throw new StudioError('bad-request', `--top-k must be an integer in 1–1024 (got ${topK}).`);
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 4096) throw new StudioError('bad-request', `--batch must be an integer in 1–4096 (got ${batchSize}).`);
   if (isVideoRequest(req)) return runVideoIndex(req, opts);
   if (req.saes && req.saes.length > 0) {
     throw new StudioError('bad-request', 'not supported yet: several --sae for an image folder or shards (supported for --kind videos).');
@@ -128,17 +118,21 @@ async function indexFromSource(
     topK,
     histogram: DEFAULT_HISTOGRAM,
     labels: source.labels,
-    request: { ...source.identity, sae: path.resolve(req.sae) },
+    request: { ...source.identity, sae: path.resolve(req.sae), ...shardRequest(req) },
   };
 
-  const { writer, resumedFrom } = openOrCreate(out, config, source.items);
+  // One part of a split run indexes only its items; ids stay the whole dataset's, so the parts merge.
+  const partIds = req.shard ? partItemIds(source.items, parseShardSpec(req.shard)) : null;
+  const { writer, resumedFrom } = openOrCreate(out, config, source.items, partIds);
   const acc = new FeatureAccumulator(sae.dSae, patches, topK, DEFAULT_HISTOGRAM);
   const n = source.items.length;
+  const total = partIds ? partIds.length : n;
+  const doneOf = (cursor: number) => (partIds ? firstAtOrAfter(partIds, cursor) : cursor);
   let state: IndexProgress = { cursor: 0, tokens: 0, activeEntries: 0, skipped: 0, provider, complete: false, thumbnailsDone: false };
   try {
     if (resumedFrom) {
       if (resumedFrom.complete) {
-        return { out, items: n - resumedFrom.skipped, skipped: resumedFrom.skipped, provider: resumedFrom.provider, resumed: true };
+        return { out, items: total - resumedFrom.skipped, skipped: resumedFrom.skipped, provider: resumedFrom.provider, resumed: true };
       }
       writer.restoreInto(acc);
       acc.tokens = resumedFrom.tokens;
@@ -148,73 +142,90 @@ async function indexFromSource(
 
     const hasCls = source.hasCls;
     const rowsPerItem = patches + (hasCls ? 1 : 0);
-    const meter = new RateMeter();
-    const startCursor = state.cursor;
-    meter.add(0);
-    let lastCheckpoint = Date.now();
-    let lastReport = 0;
-    const interval = opts.checkpointIntervalMs ?? 5000;
-    let checkpointGap = interval;
+    // Items per batch and rows per encoder call follow the memory budget (memoryBudget.ts): at
+    // 256 patches and 100k features one image's encoder output alone is ~100 MB.
+    const budget = req.memoryBudget ?? DEFAULT_MEMORY_BUDGET_MIB;
+    const encoderRows = encoderRowsWithin(budget, sae.dSae, source.d);
+    const perBatch = itemsPerBatch(budget, rowsPerItem, sae.dSae, source.d, batchSize);
+    // Progress and pacing count the items this run indexes (a part's own, for a split run).
+    const pacer = new RunPacer(total, doneOf(state.cursor), (p) => report(p, provider), opts.checkpointIntervalMs);
     let pendingSkips: { item: number; reason: string }[] = [];
 
-    const emit = (force = false) => {
-      const now = Date.now();
-      if (!force && now - lastReport < 250) return;
-      lastReport = now;
-      meter.add(state.cursor - startCursor, now);
-      const rate = meter.rate();
-      report(
-        { phase: 'indexing', done: state.cursor, total: n, skipped: state.skipped, itemsPerSec: rate, etaSec: rate > 0 ? (n - state.cursor) / rate : null },
-        provider,
-      );
+    const emit = (force = false) => pacer.progress(doneOf(state.cursor), state.skipped, force);
+    // A checkpoint being written in slices while the next batches are encoded (checkpointWrite.ts).
+    let inFlight: CheckpointWrite | null = null;
+    let lastEncodeMs = 0;
+    const land = () => {
+      if (!inFlight) return;
+      const cursor = inFlight.cursor;
+      inFlight.finish();
+      inFlight = null;
+      opts.afterCheckpoint?.(cursor);
     };
-    const commit = () => {
+    // With an interval of 0 (every batch) a checkpoint is written at once; otherwise in slices.
+    const commit = (inSlices = false) => {
+      land();
       state.tokens = acc.tokens;
       state.activeEntries = acc.activeEntries;
-      const t0 = Date.now();
-      writer.checkpoint(acc, state, pendingSkips);
+      pacer.checkpoint(() => (inFlight = writer.beginCheckpoint(acc, state, pendingSkips)));
       pendingSkips = [];
-      lastCheckpoint = Date.now();
-      // Keep checkpoints under ~5% of the run: wide SAEs with churning exemplars write a lot.
-      checkpointGap = Math.max(interval, 20 * (lastCheckpoint - t0));
-      opts.afterCheckpoint?.(state.cursor);
+      if (!inSlices) land();
     };
 
-    const load = (start: number) => source.load(start, Math.min(start + batchSize, n));
-    let pending: Promise<LoadedBatch> | null = state.cursor < n ? load(state.cursor) : null;
+    // The next batch from item `start` on, or null when none is left (a part may end before n).
+    const load = (start: number): Promise<LoadedBatch> | null => {
+      if (!partIds) return start < n ? source.load(start, Math.min(start + perBatch, n)) : null;
+      const p = firstAtOrAfter(partIds, start);
+      return p < partIds.length ? source.loadItems(partIds.slice(p, p + perBatch)) : null;
+    };
+    let pending: Promise<LoadedBatch> | null = load(state.cursor);
     emit(true);
     while (pending) {
       const batch = await pending;
       // Load batch i+1 (libvips threads, file reads) while batch i is in onnxruntime. On a 2-core
       // CPU box this was measured to make no difference either way (the cores are busy); on a GPU
       // it hides decoding entirely.
-      pending = batch.end < n && !signal?.aborted ? load(batch.end) : null;
+      pending = !signal?.aborted ? load(batch.end) : null;
       for (const s of batch.skipped) {
         pendingSkips.push(s);
         state.skipped++;
       }
       const { rows, items } = await source.activations(batch);
       if (items.length > 0) {
-        const codes = await encoder.encode(rows, items.length * rowsPerItem);
+        const t0 = performance.now();
+        // onnxruntime encodes on its own threads: write a slice of the checkpoint meanwhile.
+        const codes = await whilePending(encodeWithin(encoder, rows, items.length * rowsPerItem, encoderRows), () => {
+          const flight = inFlight as CheckpointWrite | null; // assigned in commit()
+          if (!flight) return;
+          // As long as the last encode took, within 50–200 ms: overlapped, and never a long block.
+          flight.step(Math.min(200, Math.max(50, lastEncodeMs)));
+          if (flight.written) land();
+        });
+        lastEncodeMs = performance.now() - t0;
+        (inFlight as CheckpointWrite | null)?.freeze(codes.feature); // keep its state as of its cursor
         items.forEach((item, j) => acc.addItem(item, codes, j * rowsPerItem, hasCls));
       }
       state.cursor = batch.end;
       if (signal?.aborted) {
         commit();
         if (pending) await pending; // let in-flight loads settle
-        throw new StudioError('cancelled', `Indexing cancelled at item ${state.cursor} of ${n}. Start it again with the same inputs and output folder to resume.`);
+        throw new StudioError('cancelled', `Indexing cancelled at item ${doneOf(state.cursor)} of ${total}. Start it again with the same inputs and output folder to resume.`);
       }
       // The last batch is committed by the final, complete write below.
-      if (state.cursor < n && (interval === 0 || Date.now() - lastCheckpoint >= checkpointGap)) commit();
+      if (pacer.checkpointDue(doneOf(state.cursor))) commit(opts.checkpointIntervalMs !== 0);
       emit();
     }
     emit(true);
+    land();
 
-    if (state.skipped === n) {
+    // A whole dataset nobody can read is an input error; one part of a split run may hold only a
+    // few items, all unreadable, and still be a correct part.
+    if (state.skipped === n && !partIds) {
       throw new StudioError('bad-input', `None of the ${n} items could be read; e.g. ${firstSkip(writer, pendingSkips, source)}.`);
     }
 
     // Final state of every feature (dead ones too, so the table lists all of them).
+    state.cursor = n;
     state.tokens = acc.tokens;
     state.activeEntries = acc.activeEntries;
     writer.checkpoint(acc, state, pendingSkips, true);
@@ -232,97 +243,25 @@ async function indexFromSource(
     state.thumbnailsDone = true;
     writer.setProgress(state);
     report({ phase: 'finalizing', done: n, total: n, skipped: state.skipped, itemsPerSec: 0, etaSec: 0 }, provider);
-    return { out, items: n - state.skipped, skipped: state.skipped, provider, resumed: resumedFrom !== null };
+    return { out, items: total - state.skipped, skipped: state.skipped, provider, resumed: resumedFrom !== null };
   } finally {
     writer.close();
   }
 }
 
-/** The user's normalisation replaces the checkpoint's; a saev-style mean vector is kept for 'scale'. */
-export function applyNormalizationOverride(sae: SaeRecord, o: NonNullable<IndexRequest['normalization']>): void {
-  if (o.mode === 'scale' && !(typeof o.scale === 'number' && Number.isFinite(o.scale) && o.scale > 0)) {
-    throw new StudioError('bad-request', `Normalisation 'scale' needs a positive scale (got ${o.scale}).`);
+/** Runs `work` while `promise` is pending; if `work` throws, the promise settles before the error goes on. */
+async function whilePending<T>(promise: Promise<T>, work: () => void): Promise<T> {
+  try {
+    work();
+  } catch (err) {
+    await promise.catch(() => undefined);
+    throw err;
   }
-  sae.normalization = {
-    mode: o.mode,
-    mean: o.mode === 'scale' ? sae.normalization.mean : null,
-    scale: o.mode === 'scale' ? o.scale! : null,
-  };
-}
-
-/**
- * Matryoshka group widths the checkpoint did not carry. A checkpoint that has its own keeps them
- * unless they are the same; widths that do not fit the SAE are refused (groupWidthsProblem).
- */
-export function applyGroupsOverride(sae: SaeRecord, groups: number[], where: string): void {
-  const error = groupWidthsError(`Matryoshka groups for ${where}`, groups, sae.dSae);
-  if (error) throw new StudioError('bad-request', error);
-  if (sae.groups && sae.groups.join(',') !== groups.join(',')) {
-    throw new StudioError('bad-request', `${where} already records Matryoshka groups ${sae.groups.join(',')}; drop --groups or give the same widths.`);
-  }
-  sae.groups = groups.slice();
+  return promise;
 }
 
 function firstSkip(writer: IndexWriter, pending: { item: number; reason: string }[], source: ActivationSource): string {
   if (pending[0]) return `${source.items[pending[0].item]!.path}: ${pending[0].reason}`;
   const row = writer.db.prepare('SELECT path, reason FROM items WHERE status = 2 LIMIT 1').get() as { path: string; reason: string } | undefined;
   return row ? `${row.path}: ${row.reason}` : 'none recorded';
-}
-
-export function openOrCreate(
-  out: string,
-  config: IndexConfig,
-  items: { path: string; label: string | null }[],
-): { writer: IndexWriter; resumedFrom: IndexProgress | null } {
-  // A run killed while creating the index (before its configuration was committed) left no work
-  // behind; starting over is the resume. Without this, every later run refused the folder.
-  if (IndexWriter.isAbandonedCreation(out)) IndexWriter.clearAbandonedCreation(out);
-  if (IndexWriter.exists(out)) {
-    const writer = IndexWriter.open(out);
-    const prev = writer.config();
-    const progress = writer.progress();
-    if (!prev) {
-      writer.close();
-      throw new StudioError(
-        'bad-input',
-        `${out} holds an ${INDEX_DB_FILE} without an index configuration but with other contents, so it is not an index this studio started. ` +
-          `Choose another output folder, or delete that one to rebuild it.`,
-      );
-    }
-    const diff = differences(prev, config);
-    if (diff.length > 0) {
-      writer.close();
-      throw new StudioError(
-        'bad-input',
-        `${out} already holds an index built from different inputs (${diff.join('; ')}). Choose another output folder, or delete that one to rebuild it.`,
-      );
-    }
-    const stored = writer.items();
-    const same = stored.length === items.length && stored.every((s, i) => s.path === items[i]!.path);
-    if (!same) {
-      writer.close();
-      throw new StudioError(
-        'bad-input',
-        `The dataset changed since the index in ${out} was started (${stored.length} items then, ${items.length} now). Restore the folder or index into a new output folder.`,
-      );
-    }
-    return { writer, resumedFrom: progress };
-  }
-  if (fs.existsSync(out) && fs.readdirSync(out).length > 0) {
-    throw new StudioError('bad-input', `Output folder ${out} is not empty and holds no index. Choose an empty or new folder.`);
-  }
-  return { writer: IndexWriter.create(out, config, items), resumedFrom: null };
-}
-
-function differences(a: IndexConfig, b: IndexConfig): string[] {
-  const diff: string[] = [];
-  if (a.sae.hash !== b.sae.hash) diff.push('SAE weights differ');
-  for (const key of new Set([...Object.keys(a.request), ...Object.keys(b.request)])) {
-    if (key === 'sae') continue;
-    const x = (a.request as Record<string, string>)[key] ?? '';
-    const y = (b.request as Record<string, string>)[key] ?? '';
-    if (x !== y) diff.push(`${key} ${x || '(none)'} vs ${y || '(none)'}`);
-  }
-  if (a.topK !== b.topK) diff.push(`top-k ${a.topK} vs ${b.topK}`);
-  return diff;
 }

@@ -13,9 +13,9 @@ import { RawTemporalAccumulator, TemporalAccumulator } from '../temporal/tempora
 import { FeatureAccumulator, type SparseRows } from './featureAccumulator.js';
 import { DEFAULT_HISTOGRAM } from './histogram.js';
 import { indexName } from './indexName.js';
-import { RateMeter } from './rateMeter.js';
-import { thumbnailFile, THUMBNAIL_MAX_SIDE } from './writeThumbnails.js';
+import { stripFile, thumbnailFile, THUMBNAIL_MAX_SIDE } from './writeThumbnails.js';
 import { asInputError } from './sources/inputErrors.js';
+import { DEFAULT_MEMORY_BUDGET_MIB, encoderRowsWithin, encodeWithin } from './memoryBudget.js';
 import { decodeClip, VideoClipSource, videoSampling, type DecodedClip } from './sources/videoClipSource.js';
 import {
   applyNormalizationOverride,
@@ -23,10 +23,13 @@ import {
   DEFAULT_BATCH,
   DEFAULT_TOP_K,
   openOrCreate,
+  RunPacer,
+  shardRequest,
   type IndexRunOptions,
   type IndexRunResult,
-} from './runIndex.js';
-
+} from './indexRun.js';
+import { firstAtOrAfter, parseShardSpec, partItemIds } from './shardSpec.js';
+import { writeTemporalResults } from '../temporal/writeTemporalResults.js';
 
 /** Member names: the checkpoint's folder or file name without extension, sanitised, de-duplicated. */
 export function memberNames(saePaths: string[]): string[] {
@@ -73,8 +76,6 @@ export async function runVideoIndex(req: IndexRequest, opts: IndexRunOptions = {
   const report = opts.onProgress ?? (() => {});
   const topK = req.topK ?? DEFAULT_TOP_K;
   const batchSize = req.batch ?? DEFAULT_BATCH;
-  if (!Number.isInteger(topK) || topK < 1 || topK > 1024) throw new StudioError('bad-request', `--top-k must be an integer in 1–1024 (got ${topK}).`);
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 4096) throw new StudioError('bad-request', `--batch must be an integer in 1–4096 (got ${batchSize}).`);
   if (req.shards) throw new StudioError('bad-request', 'not supported yet: video indexing from saev shards (give --model and --data).');
   if (!req.model || !req.data) throw new StudioError('bad-request', 'Give a backbone manifest and a folder of clips (--model and --data).');
   const video = videoSampling(req);
@@ -97,6 +98,16 @@ export async function runVideoIndex(req: IndexRequest, opts: IndexRunOptions = {
     if (grouped) prepareGroupFolder(out, names);
     const patches = source.patches;
     const n = source.items.length;
+    // One part of a split run indexes only its clips; ids stay the whole dataset's, so the parts merge.
+    const partIds = req.shard ? partItemIds(source.items, parseShardSpec(req.shard)) : null;
+    const total = partIds ? partIds.length : n;
+    const doneOf = (cursor: number) => (partIds ? firstAtOrAfter(partIds, cursor) : cursor);
+    /** The next clip to index from id `from` on, or -1. */
+    const nextItem = (from: number): number => {
+      if (!partIds) return from < n ? from : -1;
+      const p = firstAtOrAfter(partIds, from);
+      return p < partIds.length ? partIds[p]! : -1;
+    };
     for (let m = 0; m < saes.length; m++) {
       const sae = saes[m]!;
       const dir = grouped ? path.join(out, names[m]!) : out;
@@ -110,11 +121,11 @@ export async function runVideoIndex(req: IndexRequest, opts: IndexRunOptions = {
         topK,
         histogram: DEFAULT_HISTOGRAM,
         labels: source.labels,
-        request: { ...source.identity, sae: path.resolve(saePaths[m]!) },
+        request: { ...source.identity, sae: path.resolve(saePaths[m]!), ...shardRequest(req) },
         kind: 'videos',
         framesPerClip: source.framesPerClip,
       };
-      const { writer, resumedFrom } = openOrCreate(dir, config, source.items);
+      const { writer, resumedFrom } = openOrCreate(dir, config, source.items, partIds);
       const acc = new FeatureAccumulator(sae.dSae, patches, topK, DEFAULT_HISTOGRAM);
       const temporal = new TemporalAccumulator(sae.dSae);
       const member: Member = {
@@ -147,7 +158,7 @@ export async function runVideoIndex(req: IndexRequest, opts: IndexRunOptions = {
     const resumed = members.some((m) => m.resumed);
     if (active.length === 0) {
       const s = members[0]!.state;
-      return { out, items: n - s.skipped, skipped: s.skipped, provider: s.provider, resumed: true };
+      return { out, items: total - s.skipped, skipped: s.skipped, provider: s.provider, resumed: true };
     }
     for (const m of active) m.encoder = await SaeEncoderSession.create(m.sae, req.provider ?? 'auto');
 
@@ -163,45 +174,35 @@ export async function runVideoIndex(req: IndexRequest, opts: IndexRunOptions = {
     const R = patches + (hasCls ? 1 : 0);
     const d = source.d;
     const provider = source.provider;
-    const meter = new RateMeter();
-    meter.add(0);
-    let lastReport = 0;
-    let lastCheckpoint = Date.now();
-    const interval = opts.checkpointIntervalMs ?? 5000;
-    let checkpointGap = interval;
+    const budget = req.memoryBudget ?? DEFAULT_MEMORY_BUDGET_MIB;
+    const pacer = new RunPacer(total, doneOf(startCursor), (p) => report(p, provider), opts.checkpointIntervalMs);
     let skipped = behind.state.skipped;
-    const emit = (force = false) => {
-      const now = Date.now();
-      if (!force && now - lastReport < 250) return;
-      lastReport = now;
-      meter.add(cursor - startCursor, now);
-      const rate = meter.rate();
-      report({ phase: 'indexing', done: cursor, total: n, skipped, itemsPerSec: rate, etaSec: rate > 0 ? (n - cursor) / rate : null }, provider);
-    };
+    const emit = (force = false) => pacer.progress(doneOf(cursor), skipped, force);
     const commit = (all = false) => {
-      const t0 = Date.now();
       const rawData = raw.exportState();
-      for (const m of active) {
-        if (m.state.cursor < cursor) m.state.cursor = cursor;
-        m.state.tokens = m.acc.tokens;
-        m.state.activeEntries = m.acc.activeEntries;
-        m.writer.checkpoint(m.acc, m.state, m.pendingSkips, all, [
-          { name: 'sae', data: m.temporal.exportState() },
-          { name: 'raw', data: rawData },
-        ]);
-        m.pendingSkips = [];
-      }
-      lastCheckpoint = Date.now();
-      checkpointGap = Math.max(interval, 20 * (lastCheckpoint - t0));
+      pacer.checkpoint(() => {
+        for (const m of active) {
+          if (m.state.cursor < cursor) m.state.cursor = cursor;
+          m.state.tokens = m.acc.tokens;
+          m.state.activeEntries = m.acc.activeEntries;
+          m.writer.checkpoint(m.acc, m.state, m.pendingSkips, all, [
+            { name: 'sae', data: m.temporal.exportState() },
+            { name: 'raw', data: rawData },
+          ]);
+          m.pendingSkips = [];
+        }
+      });
       if (!all) opts.afterCheckpoint?.(cursor);
     };
 
-    let pending = cursor < n ? source.load(cursor) : null;
+    let next = nextItem(cursor);
+    let pending = next >= 0 ? source.load(next) : null;
     emit(true);
     while (pending) {
       const { clip, reason } = await pending;
-      const i = cursor;
-      pending = i + 1 < n && !signal?.aborted ? source.load(i + 1) : null;
+      const i = next;
+      next = nextItem(i + 1);
+      pending = next >= 0 && !signal?.aborted ? source.load(next) : null;
       const takers = active.filter((m) => m.state.cursor <= i);
       if (!clip) {
         skipped++;
@@ -216,9 +217,9 @@ export async function runVideoIndex(req: IndexRequest, opts: IndexRunOptions = {
       if (signal?.aborted) {
         commit();
         if (pending) await pending;
-        throw new StudioError('cancelled', `Indexing cancelled at clip ${cursor} of ${n}. Start it again with the same inputs and output folder to resume.`);
+        throw new StudioError('cancelled', `Indexing cancelled at clip ${doneOf(cursor)} of ${total}. Start it again with the same inputs and output folder to resume.`);
       }
-      if (cursor < n && (interval === 0 || Date.now() - lastCheckpoint >= checkpointGap)) commit();
+      if (pacer.checkpointDue(doneOf(cursor))) commit();
       emit();
     }
     emit(true);
@@ -231,7 +232,8 @@ export async function runVideoIndex(req: IndexRequest, opts: IndexRunOptions = {
         patches,
       );
       for (const m of takers) {
-        const codes = await m.encoder!.encode(rows, T * R);
+        // A long clip is encoded in slices that fit the memory budget (memoryBudget.ts).
+        const codes = await encodeWithin(m.encoder!, rows, T * R, encoderRowsWithin(budget, m.sae.dSae, d));
         m.acc.addClip(c.item, codes, 0, T, hasCls);
         m.temporal.addClip(
           Array.from({ length: T }, (_, t) => frameView(codes, t * R + off, patches)),
@@ -240,24 +242,13 @@ export async function runVideoIndex(req: IndexRequest, opts: IndexRunOptions = {
       }
     }
 
-    if (skipped === n) {
+    if (skipped === n && !partIds) {
       const first = members[0]!.pendingSkips[0];
       throw new StudioError('bad-input', `None of the ${n} clips could be read; e.g. ${first ? `${source.items[first.item]!.path}: ${first.reason}` : 'see the index'}.`);
     }
+    cursor = n; // a part's last clip may come before the end of the dataset
     commit(true);
-    const rawResult = raw.result();
-    for (const m of active) {
-      const t = m.temporal.result();
-      const num = (v: number) => (Number.isFinite(v) ? v : null);
-      const sae = num(t.meanAutocorrelation);
-      const rawMean = num(rawResult.meanAutocorrelation);
-      m.writer.writeTemporal(t.autocorrelation, t.switchRate, {
-        autocorrelation: sae,
-        raw_autocorrelation: rawMean,
-        coherence_kept: sae !== null && rawMean !== null && rawMean !== 0 ? sae / rawMean : null,
-        pairs: t.pairs,
-      });
-    }
+    for (const m of active) writeTemporalResults(m.writer, m.temporal, raw);
 
     await writeClipThumbnails(active, source, {
       signal,
@@ -270,7 +261,7 @@ export async function runVideoIndex(req: IndexRequest, opts: IndexRunOptions = {
       m.writer.setProgress(m.state);
     }
     report({ phase: 'finalizing', done: n, total: n, skipped, itemsPerSec: 0, etaSec: 0 }, provider);
-    return { out, items: n - skipped, skipped, provider, resumed };
+    return { out, items: total - skipped, skipped, provider, resumed };
   } finally {
     for (const m of members) {
       await m.encoder?.close();
@@ -300,9 +291,6 @@ function prepareGroupFolder(out: string, names: string[]): void {
   fs.writeFileSync(file, `${JSON.stringify(group, null, 2)}\n`);
 }
 
-export function stripFile(itemId: number): string {
-  return `${itemId}-strip.webp`;
-}
 
 /**
  * Exemplar clips' thumbnails: `<item>.webp` = the middle sampled frame as the model saw it, and

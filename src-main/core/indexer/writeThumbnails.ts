@@ -12,6 +12,11 @@ export function thumbnailFile(itemId: number): string {
   return `${itemId}.webp`;
 }
 
+/** A clip's frame strip: every sampled frame side by side (video indexes). */
+export function stripFile(itemId: number): string {
+  return `${itemId}-strip.webp`;
+}
+
 /**
  * Thumbnails for exemplar items only, written after the pass when the exemplar set is final: each
  * is exactly the crop the model saw (so the patch grid lines up with the heatmap), shared by every

@@ -27,7 +27,7 @@ interface Session {
 }
 
 /** A probability that moves by at least this much marks its class as changed. */
-export const CHANGED_PROB = 0.005;
+const CHANGED_PROB = 0.005;
 const TOP_CLASSES = 5;
 const MAX_SESSIONS = 4;
 const MAX_INTERVENERS = 2;

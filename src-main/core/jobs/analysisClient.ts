@@ -1,9 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { StudioError } from '../errors.js';
-import type { AnalysisReply, AnalysisRequest } from '../../worker/analysisProtocol.js';
+import type { AnalysisPayload, AnalysisProgress, AnalysisReply, AnalysisResults, AnalysisType } from '../analysis/analysisProtocol.js';
 import { analysisWorkerSpec } from './workerEntry.js';
-
-type Payload = AnalysisRequest extends infer R ? (R extends AnalysisRequest ? Omit<R, 'id'> : never) : never;
 
 /**
  * The service's handle on the analysis worker: started on first use, kept (its ONNX sessions
@@ -15,10 +13,10 @@ export class AnalysisClient {
   private readonly pending = new Map<
     number,
     {
-      type: Payload['type'];
+      type: AnalysisType;
       resolve: (v: unknown) => void;
       reject: (e: Error) => void;
-      onProgress?: (p: { phase: 'reading' | 'matching' | 'saving'; done: number; total: number }) => void;
+      onProgress?: (p: AnalysisProgress) => void;
     }
   >();
 
@@ -36,7 +34,7 @@ export class AnalysisClient {
       }
       this.pending.delete(reply.id);
       if (reply.ok) p.resolve(reply.result);
-      else p.reject(new StudioError(reply.error.code as never, reply.error.message));
+      else p.reject(new StudioError(reply.error.code, reply.error.message));
       if (this.pending.size === 0) worker.unref();
     });
     const fail = (why: string) => {
@@ -51,15 +49,16 @@ export class AnalysisClient {
     return worker;
   }
 
-  call<T>(
-    payload: Payload,
+  /** Sends one request; resolves with what the protocol says that request type answers. */
+  call<T extends AnalysisType>(
+    payload: AnalysisPayload<T> & { type: T },
     transfer: ArrayBuffer[] = [],
-    onProgress?: (p: { phase: 'reading' | 'matching' | 'saving'; done: number; total: number }) => void,
-  ): Promise<T> {
+    onProgress?: (p: AnalysisProgress) => void,
+  ): Promise<AnalysisResults[T]> {
     const worker = this.ensure();
     const id = this.nextId++;
     worker.ref();
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<AnalysisResults[T]>((resolve, reject) => {
       this.pending.set(id, { type: payload.type, resolve: resolve as (v: unknown) => void, reject, onProgress });
       worker.postMessage({ ...payload, id }, transfer);
     });
@@ -70,7 +69,7 @@ export class AnalysisClient {
    * synchronous stretch, so cancelling means stopping it: other requests in flight fail with a
    * retry hint, and the next call starts a fresh worker. Resolves false when nothing was running.
    */
-  async cancel(type: Payload['type']): Promise<boolean> {
+  async cancel(type: AnalysisType): Promise<boolean> {
     const w = this.worker;
     if (!w || ![...this.pending.values()].some((p) => p.type === type)) return false;
     this.worker = null;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { DemoSize, IndexRequest, JobInfo } from '../../contract/index.js';
 import { StudioError } from '../errors.js';
-import type { FromWorker, ToWorker } from '../../worker/protocol.js';
+import type { FromWorker, ToWorker } from './indexProtocol.js';
 import { indexWorkerSpec } from './workerEntry.js';
 
 /**

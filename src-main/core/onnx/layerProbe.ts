@@ -36,7 +36,7 @@ export interface ProbeResult {
   symbolicSpatial: boolean;
 }
 
-export const INPUT_TYPES: Record<number, ort.Tensor.Type> = {
+const INPUT_TYPES: Record<number, ort.Tensor.Type> = {
   [onnx.TensorProto.DataType.FLOAT]: 'float32',
   [onnx.TensorProto.DataType.FLOAT16]: 'float16',
   [onnx.TensorProto.DataType.DOUBLE]: 'float64',
@@ -49,9 +49,9 @@ export const ONNX_TYPE: Partial<Record<ort.Tensor.Type, number>> = {
 };
 
 /** Most outputs one probe run exposes: bounds memory on huge graphs (ViT-B needs ~30). */
-export const MAX_PROBED = 1024;
+const MAX_PROBED = 1024;
 
-export function singleFeed(parsed: ParsedModel, index: GraphIndex): ValueInfo {
+function singleFeed(parsed: ParsedModel, index: GraphIndex): ValueInfo {
   if (index.feeds.length !== 1) {
     throw new Error(
       `${parsed.label} has ${index.feeds.length} inputs (${index.feeds.map((i) => i.name).join(', ')}); ` +
@@ -62,7 +62,7 @@ export function singleFeed(parsed: ParsedModel, index: GraphIndex): ValueInfo {
 }
 
 /** The input shape to probe with: fixed dims as they are, symbolic ones from options. */
-export function probeShape(parsed: ParsedModel, input: OnnxTypes.IValueInfoProto, options: ProbeOptions, batch: number): number[] {
+function probeShape(parsed: ParsedModel, input: OnnxTypes.IValueInfoProto, options: ProbeOptions, batch: number): number[] {
   const dims = input.type?.tensorType?.shape?.dim;
   if (options.inputShape) {
     if (dims && dims.length !== options.inputShape.length) {
@@ -88,7 +88,7 @@ export function probeShape(parsed: ParsedModel, input: OnnxTypes.IValueInfoProto
   });
 }
 
-export function dummyInput(type: ort.Tensor.Type, shape: number[]): ort.Tensor {
+function dummyInput(type: ort.Tensor.Type, shape: number[]): ort.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   // Smooth non-constant values: an all-zero image can hide shape-dependent branches behind NaNs
   // of degenerate normalisations, and a fixed pattern keeps the probe deterministic.
@@ -99,7 +99,7 @@ export function dummyInput(type: ort.Tensor.Type, shape: number[]): ort.Tensor {
 }
 
 /** A copy of the graph whose outputs are exactly `names` (onnxruntime then skips the rest). */
-export function withOutputsOnly(parsed: ParsedModel, names: string[]): Uint8Array {
+function withOutputsOnly(parsed: ParsedModel, names: string[]): Uint8Array {
   const existing = new Map<string, Uint8Array>();
   entriesOf(parsed, GRAPH.output).forEach((f, i) => existing.set(parsed.graph.output[i]!.name, entryBytes(parsed, f)));
   const parts: Uint8Array[] = parsed.graphFields.filter((f) => f.field !== GRAPH.output).map((f) => entryBytes(parsed, f));
@@ -187,12 +187,12 @@ export interface Candidate {
 }
 
 /** Names a person or exporter gave a block output (not auto-generated '/path/Op_output_0'). */
-export const BLOCK_NAME = /(^|[._:-])(blocks?|layers?|hidden_states?|resid(ual)?\w*)([._:-]|\d|$)/i;
+const BLOCK_NAME = /(^|[._:-])(blocks?|layers?|hidden_states?|resid(ual)?\w*)([._:-]|\d|$)/i;
 
-export const ATTENTION_OPS = new Set(['Softmax', 'Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention']);
+const ATTENTION_OPS = new Set(['Softmax', 'Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention']);
 
 /** Ops of a learned linear map: every real residual branch (attention, MLP) has one. */
-export const LINEAR_OPS = new Set(['MatMul', 'Gemm', 'Conv', 'FusedMatMul', 'MatMulInteger', 'QLinearMatMul', 'MatMulNBits']);
+const LINEAR_OPS = new Set(['MatMul', 'Gemm', 'Conv', 'FusedMatMul', 'MatMulInteger', 'QLinearMatMul', 'MatMulNBits']);
 
 export interface Residual {
   nodeIndex: number;
@@ -209,7 +209,7 @@ export interface Residual {
  * op. The search walks back from f(x) only through nodes after x's producer (graph
  * order is topological), so each test costs at most one block's nodes, not the whole graph.
  */
-export function findResiduals(index: GraphIndex): Map<string, Residual> {
+function findResiduals(index: GraphIndex): Map<string, Residual> {
   const found = new Map<string, Residual>();
   let budget = 20_000_000; // node visits over all Adds; far above what a ViT-H needs
   index.nodes.forEach((node, i) => {
@@ -249,7 +249,7 @@ export function findResiduals(index: GraphIndex): Map<string, Residual> {
  * attention+MLP, MLP-only toys) end at every one. Anything else is left unnamed rather than
  * guessed: the user still sees every candidate's tensor name and shape.
  */
-export function nameBlocks(residuals: Candidate[]): void {
+function nameBlocks(residuals: Candidate[]): void {
   if (residuals.length === 0) return;
   const sameShape = residuals.every((c) => c.tokens === residuals[0]!.tokens && c.dModel === residuals[0]!.dModel);
   if (!sameShape) return;
@@ -261,7 +261,7 @@ export function nameBlocks(residuals: Candidate[]): void {
 }
 
 /** Fused normalisation ops whose first input is normalised over the last axis. */
-export const NORM_OPS = new Set(['LayerNormalization', 'SimplifiedLayerNormalization', 'RMSNormalization']);
+const NORM_OPS = new Set(['LayerNormalization', 'SimplifiedLayerNormalization', 'RMSNormalization']);
 
 /** Tensor name -> indices of the nodes that read it. */
 function consumersOf(index: GraphIndex): Map<string, number[]> {
@@ -283,7 +283,7 @@ function consumersOf(index: GraphIndex): Map<string, number[]> {
  * beta, i.e. ReduceMean(x) -> Sub(x, mean) -> ... -> Div(sub, .) then the optional affine
  * Mul/Add with a constant operand.
  */
-export function normOutputOf(index: GraphIndex, consumers: Map<string, number[]>, x: string): string | null {
+function normOutputOf(index: GraphIndex, consumers: Map<string, number[]>, x: string): string | null {
   const readers = (consumers.get(x) ?? []).map((i) => index.nodes[i]!);
   const fused = readers.find((n) => NORM_OPS.has(n.opType ?? '') && n.input?.[0] === x);
   if (fused?.output?.[0]) return fused.output[0];
@@ -310,7 +310,7 @@ export function normOutputOf(index: GraphIndex, consumers: Map<string, number[]>
  * first residual skips from that norm; the last block, which has no next one, follows the
  * others when they all were post-norm (a pre-norm model's final norm is left alone).
  */
-export function promotePostNorm(candidates: Candidate[], residuals: Map<string, Residual>, index: GraphIndex): void {
+function promotePostNorm(candidates: Candidate[], residuals: Map<string, Residual>, index: GraphIndex): void {
   const consumers = consumersOf(index);
   const sums = candidates.filter((c) => c.reason === 'residual');
   const ends = sums.filter((c) => c.layer !== null);

@@ -15,7 +15,7 @@ export interface WireField {
   end: number;
 }
 
-export function readVarint(buf: Uint8Array, pos: number, end: number): [number, number] {
+function readVarint(buf: Uint8Array, pos: number, end: number): [number, number] {
   let value = 0;
   let scale = 1;
   for (let i = 0; i < 10; i++) {
@@ -53,7 +53,7 @@ export function readFields(buf: Uint8Array, start: number, end: number): WireFie
   return fields;
 }
 
-export function varint(value: number): Uint8Array {
+function varint(value: number): Uint8Array {
   const out: number[] = [];
   let v = value;
   while (v >= 0x80) {

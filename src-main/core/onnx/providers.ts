@@ -96,7 +96,7 @@ export async function usableProviders(): Promise<ProviderName[]> {
  * boxes it has no adapter (and logs Vulkan errors on every try), and where it runs, the native
  * providers (CUDA, DirectML, CoreML) are the better choice for ViT inference.
  */
-export const AUTO_CANDIDATES: readonly ProviderName[] = ['cuda', 'dml', 'coreml', 'cpu'];
+const AUTO_CANDIDATES: readonly ProviderName[] = ['cuda', 'dml', 'coreml', 'cpu'];
 
 /** The provider a choice stands for: 'auto' is the best available; an explicit name is kept. */
 export function resolveProvider(choice: ProviderChoice): ProviderName {
@@ -105,7 +105,7 @@ export function resolveProvider(choice: ProviderChoice): ProviderName {
 }
 
 /** Threads for one session: all logical cores (the indexer runs one session at a time). */
-export function defaultThreads(): number {
+function defaultThreads(): number {
   return Math.max(1, os.availableParallelism());
 }
 

@@ -29,7 +29,7 @@ const SidecarSchema = z.looseObject({
 export type BareSaeSidecar = z.infer<typeof SidecarSchema>;
 
 /** Where the sidecar of a bare safetensors file is, or null when there is none. */
-export function findSidecar(weightsPath: string): string | null {
+function findSidecar(weightsPath: string): string | null {
   const own = join(dirname(weightsPath), `${basename(weightsPath).replace(/\.safetensors$/i, '')}.json`);
   if (existsSync(own)) return own;
   const shared = join(dirname(weightsPath), 'sae.json');
@@ -58,7 +58,7 @@ export function readBareSafetensorsSae(weightsPath: string): SaeRecord {
         `among: ${[...tensors.keys()].join(', ') || 'nothing'}`,
     );
   }
-  const [dIn, dSae] = W_enc.shape;
+  const [dIn, dSae] = W_enc.shape as [number, number]; // 2-D, checked just above
   const take = (name: string, shape: number[]) => takeTensor(tensors, name, shape, weightsPath);
   const weights: SaeWeights = {
     W_enc: W_enc.data,

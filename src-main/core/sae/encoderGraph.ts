@@ -28,7 +28,7 @@ export type EncoderGraph =
   | { kind: 'dense'; bytes: Uint8Array; activations: string };
 
 /** Per-feature bound above which h is an active (positive) entry; see the header. */
-export function keepAboveFor(sae: SaeRecord): Float32Array {
+function keepAboveFor(sae: SaeRecord): Float32Array {
   const keep = new Float32Array(sae.dSae);
   if (sae.architecture === 'jumprelu' || sae.architecture === 'batchtopk') {
     const theta = sae.threshold!;
@@ -38,7 +38,7 @@ export function keepAboveFor(sae: SaeRecord): Float32Array {
 }
 
 /** Throws, naming the SAE and the fix, when the record lacks what its architecture needs. */
-export function checkEncodable(sae: SaeRecord): void {
+function checkEncodable(sae: SaeRecord): void {
   const where = `SAE ${sae.path}`;
   const { dIn, dSae, weights } = sae;
   if (weights.W_enc.length !== dIn * dSae) throw new Error(`${where}: W_enc has ${weights.W_enc.length} values, expected d_in x d_sae = ${dIn * dSae}`);

@@ -22,6 +22,6 @@ export function saeWeightsHash(weights: SaeWeights): string {
 function littleEndianBytes(tensor: Float32Array): Uint8Array {
   if (LITTLE_ENDIAN_HOST) return new Uint8Array(tensor.buffer, tensor.byteOffset, tensor.byteLength);
   const out = Buffer.alloc(tensor.byteLength);
-  for (let i = 0; i < tensor.length; i++) out.writeFloatLE(tensor[i], 4 * i);
+  for (let i = 0; i < tensor.length; i++) out.writeFloatLE(tensor[i]!, 4 * i);
   return out;
 }

@@ -133,7 +133,7 @@ export function readSaeLensFolder(dir: string): SaeRecord {
 }
 
 /** Parse and validate cfg.json text; errors name the file and every bad key. */
-export function parseSaeLensCfg(text: string, cfgPath: string): SaeLensCfg {
+function parseSaeLensCfg(text: string, cfgPath: string): SaeLensCfg {
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -24,7 +24,7 @@ import type { SaeRecord } from './types.js';
 
 export const SAEV_FILE = 'sae.pt';
 /** Highest header schema this reader understands. */
-export const SAEV_MAX_SCHEMA = 5;
+const SAEV_MAX_SCHEMA = 5;
 /** The header is one short JSON line; searching further means this is not a saev file. */
 const MAX_HEADER_BYTES = 1 << 20;
 /** saev's default top_k when a TopK header omits it. */
@@ -37,7 +37,7 @@ type SaevActivation = (typeof SAEV_ACTIVATIONS)[number];
  * descendants up to (not including) 8d38c23, which introduced schema 2. From `git log
  * --ancestry-path e7ca004^..8d38c23^` in OSU-NLP-Group/saev.
  */
-export const SAEV_SCHEMA1_NO_BDEC_COMMITS: readonly string[] = [
+const SAEV_SCHEMA1_NO_BDEC_COMMITS: readonly string[] = [
   'e7ca004660a3ab414da7002fcecfc157d5b786aa',
   'ab690dc03fe95926b0f9215476db0fca46a06a2b',
   'fad99298d1458e372361f3f16693cbd672f9d71a',

@@ -100,9 +100,10 @@ export function readSafetensors(source: string | Buffer | Uint8Array): Map<strin
 
   // Overlapping tensors would alias each other's bytes: only a corrupt or hostile file does that.
   spans.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i][0] < spans[i - 1][1]) fail(`tensors '${spans[i - 1][2]}' and '${spans[i][2]}' overlap`);
-  }
+  spans.forEach(([begin, , name], i) => {
+    const previous = spans[i - 1];
+    if (previous && begin < previous[1]) fail(`tensors '${previous[2]}' and '${name}' overlap`);
+  });
   return tensors;
 }
 
@@ -152,7 +153,7 @@ function writeFloat32LE(out: Buffer, position: number, data: Float32Array): void
     out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), position);
     return;
   }
-  for (let i = 0; i < data.length; i++) out.writeFloatLE(data[i], position + 4 * i);
+  for (let i = 0; i < data.length; i++) out.writeFloatLE(data[i]!, position + 4 * i);
 }
 
 function decode(dtype: SafetensorsDtype, raw: Uint8Array, numel: number): Float32Array {

@@ -1,11 +1,11 @@
-// Search by meaning (issue 17): one text box that finds features by what people wrote about them
+// Search by meaning: one text box that finds features by what people wrote about them
 // (free tags, note text, the category they set), by the suggested category, and by dataset label
 // (features whose exemplars concentrate on a label). The feature table's filters apply unchanged
 // (IndexReader.filteredFeatureIds runs the table's own WHERE clause).
 import type { FeatureCategory, FeatureFilter, FeatureSearchHit, FeatureSearchMatch, FeatureSearchPage } from '../../contract/index.js';
 import { FEATURE_CATEGORIES } from '../../contract/index.js';
-import { suggestCategory } from '../tags/suggestCategory.js';
 import type { IndexReader } from './indexReader.js';
+import { suggestedCategories } from './suggestedCategories.js';
 
 export const MAX_SEARCH_PAGE = 500;
 /** Notes can be long: a hit shows the part around the match. */
@@ -36,7 +36,21 @@ function snippet(text: string, at: number): string {
   return `${start > 0 ? '…' : ''}${text.slice(start, start + NOTE_SNIPPET)}${start + NOTE_SNIPPET < text.length ? '…' : ''}`;
 }
 
-export function searchFeatures(reader: IndexReader, args: { text: string; filter?: FeatureFilter; limit?: number; offset?: number }): FeatureSearchPage {
+/** The category a search text names ("scene", "action", "object"; any case), or null. */
+export function categoryNamed(text: string): FeatureCategory | null {
+  const t = typeof text === 'string' ? text.trim().toLowerCase() : '';
+  return (FEATURE_CATEGORIES.find((k) => k === t) as FeatureCategory | undefined) ?? null;
+}
+
+/**
+ * `suggested`: every feature's suggested category, when the caller has it (the service asks the
+ * analysis worker, see suggestedCategories.ts); else it is computed here when the text names a category.
+ */
+export function searchFeatures(
+  reader: IndexReader,
+  args: { text: string; filter?: FeatureFilter; limit?: number; offset?: number },
+  suggested?: ReadonlyMap<number, FeatureCategory | null>,
+): FeatureSearchPage {
   const limit = Math.max(1, Math.min(MAX_SEARCH_PAGE, Math.floor(args.limit ?? 50)));
   const offset = Math.max(0, Math.floor(args.offset ?? 0));
   const text = typeof args.text === 'string' ? args.text.trim() : '';
@@ -44,7 +58,6 @@ export function searchFeatures(reader: IndexReader, args: { text: string; filter
   const needle = text.toLowerCase();
   const db = reader.db;
   const hash = reader.config.sae.hash;
-  const dSae = reader.config.sae.dSae;
   const allowed = reader.filteredFeatureIds(args.filter ?? {});
   const found = new Map<number, Candidate>();
   const hit = (feature: number): Candidate | null => {
@@ -77,7 +90,7 @@ export function searchFeatures(reader: IndexReader, args: { text: string; filter
     c.stated = 2;
   }
 
-  const category = FEATURE_CATEGORIES.find((k) => k === needle) as FeatureCategory | undefined;
+  const category = categoryNamed(text);
   if (category) {
     const set = db.prepare('SELECT feature FROM feature_tags WHERE sae_hash = ? AND category = ? ORDER BY feature').pluck().all(hash, category) as number[];
     const userSet = new Set(set);
@@ -87,14 +100,10 @@ export function searchFeatures(reader: IndexReader, args: { text: string; filter
       c.matches.push({ kind: 'category', text: category });
       c.stated = 2;
     }
-    // The suggestion rule reads each feature's exemplar maps: it runs only when the text is a
-    // category name, over live features the filters let through.
-    const live = db.prepare('SELECT feature FROM exemplars WHERE n > 0 ORDER BY feature').pluck().all() as number[];
-    for (const f of live) {
-      if (!allowed.has(f) || f >= dSae) continue;
-      const d = reader.featureDetail(f);
-      const s = suggestCategory({ feature: f, exemplars: d.exemplars, upper: d.upper, temporal: d.row.switchRate != null ? { switchRate: d.row.switchRate } : null });
-      if (s.category !== category) continue;
+    // The suggestion rule reads each feature's exemplar maps: asked only when the text is a
+    // category name, in one pass over the index, kept until the index changes.
+    for (const [f, s] of suggested ?? suggestedCategories(reader)) {
+      if (s !== category || !allowed.has(f)) continue;
       const c = hit(f)!;
       c.matches.push({ kind: 'suggested', text: category });
       if (!userSet.has(f)) c.stated = Math.max(c.stated, 1);

@@ -18,10 +18,12 @@ import type {
 import { StudioError } from '../errors.js';
 import { fromHalf, halfArrayToFloat } from '../util/float16.js';
 import { openDatabase } from './openDatabase.js';
+import { DENSE_FREQUENCY, FeatureOrder } from './featureOrder.js';
 import { allDeadWarning } from '../indexer/allDeadWarning.js';
 import { assertReadable, migrate, schemaVersionOf } from './schema.js';
 import { INDEX_DB_FILE, type IndexConfig, type IndexProgress } from './indexConfig.js';
 import { unpackExemplars, unpackRangeSamples } from './exemplarBlobs.js';
+import { decodePatchMap } from './patchMapCodec.js';
 import { rangeEdges, type RangeSpec } from '../indexer/rangeSamples.js';
 import { TagStore } from '../tags/tagStore.js';
 import { resolveIndexFolder } from './indexGroup.js';
@@ -29,21 +31,16 @@ import { indexNameProblem, splitMemberName } from '../indexer/indexName.js';
 
 /** Meta key of the user's name for an index (renameIndex); the config keeps the indexer's name. */
 const USER_NAME_KEY = 'user_name';
+/** Meta key of the summary's counts, kept per finished build (see IndexReader.summaryCounts). */
+const SUMMARY_COUNTS_KEY = 'summary_counts';
 
-const DENSE_FREQUENCY = 1e-2;
-const SORT_COLUMNS: Record<FeatureQuery['sort'], string> = {
-  index: 'id',
-  frequency: 'count',
-  mean: 'mean',
-  max: 'max',
-  // Categorised features first in scene, action, object order; then untagged.
-  category: "CASE t.category WHEN 'scene' THEN 0 WHEN 'action' THEN 1 WHEN 'object' THEN 2 ELSE 3 END",
-  reviewed: 'COALESCE(t.reviewed, 0)',
-  // Video indexes; features without a value sort last either way (see queryFeatures).
-  autocorrelation: 'f.autocorr',
-  switchRate: 'f.switch_rate',
-};
-const NULLABLE_SORTS = new Set<FeatureQuery['sort']>(['autocorrelation', 'switchRate']);
+interface SummaryCounts {
+  items: number;
+  dead: number;
+  dense: number;
+}
+
+const SORT_KEYS = new Set<FeatureQuery['sort']>(['index', 'frequency', 'mean', 'max', 'category', 'reviewed', 'autocorrelation', 'switchRate']);
 
 // Each feature row joined with its tag record (tags keyed by the SAE hash, see tags/tagTables.ts).
 const FEATURES_WITH_TAGS = `features f LEFT JOIN feature_tags t ON t.sae_hash = @saeHash AND t.feature = f.id`;
@@ -78,13 +75,18 @@ export class IndexReader {
   /** This index's label within its group (the SAE's folder name), or null. */
   member: string | null = null;
 
+  /** The table's sorted, filtered orders, kept between pages (see featureOrder.ts). */
+  private readonly order: FeatureOrder;
+
   private constructor(
     readonly id: string,
     readonly dir: string,
     /** Open connection (tag storage writes through it: see tags/tagService.ts). */
     readonly db: Database.Database,
     readonly config: IndexConfig,
-  ) {}
+  ) {
+    this.order = new FeatureOrder(db, config.sae.hash);
+  }
 
   /** This index's tags of its SAE. */
   tags(): TagStore {
@@ -160,11 +162,7 @@ export class IndexReader {
   summary(): IndexSummary {
     const c = this.config;
     const p = this.progress();
-    const items = (this.db.prepare('SELECT COUNT(*) AS n FROM items WHERE status = 1').get() as { n: number }).n;
-    const dead = (this.db.prepare('SELECT COUNT(*) AS n FROM features WHERE count = 0').get() as { n: number }).n;
-    const dense = (
-      this.db.prepare('SELECT COUNT(*) AS n FROM features WHERE count > ?').get(DENSE_FREQUENCY * p.tokens) as { n: number }
-    ).n;
+    const { items, dead, dense } = this.summaryCounts();
     return {
       id: this.id,
       path: this.dir,
@@ -195,6 +193,35 @@ export class IndexReader {
       group: this.group,
       ...warningsField(p.complete ? allDeadWarning(c.sae.dSae, dead, p.tokens) : null),
     };
+  }
+
+  /**
+   * Indexed items, dead and dense features. Counting them scans the items and features tables
+   * (seconds at a million items), so a finished build's counts are kept in meta, stamped with the
+   * progress record they were counted under: a resumed or rebuilt index has another one. Tags do
+   * not enter these counts.
+   */
+  private summaryCounts(): SummaryCounts {
+    const progress = (this.db.prepare("SELECT value FROM meta WHERE key = 'progress'").get() as { value: string } | undefined)?.value ?? '';
+    const kept = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(SUMMARY_COUNTS_KEY) as { value: string } | undefined;
+    if (kept) {
+      const c = JSON.parse(kept.value) as SummaryCounts & { progress: string };
+      if (c.progress === progress) return { items: c.items, dead: c.dead, dense: c.dense };
+    }
+    const p = this.progress();
+    const count = (sql: string, ...args: number[]) => (this.db.prepare(sql).get(...args) as { n: number }).n;
+    const counts: SummaryCounts = {
+      items: count('SELECT COUNT(*) AS n FROM items WHERE status = 1'),
+      dead: count('SELECT COUNT(*) AS n FROM features WHERE count = 0'),
+      dense: count('SELECT COUNT(*) AS n FROM features WHERE count > ?', DENSE_FREQUENCY * p.tokens),
+    };
+    // Only a finished build's counts are final; while one runs, its writer holds the lock anyway.
+    if (p.complete) {
+      this.db
+        .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+        .run(SUMMARY_COUNTS_KEY, JSON.stringify({ progress, ...counts }));
+    }
+    return counts;
   }
 
   /** Whole-SAE temporal statistics (meta 'temporal'), null for image indexes. */
@@ -228,19 +255,13 @@ export class IndexReader {
   }
 
   queryFeatures(q: FeatureQuery): FeaturePage {
-    const { where, params } = this.whereClause(q.filter ?? {});
-    const column = SORT_COLUMNS[q.sort];
-    if (!column) throw new StudioError('bad-request', `Unknown sort key '${q.sort}'.`);
-    const dir = q.desc ? 'DESC' : 'ASC';
-    const nulls = NULLABLE_SORTS.has(q.sort) ? ' NULLS LAST' : '';
+    if (!SORT_KEYS.has(q.sort)) throw new StudioError('bad-request', `Unknown sort key '${q.sort}'.`);
     const limit = Math.max(0, Math.min(Math.floor(q.limit), 5000));
     const offset = Math.max(0, Math.floor(q.offset));
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM ${FEATURES_WITH_TAGS} ${where}`).get(params) as { n: number }).n;
-    const rows = this.db
-      .prepare(`SELECT f.*, ${TAG_COLUMNS} FROM ${FEATURES_WITH_TAGS} ${where} ORDER BY ${column} ${dir}${nulls}, id ${dir} LIMIT @limit OFFSET @offset`)
-      .all({ ...params, limit, offset }) as FeatureDbRow[];
     const tokens = this.progress().tokens;
-    return { total, offset, rows: rows.map((r) => this.toRow(r, tokens)) };
+    // Page ids first (from the kept order); histograms and tags are read for those rows only.
+    const ids = this.order.ids(q.sort, q.desc, q.filter ?? {}, tokens);
+    return { total: ids.length, offset, rows: this.featureRowsWith(Array.from(ids.subarray(offset, offset + limit)), tokens) };
   }
 
   featureDetail(feature: number): FeatureDetail {
@@ -259,7 +280,7 @@ export class IndexReader {
     let upper = 0;
     const exemplars: Exemplar[] = entries.map((e, rank) => {
       const it = itemRow.get(e.item) as { path: string; label: string | null };
-      const patchMap = Array.from(halfArrayToFloat(e.map));
+      const patchMap = Array.from(decodePatchMap(e.map, rows * cols));
       for (const v of patchMap) if (v > upper) upper = v;
       return { rank, itemId: e.item, item: it.path, label: it.label, value: e.value, patchMap };
     });
@@ -303,7 +324,7 @@ export class IndexReader {
         .filter((e) => e.range === r)
         .map((e, rank) => {
           const it = itemRow.get(e.item) as { path: string; label: string | null };
-          return { rank, itemId: e.item, item: it.path, label: it.label, value: e.value, patchMap: Array.from(halfArrayToFloat(e.map)) };
+          return { rank, itemId: e.item, item: it.path, label: it.label, value: e.value, patchMap: Array.from(decodePatchMap(e.map, rows * cols)) };
         });
       out.push({ lo: r === 0 ? 0 : edges[r]!, hi: r === spec.ranges - 1 ? null : edges[r + 1]!, count: counts[r]!, items });
     }
@@ -338,15 +359,15 @@ export class IndexReader {
 
   /** Ids of the features passing the feature table's filter (search by meaning applies the same filters). */
   filteredFeatureIds(filter: FeatureFilter): Set<number> {
-    const { where, params } = this.whereClause(filter ?? {});
-    const ids = this.db.prepare(`SELECT f.id FROM ${FEATURES_WITH_TAGS} ${where}`).pluck().all(params) as number[];
-    return new Set(ids);
+    return new Set(this.order.ids('index', false, filter ?? {}, this.progress().tokens));
   }
 
   /** Table rows (with tags) of these features, in the order given; unknown ids are left out. */
   featureRows(ids: number[]): FeatureRow[] {
-    if (ids.length === 0) return [];
-    const tokens = this.progress().tokens;
+    return ids.length === 0 ? [] : this.featureRowsWith(ids, this.progress().tokens);
+  }
+
+  private featureRowsWith(ids: number[], tokens: number): FeatureRow[] {
     const stmt = this.db.prepare(`SELECT f.*, ${TAG_COLUMNS} FROM ${FEATURES_WITH_TAGS} WHERE f.id = @feature`);
     const out: FeatureRow[] = [];
     for (const id of ids) {
@@ -392,46 +413,6 @@ export class IndexReader {
       autocorrelation: r.autocorr ?? null,
       switchRate: r.switch_rate ?? null,
     };
-  }
-
-  private whereClause(f: FeatureFilter): { where: string; params: Record<string, number | string> } {
-    const clauses: string[] = [];
-    const params: Record<string, number | string> = { saeHash: this.config.sae.hash };
-    const tokens = this.progress().tokens;
-    if (f.dead === 'only') clauses.push('count = 0');
-    if (f.dead === 'exclude') clauses.push('count > 0');
-    if (f.dense === 'only' || f.dense === 'exclude') {
-      params.denseCount = DENSE_FREQUENCY * tokens;
-      clauses.push(f.dense === 'only' ? 'count > @denseCount' : 'count <= @denseCount');
-    }
-    const range = (col: string, key: string, min?: number | null, max?: number | null) => {
-      if (min !== undefined && min !== null && Number.isFinite(min)) {
-        params[`${key}Min`] = min;
-        clauses.push(`${col} >= @${key}Min`);
-      }
-      if (max !== undefined && max !== null && Number.isFinite(max)) {
-        params[`${key}Max`] = max;
-        clauses.push(`${col} <= @${key}Max`);
-      }
-    };
-    range('log_freq', 'logFreq', f.minLogFrequency, f.maxLogFrequency);
-    range('mean', 'mean', f.minMean, f.maxMean);
-    range('max', 'max', f.minMax, f.maxMax);
-    range('id', 'index', f.minIndex, f.maxIndex);
-    range('f.autocorr', 'autocorr', f.minAutocorrelation, f.maxAutocorrelation);
-    range('f.switch_rate', 'switchRate', f.minSwitchRate, f.maxSwitchRate);
-    if (f.category === 'none') clauses.push('t.category IS NULL');
-    else if (f.category) {
-      params.category = f.category;
-      clauses.push('t.category = @category');
-    }
-    if (f.tag) {
-      params.tag = f.tag;
-      clauses.push('EXISTS (SELECT 1 FROM feature_free_tags g WHERE g.sae_hash = @saeHash AND g.feature = f.id AND g.tag = @tag)');
-    }
-    if (f.reviewed === 'only') clauses.push('COALESCE(t.reviewed, 0) = 1');
-    if (f.reviewed === 'exclude') clauses.push('COALESCE(t.reviewed, 0) = 0');
-    return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
   }
 }
 

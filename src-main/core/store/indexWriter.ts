@@ -7,7 +7,12 @@ import { openDatabase } from './openDatabase.js';
 import { migrate } from './schema.js';
 import { INDEX_DB_FILE, THUMBS_DIR, type IndexConfig, type IndexProgress } from './indexConfig.js';
 import { packExemplars, packRangeSamples, unpackExemplars, unpackRangeSamples } from './exemplarBlobs.js';
+import { CheckpointWrite } from './checkpointWrite.js';
 import { DEFAULT_RANGES, RangeSampler, type RangeSpec } from '../indexer/rangeSamples.js';
+import { logFrequency, meanActivation, type FeatureRowDb } from './featureRow.js';
+
+/** Item status of an item another part of a split run indexes (0 pending, 1 indexed, 2 skipped). */
+export const ITEM_IN_OTHER_PART = 3;
 
 /** Meta key of the range-sample definition; absent in indexes started before schema 5. */
 export const RANGE_SPEC_KEY = 'range_spec';
@@ -30,7 +35,11 @@ export class IndexWriter {
     readonly db: Database.Database,
   ) {}
 
-  static create(dir: string, config: IndexConfig, items: DatasetItem[]): IndexWriter {
+  /**
+   * `inPart`, for one part of a split run (--shard): items it does not hold are recorded as
+   * another part's (status 3) in the same transaction, so no checkpoint ever marks them done.
+   */
+  static create(dir: string, config: IndexConfig, items: DatasetItem[], inPart?: (id: number) => boolean): IndexWriter {
     fs.mkdirSync(path.join(dir, THUMBS_DIR), { recursive: true });
     const db = openDatabase(path.join(dir, INDEX_DB_FILE), { create: true });
     migrate(db, dir);
@@ -47,8 +56,8 @@ export class IndexWriter {
       const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
       setMeta.run('config', JSON.stringify(config));
       setMeta.run(RANGE_SPEC_KEY, JSON.stringify(DEFAULT_RANGES));
-      const insert = db.prepare('INSERT INTO items (id, path, label) VALUES (?, ?, ?)');
-      items.forEach((it, i) => insert.run(i, it.path, it.label));
+      const insert = db.prepare('INSERT INTO items (id, path, label, status) VALUES (?, ?, ?, ?)');
+      items.forEach((it, i) => insert.run(i, it.path, it.label, inPart && !inPart(i) ? ITEM_IN_OTHER_PART : 0));
     })();
     return writer;
   }
@@ -186,7 +195,25 @@ export class IndexWriter {
     /** Video indexes: temporal accumulator sums to commit with this checkpoint. */
     temporalState: { name: string; data: Float64Array }[] = [],
   ): void {
+    this.beginCheckpoint(acc, progress, skipped, all, temporalState).finish();
+  }
+
+  /**
+   * The same checkpoint, to be written in slices (CheckpointWrite.step) while indexing goes on. It
+   * records the accumulator as it is now: the dirty flags are taken (and cleared) now, a feature's
+   * row and blobs are read when written, and the run hands every feature a batch is about to change
+   * to CheckpointWrite.freeze first, so later batches never leak into it. Nothing else may write to
+   * this index until it is finished.
+   */
+  beginCheckpoint(
+    acc: FeatureAccumulator,
+    progress: IndexProgress,
+    skipped: { item: number; reason: string }[],
+    all = false,
+    temporalState: { name: string; data: Float64Array }[] = [],
+  ): CheckpointWrite {
     const db = this.db;
+    const ops: (() => unknown)[] = [];
     const upsert = db.prepare(
       `INSERT INTO features (id, count, sum, max, log_freq, mean, cls_count, cls_max, hist, range_counts)
        VALUES (@id, @count, @sum, @max, @log_freq, @mean, @cls_count, @cls_max, @hist, @range_counts)
@@ -207,54 +234,70 @@ export class IndexWriter {
     const skip = db.prepare('UPDATE items SET status = 2, reason = ? WHERE id = ?');
     const putItem = db.prepare('INSERT OR REPLACE INTO item_acts (item, feats, vals) VALUES (?, ?, ?)');
     const bins = acc.histogram.bins;
-    const tokens = Math.max(progress.tokens, 1);
+    const tokens = progress.tokens;
     const putTrace = db.prepare('INSERT OR REPLACE INTO clip_traces (item, feats, traces) VALUES (?, ?, ?)');
     const setFrames = db.prepare('UPDATE items SET frames = ? WHERE id = ?');
     const putState = db.prepare('INSERT OR REPLACE INTO temporal_state (name, data) VALUES (?, ?)');
-    db.transaction(() => {
-      for (const s of skipped) skip.run(s.reason, s.item);
-      for (const t of acc.pendingTraces) {
+    // Every write is prepared now from copies (slices, packed blobs, the progress as JSON), run later.
+    for (const s of skipped) ops.push(() => skip.run(s.reason, s.item));
+    for (const t of acc.pendingTraces) {
+      ops.push(() => {
         putTrace.run(t.item, Buffer.from(t.feats.buffer, t.feats.byteOffset, t.feats.byteLength), Buffer.from(t.traces.buffer, t.traces.byteOffset, t.traces.byteLength));
         setFrames.run(t.frames, t.item);
+      });
+    }
+    for (const st of temporalState) {
+      const data = Buffer.from(st.data.slice().buffer);
+      ops.push(() => putState.run(st.name, data));
+    }
+    for (const it of acc.pendingItems) {
+      ops.push(() => putItem.run(it.item, Buffer.from(it.feats.buffer, it.feats.byteOffset, it.feats.byteLength), Buffer.from(it.vals.buffer, it.vals.byteOffset, it.vals.byteLength)));
+    }
+    const markDone = db.prepare('UPDATE items SET status = 1 WHERE id < ? AND status = 0');
+    const cursor = progress.cursor;
+    ops.push(() => markDone.run(cursor));
+    const dirty = acc.dirty.slice();
+    const exemplarsDirty = acc.exemplarsDirty.slice();
+    const rangesDirty = acc.rangesDirty.slice();
+    const features: number[] = [];
+    for (let f = 0; f < acc.features; f++) if (all || dirty[f]) features.push(f);
+    /** Feature f's writes, read from the accumulator now. */
+    const prepare = (f: number): (() => unknown)[] => {
+      const ops: (() => unknown)[] = [];
+      const count = acc.count[f]!;
+      const hist = acc.hist.slice(f * bins, (f + 1) * bins);
+      const row = {
+        id: f,
+        count,
+        sum: acc.sum[f]!,
+        max: acc.max[f]!,
+        log_freq: logFrequency(count, tokens),
+        mean: meanActivation(count, acc.sum[f]!),
+        cls_count: acc.clsCount[f]!,
+        cls_max: acc.clsMax[f]!,
+        hist: Buffer.from(hist.buffer),
+        range_counts: rs ? Buffer.from(rs.counts.slice(f * R, (f + 1) * R).buffer) : null,
+      };
+      ops.push(() => upsert.run(row));
+      if (rs && (all || rangesDirty[f])) {
+        const packed = packRangeSamples(rs.entries(f), acc.patches);
+        ops.push(() => putRanges.run(f, packed.n, packed.ranges, packed.items, packed.vals, packed.maps));
       }
-      for (const st of temporalState) putState.run(st.name, Buffer.from(st.data.buffer, st.data.byteOffset, st.data.byteLength));
-      for (const it of acc.pendingItems) {
-        putItem.run(it.item, Buffer.from(it.feats.buffer, it.feats.byteOffset, it.feats.byteLength), Buffer.from(it.vals.buffer, it.vals.byteOffset, it.vals.byteLength));
-      }
-      db.prepare('UPDATE items SET status = 1 WHERE id < ? AND status = 0').run(progress.cursor);
-      for (let f = 0; f < acc.features; f++) {
-        if (!all && !acc.dirty[f]) continue;
-        const count = acc.count[f]!;
-        const hist = acc.hist.slice(f * bins, (f + 1) * bins);
-        upsert.run({
-          id: f,
-          count,
-          sum: acc.sum[f]!,
-          max: acc.max[f]!,
-          log_freq: Math.log10(count / tokens + 1e-10),
-          mean: count > 0 ? acc.sum[f]! / count : 0,
-          cls_count: acc.clsCount[f]!,
-          cls_max: acc.clsMax[f]!,
-          hist: Buffer.from(hist.buffer),
-          range_counts: rs ? Buffer.from(rs.counts.slice(f * R, (f + 1) * R).buffer) : null,
-        });
-        if (rs && (all || acc.rangesDirty[f])) {
-          const packed = packRangeSamples(rs.entries(f), acc.patches);
-          putRanges.run(f, packed.n, packed.ranges, packed.items, packed.vals, packed.maps);
-        }
-        if (!all && !acc.exemplarsDirty[f]) continue;
+      if (all || exemplarsDirty[f]) {
         const packed = packExemplars(acc.heaps.ranked(f), acc.patches);
-        putEx.run(f, packed.n, packed.items, packed.vals, packed.maps);
+        ops.push(() => putEx.run(f, packed.n, packed.items, packed.vals, packed.maps));
       }
-      db.prepare("INSERT INTO meta (key, value) VALUES ('progress', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(
-        JSON.stringify(progress),
-      );
-    })();
+      return ops;
+    };
+    const setProgress = db.prepare("INSERT INTO meta (key, value) VALUES ('progress', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    const progressJson = JSON.stringify(progress);
+    const last = () => setProgress.run(progressJson);
     acc.dirty.fill(0);
     acc.exemplarsDirty.fill(0);
     acc.rangesDirty.fill(0);
     acc.pendingItems = [];
     acc.pendingTraces = [];
+    return new CheckpointWrite(db, cursor, ops, { count: acc.features, list: features, prepare }, last);
   }
 
   /** A temporal accumulator's sums from the last checkpoint, or null. */
@@ -298,13 +341,3 @@ export class IndexWriter {
   }
 }
 
-interface FeatureRowDb {
-  id: number;
-  count: number;
-  sum: number;
-  max: number;
-  cls_count: number;
-  cls_max: number;
-  hist: Buffer;
-  range_counts: Buffer | null;
-}

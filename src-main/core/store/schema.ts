@@ -51,7 +51,7 @@ const MIGRATIONS: Record<number, string> = {
   // Tags, notes and reviewed marks per (SAE hash, feature); see tags/tagTables.ts.
   2: TAG_TABLES_SQL,
   3: MATCH_TABLES_SQL,
-  // Video indexes (issue 4), additive: frames per clip, per-clip traces of its strongest features
+  // Video indexes, additive: frames per clip, per-clip traces of its strongest features
   // (feats Int32 [n], traces float16 [n x T] row-major: max over patches per frame / tubelet step),
   // and per-feature temporal statistics (NULL when undefined, and for image indexes).
   4: `
@@ -68,7 +68,7 @@ const MIGRATIONS: Record<number, string> = {
     -- Running sums of the temporal accumulators (Float64), committed with each checkpoint.
     CREATE TABLE temporal_state (name TEXT PRIMARY KEY, data BLOB NOT NULL);
   `,
-  // Exemplars across activation ranges (issue 17, see indexer/rangeSamples.ts), additive: per
+  // Exemplars across activation ranges (see indexer/rangeSamples.ts), additive: per
   // feature, items per range (Uint32 [ranges]) beside the histogram, and one row of kept samples
   // packed like the exemplars (items Int32, values Float32, patch maps float16 [n, patches]) plus
   // each sample's range (Int32 [n]). Indexes built before this have no meta 'range_spec' and
@@ -86,6 +86,16 @@ const MIGRATIONS: Record<number, string> = {
   `,
 };
 
+/**
+ * Indexes that only make reads faster (the feature table's orders, see featureOrder.ts): created
+ * when missing, on every open and build, without a schema version, so indexes written before them
+ * gain them on first open (once, a fraction of a second at 100k features) and older studios still
+ * read the file. Every sortable column has a (column, id) index; the others came with migrations.
+ */
+const READ_INDEXES_SQL = `
+  CREATE INDEX IF NOT EXISTS features_count ON features(count, id);
+`;
+
 function userVersion(db: Database.Database): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
@@ -100,6 +110,7 @@ export function migrate(db: Database.Database, where: string): void {
       db.pragma(`user_version = ${v}`);
     })();
   }
+  db.exec(READ_INDEXES_SQL);
 }
 
 export function assertReadable(version: number, where: string): void {

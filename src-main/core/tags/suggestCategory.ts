@@ -15,15 +15,18 @@
 // spread over many classes reads as an object that occurs in many scenes.
 import type { CategorySuggestion, Exemplar, FeatureCategory } from '../../contract/index.js';
 
-export const SCENE_SPREAD = 0.5;
-export const OBJECT_SPREAD = 0.2;
-export const ACTIVE_FRACTION_OF_UPPER = 0.1;
-export const MIN_EXEMPLARS = 3;
-export const ACTION_SWITCH_RATE = 0.5;
+const SCENE_SPREAD = 0.5;
+const OBJECT_SPREAD = 0.2;
+const ACTIVE_FRACTION_OF_UPPER = 0.1;
+const MIN_EXEMPLARS = 3;
+const ACTION_SWITCH_RATE = 0.5;
+
+type MapValues = ArrayLike<number> & Iterable<number>;
 
 export interface SuggestionInput {
   feature: number;
-  exemplars: Pick<Exemplar, 'patchMap' | 'label'>[];
+  /** Each exemplar's patch map (any array of numbers: a decoded Float32Array serves) and label. */
+  exemplars: { patchMap: MapValues; label: Exemplar['label'] }[];
   /** The feature's colour scale (max over its exemplars' patch values). */
   upper: number;
   /** Video statistics, when the index has them. */
@@ -32,7 +35,7 @@ export interface SuggestionInput {
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
-export function patchSpread(exemplars: Pick<Exemplar, 'patchMap'>[], upper: number): number | null {
+export function patchSpread(exemplars: { patchMap: MapValues }[], upper: number): number | null {
   if (exemplars.length === 0 || upper <= 0) return null;
   const cut = ACTIVE_FRACTION_OF_UPPER * upper;
   let sum = 0;

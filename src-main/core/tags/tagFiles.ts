@@ -11,7 +11,7 @@ import type { FeatureCategory, FeatureNote, FeatureTags, SaeInfo, TagFileFormat 
 import { FEATURE_CATEGORIES } from '../../contract/index.js';
 import { normaliseTag } from './tagStore.js';
 
-export const CSV_COLUMNS = ['feature', 'category', 'tags', 'note', 'author', 'time', 'reviewed'] as const;
+const CSV_COLUMNS = ['feature', 'category', 'tags', 'note', 'author', 'time', 'reviewed'] as const;
 
 export interface TagFileSae {
   hash: string;
@@ -74,7 +74,7 @@ export function writeTagsJson(sae: TagFileSae, records: FeatureTags[], exportedA
 // ---------------------------------------------------------------- reading
 
 /** RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF; returns rows with their line numbers. */
-export function parseCsv(text: string): { line: number; fields: string[] }[] {
+function parseCsv(text: string): { line: number; fields: string[] }[] {
   const rows: { line: number; fields: string[] }[] = [];
   let fields: string[] = [];
   let field = '';

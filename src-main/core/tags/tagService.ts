@@ -22,7 +22,7 @@ import { TagStore, normaliseTag, sameRecord, unionNotes } from './tagStore.js';
 import { parseTagsCsv, parseTagsJson, saeIdentity, writeTagsCsv, writeTagsJson } from './tagFiles.js';
 import { suggestCategory } from './suggestCategory.js';
 
-export const APP_TAGS_FILE = 'tags.sqlite';
+const APP_TAGS_FILE = 'tags.sqlite';
 const MAX_NOTE_CHARS = 20_000;
 const MAX_TAG_CHARS = 64;
 
@@ -95,12 +95,9 @@ export class TagService {
   }
 
   edit(reader: IndexReader, e: TagEdit): TagChange {
-    const features = [...new Set(Array.isArray(e.features) ? e.features : [])];
-    if (features.length === 0) throw new StudioError('bad-request', 'Select at least one feature to tag.');
+    // At least one feature, each a non-negative integer: checked at dispatch (contract/tags.ts).
+    const features = [...new Set(e.features)];
     this.checkFeatures(reader, features);
-    if (e.category !== undefined && e.category !== null && !FEATURE_CATEGORIES.includes(e.category)) {
-      throw new StudioError('bad-request', `Category must be scene, action or object (got '${String(e.category)}').`);
-    }
     const add = this.cleanTags(e.addTags);
     const remove = new Set(this.cleanTags(e.removeTags));
     const noteText = typeof e.note === 'string' ? e.note.trim() : '';
@@ -145,7 +142,6 @@ export class TagService {
   }
 
   export(reader: IndexReader, format: TagFileFormat): TagExport {
-    if (format !== 'csv' && format !== 'json') throw new StudioError('bad-request', `Export format must be csv or json (got '${String(format)}').`);
     const records = reader
       .tags()
       .all()
@@ -158,7 +154,6 @@ export class TagService {
   }
 
   import(reader: IndexReader, args: { format: TagFileFormat; text: string; force?: boolean }): TagImportReport {
-    if (typeof args.text !== 'string') throw new StudioError('bad-request', 'Give the file contents to import.');
     const defaults = { author: this.author(), time: this.clock().toISOString() };
     let parsed;
     try {
@@ -235,7 +230,7 @@ export class TagService {
   suggest(reader: IndexReader, feature: number): CategorySuggestion {
     this.checkFeatures(reader, [feature]);
     const d = reader.featureDetail(feature);
-    // Video indexes carry the feature's switch rate (issue 4): the "action" rule can apply.
+    // Video indexes carry the feature's switch rate: the "action" rule can apply.
     const switchRate = d.row.switchRate;
     return suggestCategory({ feature, exemplars: d.exemplars, upper: d.upper, temporal: switchRate != null ? { switchRate } : null });
   }

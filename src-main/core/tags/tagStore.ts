@@ -7,14 +7,6 @@ export interface StoredTags extends FeatureTags {
   updatedAt: string;
 }
 
-export function emptyTags(feature: number): FeatureTags {
-  return { feature, category: null, tags: [], notes: [], reviewed: false };
-}
-
-export function isEmptyTags(t: FeatureTags): boolean {
-  return t.category === null && t.tags.length === 0 && t.notes.length === 0 && !t.reviewed;
-}
-
 /** Free tags are trimmed, inner whitespace collapsed, lower-cased; ';' and ',' are separators in files. */
 export function normaliseTag(tag: string): string {
   return tag.trim().replace(/\s+/g, ' ').replace(/[;,]/g, ' ').trim().toLowerCase();

@@ -19,6 +19,10 @@
 // it touches only the active latents of each row. With denseProduct 'onnx' it runs on
 // onnxruntime (OnnxDenseProduct: MLAS GEMM on all cores, or a GPU provider), the weights fed as
 // inputs each step; 'js' (the default) keeps it in this file.
+//
+// Indexing: the numeric loops index typed arrays within bounds that their loop limits and the
+// buffer sizes set up in train() guarantee, so element reads carry `!` (noUncheckedIndexedAccess)
+// instead of a check per element, which would cost time in the inner loops.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { groupWidthsError, type ProviderChoice } from '../../contract/index.js';
@@ -54,7 +58,17 @@ export interface TrainOptions {
   denseProduct?: 'js' | 'onnx';
   /** onnxruntime provider for denseProduct 'onnx' (default 'cpu'). */
   provider?: ProviderChoice;
+  /**
+   * Makes the optimizer of each parameter (default: Adam at lr). Tests pass one that records the
+   * gradient the trainer computed, to check it against finite differences of the loss.
+   */
+  optimizer?: OptimizerFactory;
 }
+
+/** W_enc is handed over transposed ([width, dIn], as it is held while training, like W_dec). */
+export type SaeParameter = 'W_encT' | 'b_enc' | 'W_dec' | 'b_dec';
+/** step(g) updates the parameter array given at creation from its gradient g (same layout). */
+export type OptimizerFactory = (name: SaeParameter, p: Float32Array, lr: number) => { step(g: Float32Array): void };
 
 export interface TrainProgress {
   step: number;
@@ -99,7 +113,8 @@ export function makeGaussian(rng: () => number): () => number {
   };
 }
 
-class Adam {
+/** Adam (Kingma & Ba) with bias correction, updating `p` in place. */
+export class Adam {
   private m: Float32Array;
   private v: Float32Array;
   private t = 0;
@@ -115,12 +130,12 @@ class Adam {
     const ic2 = 1 / (1 - b2 ** this.t);
     const eps = this.eps, ob1 = 1 - b1, ob2 = 1 - b2;
     for (let i = 0; i < p.length; i++) {
-      const gi = g[i];
-      const mi = b1 * m[i] + ob1 * gi;
-      const vi = b2 * v[i] + ob2 * gi * gi;
+      const gi = g[i]!;
+      const mi = b1 * m[i]! + ob1 * gi;
+      const vi = b2 * v[i]! + ob2 * gi * gi;
       m[i] = mi;
       v[i] = vi;
-      p[i] -= (a * mi) / (Math.sqrt(vi * ic2) + eps);
+      p[i]! -= (a * mi) / (Math.sqrt(vi * ic2) + eps);
     }
   }
 }
@@ -144,9 +159,9 @@ function checkOptions(o: TrainOptions): number[] {
 function normaliseRows(w: Float32Array, rows: number, d: number): void {
   for (let r = 0; r < rows; r++) {
     let s = 0;
-    for (let i = 0; i < d; i++) s += w[r * d + i] ** 2;
+    for (let i = 0; i < d; i++) s += w[r * d + i]! ** 2;
     const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
-    for (let i = 0; i < d; i++) w[r * d + i] *= inv;
+    for (let i = 0; i < d; i++) w[r * d + i]! *= inv;
   }
 }
 
@@ -154,11 +169,11 @@ function normaliseRows(w: Float32Array, rows: number, d: number): void {
 function encodePreT(x: Float32Array, rows: number, dIn: number, width: number, W_encT: Float32Array, b_enc: Float32Array, b_dec: Float32Array, xc: Float32Array, pre: Float32Array): void {
   for (let r = 0; r < rows; r++) {
     const xo = r * dIn, po = r * width;
-    for (let i = 0; i < dIn; i++) xc[xo + i] = x[xo + i] - b_dec[i];
+    for (let i = 0; i < dIn; i++) xc[xo + i] = x[xo + i]! - b_dec[i]!;
     for (let j = 0; j < width; j++) {
       const wo = j * dIn;
-      let s = b_enc[j];
-      for (let i = 0; i < dIn; i++) s += xc[xo + i] * W_encT[wo + i];
+      let s = b_enc[j]!;
+      for (let i = 0; i < dIn; i++) s += xc[xo + i]! * W_encT[wo + i]!;
       pre[po + j] = s;
     }
   }
@@ -171,7 +186,7 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
   for (let r0 = 0; r0 < rows; r0 += B) {
     for (let c0 = 0; c0 < cols; c0 += B) {
       const r1 = Math.min(r0 + B, rows), c1 = Math.min(c0 + B, cols);
-      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = a[r * cols + c];
+      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = a[r * cols + c]!;
     }
   }
   return out;
@@ -182,21 +197,21 @@ function selectKth(a: Float32Array, kth: number): number {
   let lo = 0, hi = a.length - 1;
   while (hi > lo) {
     const mid = (lo + hi) >>> 1;
-    let x = a[lo], y = a[mid], z = a[hi];
+    let x = a[lo]!, y = a[mid]!, z = a[hi]!;
     if (x > y) { const t = x; x = y; y = t; }
     if (y > z) { y = z; if (x > y) y = x; }
     const pivot = y;
     let i = lo, j = hi;
     while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) { const t = a[i]!; a[i] = a[j]!; a[j] = t; i++; j--; }
     }
     if (kth <= j) hi = j;
     else if (kth >= i) lo = i;
-    else return a[kth];
+    else return a[kth]!;
   }
-  return a[kth];
+  return a[kth]!;
 }
 
 /** Indices of the k largest positive values of a[off..off+n) (ties: lower index first). */
@@ -206,14 +221,14 @@ function topkRow(a: Float32Array, off: number, n: number, k: number, mask: Uint8
   let m = 0; // kept so far
   let floor = 0; // a value must beat this to enter (the smallest kept once k are kept)
   for (let j = 0; j < n; j++) {
-    const v = a[off + j];
+    const v = a[off + j]!;
     if (!(v > floor)) continue;
     if (mask && !mask[j]) continue;
     let p = m < k ? m++ : k - 1;
-    while (p > 0 && vals[p - 1] < v) { out[p] = out[p - 1]; vals[p] = vals[p - 1]; p--; }
+    while (p > 0 && vals[p - 1]! < v) { out[p] = out[p - 1]!; vals[p] = vals[p - 1]!; p--; }
     out[p] = j;
     vals[p] = v;
-    if (m === k) floor = vals[k - 1];
+    if (m === k) floor = vals[k - 1]!;
   }
   out.length = m;
 }
@@ -252,10 +267,11 @@ async function train(source: BatchSource, o: TrainOptions, dense: OnnxDenseProdu
   const b_enc = new Float32Array(width);
   const b_dec = new Float32Array(dIn);
 
-  const optEnc = new Adam(W_encT, lr);
-  const optBEnc = new Adam(b_enc, lr);
-  const optDec = new Adam(W_dec, lr);
-  const optBDec = new Adam(b_dec, lr);
+  const makeOptimizer: OptimizerFactory = o.optimizer ?? ((_name, p, rate) => new Adam(p, rate));
+  const optEnc = makeOptimizer('W_encT', W_encT, lr);
+  const optBEnc = makeOptimizer('b_enc', b_enc, lr);
+  const optDec = makeOptimizer('W_dec', W_dec, lr);
+  const optBDec = makeOptimizer('b_dec', b_dec, lr);
   const gW_encT = new Float32Array(W_encT.length);
   const gb_enc = new Float32Array(width);
   const gW_dec = new Float32Array(W_dec.length);
@@ -270,7 +286,7 @@ async function train(source: BatchSource, o: TrainOptions, dense: OnnxDenseProdu
   let xc = new Float32Array(0);
   let pre: Float32Array = new Float32Array(0);
   const groupOf = new Int32Array(width);
-  for (let g = 0, j = 0; j < width; j++) { while (j >= groups[g]) g++; groupOf[j] = g; }
+  for (let g = 0, j = 0; j < width; j++) { while (j >= groups[g]!) g++; groupOf[j] = g; }
   const G = groups.length;
   const e = new Float64Array(G * dIn); // per-prefix errors of one row, turned into suffix sums
   const dpre = new Float32Array(width);
@@ -295,12 +311,12 @@ async function train(source: BatchSource, o: TrainOptions, dense: OnnxDenseProdu
     const rows = x.length / dIn;
     if (rows === 0) break;
     if (step === 0) {
-      for (let r = 0; r < rows; r++) for (let i = 0; i < dIn; i++) b_dec[i] += x[r * dIn + i] / rows;
+      for (let r = 0; r < rows; r++) for (let i = 0; i < dIn; i++) b_dec[i]! += x[r * dIn + i]! / rows;
     }
     if (xc.length < rows * dIn) { xc = new Float32Array(rows * dIn); pre = dense ? pre : new Float32Array(rows * width); }
 
     if (dense) {
-      for (let r = 0; r < rows; r++) for (let i = 0; i < dIn; i++) xc[r * dIn + i] = x[r * dIn + i] - b_dec[i];
+      for (let r = 0; r < rows; r++) for (let i = 0; i < dIn; i++) xc[r * dIn + i] = x[r * dIn + i]! - b_dec[i]!;
       pre = await dense.run(xc, rows, W_encT, b_enc);
     } else {
       encodePreT(x, rows, dIn, width, W_encT, b_enc, b_dec, xc, pre);
@@ -311,9 +327,9 @@ async function train(source: BatchSource, o: TrainOptions, dense: OnnxDenseProdu
     if (o.arch === 'batchtopk') {
       // cut = the (rows·k)-th largest positive pre-activation, by selection (no full sort).
       let count = 0;
-      for (let i = 0; i < rows * width; i++) if (pre[i] > 0) count++;
+      for (let i = 0; i < rows * width; i++) if (pre[i]! > 0) count++;
       if (positives.length < count) positives = new Float32Array(count);
-      for (let i = 0, c = 0; i < rows * width; i++) if (pre[i] > 0) positives[c++] = pre[i];
+      for (let i = 0, c = 0; i < rows * width; i++) if (pre[i]! > 0) positives[c++] = pre[i]!;
       const n = Math.min(rows * k, count);
       cut = n > 0 ? selectKth(positives.subarray(0, count), count - n) : Infinity;
       if (n > 0) threshold = threshold === null ? cut : 0.99 * threshold + 0.01 * cut;
@@ -321,22 +337,22 @@ async function train(source: BatchSource, o: TrainOptions, dense: OnnxDenseProdu
 
     let dead = 0;
     for (let j = 0; j < width; j++) {
-      deadMask[j] = tokens - lastFired[j] > deadTokens ? 1 : 0;
-      dead += deadMask[j];
+      deadMask[j] = tokens - lastFired[j]! > deadTokens ? 1 : 0;
+      dead += deadMask[j]!;
     }
     gW_encT.fill(0); gb_enc.fill(0); gW_dec.fill(0); gb_dec.fill(0);
     const scale = 2 / rows;
     let lossSum = 0, errSum = 0, l0Sum = 0;
     const mean = new Float64Array(dIn);
-    for (let r = 0; r < rows; r++) for (let i = 0; i < dIn; i++) mean[i] += x[r * dIn + i] / rows;
+    for (let r = 0; r < rows; r++) for (let i = 0; i < dIn; i++) mean[i]! += x[r * dIn + i]! / rows;
     let varSum = 0;
-    for (let r = 0; r < rows; r++) for (let i = 0; i < dIn; i++) varSum += (x[r * dIn + i] - mean[i]) ** 2;
+    for (let r = 0; r < rows; r++) for (let i = 0; i < dIn; i++) varSum += (x[r * dIn + i]! - mean[i]!) ** 2;
 
     for (let r = 0; r < rows; r++) {
       const po = r * width, xo = r * dIn;
       if (o.arch === 'batchtopk') {
         active.length = 0;
-        for (let j = 0; j < width; j++) if (pre[po + j] >= cut && pre[po + j] > 0) active.push(j);
+        for (let j = 0; j < width; j++) if (pre[po + j]! >= cut && pre[po + j]! > 0) active.push(j);
       } else {
         topkRow(pre, po, width, k, null, active);
         active.sort((a, b) => a - b);
@@ -345,78 +361,78 @@ async function train(source: BatchSource, o: TrainOptions, dense: OnnxDenseProdu
       for (const j of active) lastFired[j] = tokens + r + 1;
 
       // Prefix reconstructions: e[g] = x̂_g - x, accumulated group by group.
-      for (let i = 0; i < dIn; i++) cur[i] = b_dec[i] - x[xo + i];
+      for (let i = 0; i < dIn; i++) cur[i] = b_dec[i]! - x[xo + i]!;
       let a = 0;
       for (let g = 0; g < G; g++) {
-        while (a < active.length && active[a] < groups[g]) {
-          const j = active[a++], f = pre[po + j], wo = j * dIn;
-          for (let i = 0; i < dIn; i++) cur[i] += f * W_dec[wo + i];
+        while (a < active.length && active[a]! < groups[g]!) {
+          const j = active[a++]!, f = pre[po + j]!, wo = j * dIn;
+          for (let i = 0; i < dIn; i++) cur[i]! += f * W_dec[wo + i]!;
         }
         let s = 0;
-        for (let i = 0; i < dIn; i++) { e[g * dIn + i] = cur[i]; s += cur[i] * cur[i]; }
+        for (let i = 0; i < dIn; i++) { e[g * dIn + i] = cur[i]!; s += cur[i]! * cur[i]!; }
         lossSum += s;
         if (g === G - 1) errSum += s;
       }
       // Gradient w.r.t. the full-row residual (for AuxK): resid = x - x̂.
-      for (let i = 0; i < dIn; i++) resid[i] = -e[(G - 1) * dIn + i];
+      for (let i = 0; i < dIn; i++) resid[i] = -e[(G - 1) * dIn + i]!;
       // b_dec gets every prefix's error; suffix sums give each latent's error sum.
       for (let g = G - 1; g >= 0; g--) {
         for (let i = 0; i < dIn; i++) {
-          if (g < G - 1) e[g * dIn + i] += e[(g + 1) * dIn + i];
+          if (g < G - 1) e[g * dIn + i]! += e[(g + 1) * dIn + i]!;
         }
       }
-      for (let i = 0; i < dIn; i++) gb_dec[i] += scale * e[i];
+      for (let i = 0; i < dIn; i++) gb_dec[i]! += scale * e[i]!;
 
       // dpre is nonzero only on the active (and AuxK) latents: reset and visit just those.
       for (const j of touched) { dpre[j] = 0; isTouched[j] = 0; }
       touched.length = 0;
       for (const j of active) { touched.push(j); isTouched[j] = 1; }
       for (const j of active) {
-        const f = pre[po + j], wo = j * dIn, eo = groupOf[j] * dIn;
+        const f = pre[po + j]!, wo = j * dIn, eo = groupOf[j]! * dIn;
         let d = 0;
-        for (let i = 0; i < dIn; i++) { d += e[eo + i] * W_dec[wo + i]; gW_dec[wo + i] += scale * f * e[eo + i]; }
-        dpre[j] += scale * d;
+        for (let i = 0; i < dIn; i++) { d += e[eo + i]! * W_dec[wo + i]!; gW_dec[wo + i]! += scale * f * e[eo + i]!; }
+        dpre[j]! += scale * d;
       }
 
       // AuxK: the top auxK dead latents reconstruct the residual.
       if (auxCoef > 0 && dead > 0) {
         topkRow(pre, po, width, auxK, deadMask, auxIdx);
         if (auxIdx.length > 0) {
-          for (let i = 0; i < dIn; i++) eAux[i] = -resid[i];
-          for (const j of auxIdx) { const f = pre[po + j], wo = j * dIn; for (let i = 0; i < dIn; i++) eAux[i] += f * W_dec[wo + i]; }
+          for (let i = 0; i < dIn; i++) eAux[i] = -resid[i]!;
+          for (const j of auxIdx) { const f = pre[po + j]!, wo = j * dIn; for (let i = 0; i < dIn; i++) eAux[i]! += f * W_dec[wo + i]!; }
           let s = 0;
-          for (let i = 0; i < dIn; i++) s += eAux[i] * eAux[i];
+          for (let i = 0; i < dIn; i++) s += eAux[i]! * eAux[i]!;
           const norm = residEnergy > 0 ? 1 / residEnergy : 1;
           lossSum += auxCoef * s * norm;
           const c = auxCoef * scale * norm;
           for (const j of auxIdx) {
-            const f = pre[po + j], wo = j * dIn;
+            const f = pre[po + j]!, wo = j * dIn;
             let d = 0;
-            for (let i = 0; i < dIn; i++) { d += eAux[i] * W_dec[wo + i]; gW_dec[wo + i] += c * f * eAux[i]; }
+            for (let i = 0; i < dIn; i++) { d += eAux[i]! * W_dec[wo + i]!; gW_dec[wo + i]! += c * f * eAux[i]!; }
             if (!isTouched[j]) { touched.push(j); isTouched[j] = 1; }
-            dpre[j] += c * d;
+            dpre[j]! += c * d;
           }
         }
       }
 
       // Back through the encoder (only latents with a nonzero gradient).
       for (const j of touched) {
-        const dj = dpre[j];
+        const dj = dpre[j]!;
         if (dj === 0) continue;
-        gb_enc[j] += dj;
+        gb_enc[j]! += dj;
         const wo = j * dIn;
-        for (let i = 0; i < dIn; i++) gW_encT[wo + i] += xc[xo + i] * dj;
+        for (let i = 0; i < dIn; i++) gW_encT[wo + i]! += xc[xo + i]! * dj;
       }
     }
     // b_dec also enters through xc = x - b_dec: its gradient there is -Σ_rows W_enc dpre = -W_enc gb_enc.
     gbDecEnc.fill(0);
     for (let j = 0; j < width; j++) {
-      const gj = gb_enc[j];
+      const gj = gb_enc[j]!;
       if (gj === 0) continue;
       const wo = j * dIn;
-      for (let i = 0; i < dIn; i++) gbDecEnc[i] += W_encT[wo + i] * gj;
+      for (let i = 0; i < dIn; i++) gbDecEnc[i]! += W_encT[wo + i]! * gj;
     }
-    for (let i = 0; i < dIn; i++) gb_dec[i] -= gbDecEnc[i];
+    for (let i = 0; i < dIn; i++) gb_dec[i]! -= gbDecEnc[i]!;
     tokens += rows;
     residEnergy = errSum / rows;
 
@@ -424,8 +440,8 @@ async function train(source: BatchSource, o: TrainOptions, dense: OnnxDenseProdu
     for (let j = 0; j < width; j++) {
       const wo = j * dIn;
       let d = 0;
-      for (let i = 0; i < dIn; i++) d += gW_dec[wo + i] * W_dec[wo + i];
-      if (d !== 0) for (let i = 0; i < dIn; i++) gW_dec[wo + i] -= d * W_dec[wo + i];
+      for (let i = 0; i < dIn; i++) d += gW_dec[wo + i]! * W_dec[wo + i]!;
+      if (d !== 0) for (let i = 0; i < dIn; i++) gW_dec[wo + i]! -= d * W_dec[wo + i]!;
     }
     optEnc.step(gW_encT); optBEnc.step(gb_enc); optDec.step(gW_dec); optBDec.step(gb_dec);
     normaliseRows(W_dec, width, dIn);
@@ -457,10 +473,10 @@ export function encodeTrained(sae: TrainedSae, x: Float32Array, rows: number): F
   for (let r = 0; r < rows; r++) {
     const po = r * width;
     if (sae.arch === 'batchtopk') {
-      for (let j = 0; j < width; j++) if (pre[po + j] > (sae.threshold ?? 0)) out[po + j] = pre[po + j];
+      for (let j = 0; j < width; j++) if (pre[po + j]! > (sae.threshold ?? 0)) out[po + j] = pre[po + j]!;
     } else {
       topkRow(pre, po, width, sae.k, null, idx);
-      for (const j of idx) out[po + j] = pre[po + j];
+      for (const j of idx) out[po + j] = pre[po + j]!;
     }
   }
   return out;

@@ -58,7 +58,7 @@ export function segmentFrameIndexes(frames: number, count: number): number[] {
  * size, so even a stream whose size changes midway gives frames of one size; rotation comes
  * last (it acts on the displayed picture, after the pixels are square).
  */
-export function displayFilters(info: VideoInfo): string[] {
+function displayFilters(info: VideoInfo): string[] {
   const [w, h] = info.squareSize;
   const out = [`scale=${w}:${h}:flags=bicubic`, 'setsar=1'];
   if (info.rotation === 90) out.push('transpose=clock');

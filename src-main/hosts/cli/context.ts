@@ -43,8 +43,23 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Opens the backend for one command and always closes it, whatever the command does. */
+/**
+ * Opens the backend for one command and always closes it, whatever the command does. Every API
+ * call the command makes is checked against the contract first (hosts/dispatch.ts), exactly as
+ * an HTTP or IPC call is: a command line is outside input too.
+ */
 export async function withBackend<T>(
+  deps: CliDeps,
+  options: Omit<StudioBackendOptions, 'settingsDir' | 'host'>,
+  run: (backend: StudioBackend) => Promise<T>,
+): Promise<T> {
+  // Imported here: the contract's schemas (zod) would cost `studio --help` 45 ms of CPU (bench:cli).
+  const { validatedApi } = await import('../dispatch.js');
+  return withServedBackend(deps, options, (backend) => run(validatedApi(backend)));
+}
+
+/** withBackend for commands that hand the backend to a host, which checks each call itself. */
+export async function withServedBackend<T>(
   deps: CliDeps,
   options: Omit<StudioBackendOptions, 'settingsDir' | 'host'>,
   run: (backend: StudioBackend) => Promise<T>,

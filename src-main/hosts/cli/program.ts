@@ -1,16 +1,21 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { FeatureSortKey, ProviderChoice } from '../../contract/index.js';
 import { APP_VERSION } from '../../core/version.js';
+import { formatShardSpec, parseShardSpec } from '../../core/indexer/shardSpec.js';
 import { EXIT, errorMessage, type CliDeps } from './context.js';
-import { featuresCommand } from './commands/featuresCommand.js';
-import { indexCommand, type IndexOptions } from './commands/indexCommand.js';
-import { infoCommand } from './commands/infoCommand.js';
-import { indexFolderArg, temporalCommand } from './commands/temporalCommand.js';
-import { DEFAULT_PORT, serveCommand } from './commands/serveCommand.js';
-import { tagsCommand, type TagsOptions } from './commands/tagsCommand.js';
-import { interveneCommand, type InterveneOptions } from './commands/interveneCommand.js';
+import { DEFAULT_PORT } from './commands/defaultPort.js';
+import type { IndexOptions } from './commands/indexCommand.js';
+import type { TagsOptions } from './commands/tagsCommand.js';
+import type { InterveneOptions } from './commands/interveneCommand.js';
 
 // The `studio` command line: parsing and exit codes only; each command lives in commands/.
+// Commands are imported when they run: most pull in SQLite, sharp or onnxruntime (100-500 ms to
+// load), which `studio --help`, `--version` and usage errors must not pay for (scripts/bench-cli.ts).
+
+/** The index folder for DIR, or for member NAME of a group folder (several SAEs, one pass). */
+async function indexFolder(dir: string, sae?: string): Promise<string> {
+  return (await import('./commands/temporalCommand.js')).indexFolderArg(dir, sae);
+}
 
 const PROVIDERS: ProviderChoice[] = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
 const SORT_KEYS: FeatureSortKey[] = ['index', 'frequency', 'mean', 'max', 'autocorrelation', 'switchRate'];
@@ -23,6 +28,14 @@ function integerAtLeast(min: number) {
     }
     return n;
   };
+}
+
+function shardSpec(value: string): string {
+  try {
+    return formatShardSpec(parseShardSpec(value));
+  } catch (err) {
+    throw new InvalidArgumentError(errorMessage(err));
+  }
 }
 
 function positiveNumber(value: string): number {
@@ -69,17 +82,18 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .option('--shards <dir>', 'saev activation shards (metadata.json + acts*.bin) instead of running a backbone')
     .option('--images <dir>', 'with --shards: the image folder the shards were made from (thumbnails, labels); default: the folder saev recorded, when it exists here')
     .requiredOption('--out <dir>', 'index folder to create or resume')
+    .option('--devices <list>', 'split the run over several devices, one worker each (e.g. cuda:0,cuda:1 or cpu,cpu), and merge the parts into --out; parts kept in OUT.parts')
+    .option('--shard <i/n>', 'index only part i (0-based) of n of the items, as one task of a split run (Slurm array, Kubernetes Indexed Job); combine the parts with studio merge', shardSpec)
     .option('--top-k <n>', 'exemplars kept per feature', integerAtLeast(1), 32)
-    .option('--batch <n>', 'images per forward pass', integerAtLeast(1))
+    .option('--batch <n>', 'at most this many images per forward pass (default 16; fewer when --memory-budget says so)', integerAtLeast(1))
+    .option('--memory-budget <MiB>', 'memory one indexing step may hold, sizing batches in tokens x SAE features (default 1024)', integerAtLeast(1))
     .addOption(new Option('--provider <name>', 'execution provider').choices(PROVIDERS).default('auto'))
     .addOption(
       new Option('--norm <mode>', "override the SAE's input normalisation").choices(['none', 'scale', 'constant_norm_rescale', 'layer_norm']),
     )
     .option('--norm-scale <x>', "with --norm scale: (x - mean) * X, e.g. SAELens expected_average_only_in's factor", Number)
     .option('--groups <a,b,c>', 'Matryoshka group widths (cumulative, ending at the SAE width) for a checkpoint that does not record them (applies to the first --sae)')
-    .action((opts: IndexOptions) =>
-      run(() => indexCommand(opts, deps))(),
-    );
+    .action((opts: IndexOptions) => run(async () => (await import('./commands/indexCommand.js')).indexCommand(opts, deps))());
 
   program
     .command('info')
@@ -87,7 +101,15 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .argument('<dir>', 'index folder')
     .option('--json', 'print the summary as JSON')
     .option('--sae <name>', 'in a folder indexed with several SAEs: which one (default the first)')
-    .action((dir: string, opts: { json?: boolean; sae?: string }) => run(() => infoCommand(indexFolderArg(dir, opts.sae), opts, deps))());
+    .action((dir: string, opts: { json?: boolean; sae?: string }) => run(async () => (await import('./commands/infoCommand.js')).infoCommand(await indexFolder(dir, opts.sae), opts, deps))());
+
+  program
+    .command('merge')
+    .description('Merge the parts of a run split with `studio index --shard i/n` into one index equal to a single run.')
+    .argument('<out>', 'folder for the merged index (new or empty; a killed merge is started over)')
+    .argument('<parts...>', 'every part folder, 0 to n-1 (or group folders, when several SAEs were indexed in one pass)')
+    .option('--json', 'print {"out", "parts", "items", "skipped", "features", "members", "alreadyMerged", "seconds"}')
+    .action((out: string, parts: string[], opts: { json?: boolean }) => run(async () => (await import('./commands/mergeCommand.js')).mergeCommand(out, parts, opts, deps))());
 
   program
     .command('temporal')
@@ -95,7 +117,7 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .argument('<dir>', 'index folder')
     .option('--sae <name>', 'in a folder indexed with several SAEs: which one (default the first)')
     .option('--json', 'print {"autocorrelation", "switch_rate", "raw_autocorrelation", "coherence_kept", "features": [...]}')
-    .action((dir: string, opts: { json?: boolean; sae?: string }) => run(() => temporalCommand(dir, opts, deps))());
+    .action((dir: string, opts: { json?: boolean; sae?: string }) => run(async () => (await import('./commands/temporalCommand.js')).temporalCommand(dir, opts, deps))());
 
   program
     .command('intervene')
@@ -111,7 +133,7 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .option('--absolute', 'VALUE is an activation, not a multiple of the feature\'s max')
     .option('--json', 'print {"before": [[label, prob], ...], "after": [...]} (segmentation: per-patch class ids)')
     .addOption(new Option('--provider <name>', 'execution provider').choices(PROVIDERS).default('auto'))
-    .action((opts: InterveneOptions) => run(() => interveneCommand(opts, deps))());
+    .action((opts: InterveneOptions) => run(async () => (await import('./commands/interveneCommand.js')).interveneCommand(opts, deps))());
 
   program
     .command('features')
@@ -123,7 +145,7 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .option('--limit <n>', 'at most this many features', integerAtLeast(0))
     .option('--sae <name>', 'in a folder indexed with several SAEs: which one (default the first)')
     .action((dir: string, opts: { json?: boolean; feature?: number; sort: FeatureSortKey; limit?: number; sae?: string }) =>
-      run(() => featuresCommand(indexFolderArg(dir, opts.sae), opts, deps))(),
+      run(async () => (await import('./commands/featuresCommand.js')).featuresCommand(await indexFolder(dir, opts.sae), opts, deps))(),
     );
 
   program
@@ -134,7 +156,7 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .option('--import <file>', 'merge FILE into the tags: adds what is missing, reports category conflicts instead of overwriting')
     .option('--force', 'import a JSON file written for another SAE (different weights hash)')
     .option('--json', 'print the summary or the import report as JSON')
-    .action((dir: string, opts: TagsOptions) => run(() => tagsCommand(dir, opts, deps))());
+    .action((dir: string, opts: TagsOptions) => run(async () => (await import('./commands/tagsCommand.js')).tagsCommand(dir, opts, deps))());
 
   program
     .command('demo')
@@ -155,7 +177,7 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .argument('[dir]', 'index folder to open at start')
     .option('--port <port>', `port on 127.0.0.1 (0 = any free port; default ${DEFAULT_PORT}, or any free port when it is busy)`, port)
     .option('--open', 'open it in the default browser (when there is a display)')
-    .action((dir: string | undefined, opts: { port?: number; open?: boolean }) => run(() => serveCommand(dir, opts, deps))());
+    .action((dir: string | undefined, opts: { port?: number; open?: boolean }) => run(async () => (await import('./commands/serveCommand.js')).serveCommand(dir, opts, deps))());
 
   program
     .command('open')

@@ -133,7 +133,7 @@ async function start(): Promise<void> {
     app.exit(1);
     return;
   }
-  registerThumbProtocol(protocol, backend);
+  registerThumbProtocol(protocol, backend, devServerUrl);
   registerIpc(ipcMain, backend, trustedSenderCheck(devServerUrl));
   backend.onEvent((event) => {
     if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC_EVENT_CHANNEL, event);

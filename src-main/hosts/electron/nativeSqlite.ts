@@ -7,10 +7,10 @@ import { nativeBindingOf, nativeDirOf } from '../launch/electronNativeSqlite.js'
 // hosts/launch/electronNativeSqlite.ts); the store passes STUDIO_SQLITE_NATIVE_BINDING to
 // better-sqlite3 as `nativeBinding`.
 
-export const SQLITE_ENV = 'STUDIO_SQLITE_NATIVE_BINDING';
+const SQLITE_ENV = 'STUDIO_SQLITE_NATIVE_BINDING';
 
 /** Path of the Electron build of better_sqlite3.node, or null when it was not prepared. */
-export function electronSqliteBinding(projectRoot: string): string | null {
+function electronSqliteBinding(projectRoot: string): string | null {
   const binding = nativeBindingOf(projectRoot);
   const stampFile = path.join(nativeDirOf(projectRoot), 'stamp.json');
   if (!existsSync(binding) || !existsSync(stampFile)) return null;

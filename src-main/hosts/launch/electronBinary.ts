@@ -32,7 +32,7 @@ export function findElectronPackage(projectRoot: string): ElectronPackage | null
 }
 
 /** The executable's name inside Electron's dist folder, as electron's installer writes it to path.txt. */
-export function electronExecutableName(platform: NodeJS.Platform): string {
+function electronExecutableName(platform: NodeJS.Platform): string {
   if (platform === 'darwin') return 'Electron.app/Contents/MacOS/Electron';
   if (platform === 'win32') return 'electron.exe';
   return 'electron';
@@ -63,7 +63,7 @@ export function installedElectronBinary(pkg: ElectronPackage, env: NodeJS.Proces
 const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
 
 /** The installer's environment: the user's, with npm's proxy settings made visible to @electron/get. */
-export function installerEnv(env: NodeJS.ProcessEnv, tempDir: string): NodeJS.ProcessEnv {
+function installerEnv(env: NodeJS.ProcessEnv, tempDir: string): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env };
   // `npm start` exposes npm's own proxy config as npm_config_*; @electron/get reads only the
   // standard variables, and only when ELECTRON_GET_USE_PROXY is set.
@@ -81,7 +81,7 @@ export function installerEnv(env: NodeJS.ProcessEnv, tempDir: string): NodeJS.Pr
 }
 
 /** Bytes written so far under `dir` (the partial download). */
-export function bytesUnder(dir: string): number {
+function bytesUnder(dir: string): number {
   let total = 0;
   let entries: import('node:fs').Dirent[];
   try {

@@ -4,9 +4,8 @@
 // instead of a late crash inside Electron's tooling.
 
 export const APP_NODE_MIN = '22.12.0';
-export const CLI_NODE_MIN = '20.19.0';
 
-export function parseNodeVersion(version: string): [number, number, number] {
+function parseNodeVersion(version: string): [number, number, number] {
   const match = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version.trim());
   if (!match) throw new Error(`not a Node version: "${version}"`);
   return [Number(match[1]), Number(match[2]), Number(match[3])];

@@ -12,7 +12,7 @@ export interface StartRequest {
   port?: number;
 }
 
-export const START_USAGE =
+const START_USAGE =
   'usage: npm start [-- --web | --electron] [--dev] [--port N]   (or STUDIO_START=web|electron|auto)';
 
 export function parseStartRequest(argv: string[], env: NodeJS.ProcessEnv): StartRequest {

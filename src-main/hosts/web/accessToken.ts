@@ -58,7 +58,8 @@ export type TokenCheck =
   | { ok: false };
 
 function queryValue(target: string | undefined, name: string): string | null {
-  const query = (target ?? '').split('#', 1)[0];
+  // split always yields at least one piece; the default only satisfies the type.
+  const [query = ''] = (target ?? '').split('#', 1);
   const mark = query.indexOf('?');
   return mark < 0 ? null : new URLSearchParams(query.slice(mark + 1)).get(name);
 }

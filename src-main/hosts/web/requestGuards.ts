@@ -15,7 +15,7 @@ const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost']);
 /** Host name of a Host header value (`name[:port]`), lower-cased; null when malformed. */
 function hostName(host: string): string | null {
   const match = /^([a-z0-9.-]+)(?::(\d{1,5}))?$/i.exec(host.trim());
-  return match ? match[1].toLowerCase() : null;
+  return match?.[1]?.toLowerCase() ?? null;
 }
 
 export function isLoopbackHost(hostHeader: string | undefined): boolean {

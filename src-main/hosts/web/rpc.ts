@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { StudioApi } from '../../contract/index.js';
+import type { StudioApi, StudioErrorCode } from '../../contract/index.js';
 import { callApi, type ApiEnvelope } from '../dispatch.js';
 import { sendJson } from './responses.js';
 
@@ -8,24 +8,26 @@ import { sendJson } from './responses.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** HTTP status for an error code; the envelope carries the code itself for the client. */
-export function statusForErrorCode(code: string): number {
-  switch (code) {
-    case 'bad-request':
-    case 'bad-input':
-      return 400;
-    case 'forbidden':
-      return 403;
-    case 'not-found':
-      return 404;
-    case 'payload-too-large':
-      return 413;
-    case 'schema-too-new':
-    case 'superseded':
-      return 409;
-    default:
-      return 500;
-  }
+/** HTTP status for each error code; the envelope carries the code itself for the client. */
+const STATUS: Record<StudioErrorCode, number> = {
+  'bad-request': 400,
+  'bad-input': 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'not-found': 404,
+  'method-not-allowed': 405,
+  'schema-too-new': 409,
+  superseded: 409,
+  'payload-too-large': 413,
+  cancelled: 500,
+  internal: 500,
+  // Raised by clients, never sent by the host; listed so that the table stays complete.
+  'host-unreachable': 502,
+  'bad-reply': 502,
+};
+
+export function statusForErrorCode(code: StudioErrorCode): number {
+  return STATUS[code];
 }
 
 class BodyError extends Error {

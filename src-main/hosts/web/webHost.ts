@@ -56,7 +56,7 @@ function webApi(backend: StudioBackend): StudioApi {
 
 /** Path part of a request target, still percent-encoded and not dot-normalised (on purpose). */
 function rawPathOf(target: string | undefined): string {
-  const path = (target ?? '/').split(/[?#]/, 1)[0];
+  const [path = ''] = (target ?? '/').split(/[?#]/, 1);
   return path.startsWith('/') ? path : `/${path}`;
 }
 

@@ -1,7 +1,7 @@
 import type { ApiMethod, StudioApi, StudioClient, StudioEvent } from '@contract';
 import { API_METHODS } from '@contract';
-import { StudioError } from './studioError';
-import { unwrapReply } from './unwrapReply';
+import { StudioError } from './studioError.js';
+import { unwrapReply } from './unwrapReply.js';
 
 export interface HttpClientOptions {
   /** Prefix of the host's URLs; '' means relative to the page. */

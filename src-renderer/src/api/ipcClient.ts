@@ -1,5 +1,5 @@
 import { API_METHODS, type StudioApi, type StudioBridge, type StudioClient } from '@contract';
-import { unwrapReply } from './unwrapReply';
+import { unwrapReply } from './unwrapReply.js';
 
 /** StudioClient over the Electron preload (`window.studio`), whose methods resolve with envelopes. */
 export function createIpcClient(bridge: StudioBridge): StudioClient {

@@ -1,15 +1,7 @@
-import type { ApiErrorPayload } from '@contract';
+import { StudioError, isStudioErrorCode, type ApiErrorPayload } from '@contract';
 
-/** An error from the core or a host, keeping the code a view can act on (e.g. not-found). */
-export class StudioError extends Error implements ApiErrorPayload {
-  readonly code: string;
-
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'StudioError';
-    this.code = code;
-  }
-}
+/** The contract's one error type: an error from the core or a host, keeping the code a view acts on. */
+export { StudioError };
 
 /** Any thrown value as {code, message}; Electron's IPC prefixes messages, so strip that noise. */
 export function describeError(error: unknown): ApiErrorPayload {
@@ -17,7 +9,7 @@ export function describeError(error: unknown): ApiErrorPayload {
     const e = error as { code?: unknown; message?: unknown };
     const message = typeof e.message === 'string' ? e.message : String(error);
     return {
-      code: typeof e.code === 'string' ? e.code : 'internal',
+      code: isStudioErrorCode(e.code) ? e.code : 'internal',
       message: message.replace(/^Error invoking remote method '[^']*': (Error: )?/, ''),
     };
   }

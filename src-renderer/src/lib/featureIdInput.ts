@@ -25,7 +25,7 @@ export function rememberIndexNames(summary: { name: string; defaultName?: string
 const norm = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
 
 /** Every name a feature id of this index may carry. */
-export function namesOf(indexName: string): string[] {
+function namesOf(indexName: string): string[] {
   return aliases.get(indexName) ?? [indexName];
 }
 

@@ -9,7 +9,7 @@ export interface FeatureListQuery {
   filter: Required<FeatureFilter>;
 }
 
-export const SORT_KEYS: readonly FeatureSortKey[] = ['index', 'frequency', 'mean', 'max', 'category', 'reviewed', 'autocorrelation', 'switchRate'];
+const SORT_KEYS: readonly FeatureSortKey[] = ['index', 'frequency', 'mean', 'max', 'category', 'reviewed', 'autocorrelation', 'switchRate'];
 
 export function defaultListQuery(): FeatureListQuery {
   return {
@@ -45,7 +45,7 @@ function parseCategory(value: string | null): FeatureCategory | 'none' | null {
 
 const RANGE_KEYS = ['minLogFrequency', 'maxLogFrequency', 'minMean', 'maxMean', 'minMax', 'maxMax', 'minIndex', 'maxIndex'] as const;
 
-function first(value: LocationQuery[string]): string | null {
+function first(value: LocationQuery[string] | undefined): string | null {
   const v = Array.isArray(value) ? value[0] : value;
   return v == null ? null : v;
 }

@@ -11,7 +11,7 @@ export interface NamedIndex {
 
 const folderOf = (p: string) => p.split(/[\\/]/).filter(Boolean).pop() ?? p;
 
-export function indexTitle(ix: NamedIndex): string {
+function indexTitle(ix: NamedIndex): string {
   return ix.dataset ? `${ix.name} · ${ix.dataset}` : ix.name;
 }
 

@@ -26,9 +26,9 @@ export interface HeatmapSettings {
 export const DEFAULT_HEATMAP: Readonly<HeatmapSettings> = { mode: 'image-first', threshold: 0, opacity: 1 };
 
 /** Image-first alpha exponent: >1 keeps weak patches nearly clear so they do not tint the image. */
-export const IMAGE_FIRST_GAMMA = 1.5;
+const IMAGE_FIRST_GAMMA = 1.5;
 /** Image-first alpha at the top of the scale: 0.9 so the image never vanishes under the map. */
-export const IMAGE_FIRST_MAX_ALPHA = 0.9;
+const IMAGE_FIRST_MAX_ALPHA = 0.9;
 
 /**
  * Alpha of a patch with normalised value t = v / upper in image-first mode:
@@ -40,7 +40,7 @@ export function overlayAlpha(t: number, opacity: number, threshold = 0): number 
 }
 
 /** Outline line width in canvas pixels for patches `px` pixels wide (about an eighth of a patch). */
-export function outlineWidth(px: number): number {
+function outlineWidth(px: number): number {
   return Math.max(1, Math.round(px / 8));
 }
 

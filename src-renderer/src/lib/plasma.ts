@@ -45,10 +45,11 @@ export type Rgb = readonly [number, number, number];
 function buildTable(): Rgb[] {
   const table: Rgb[] = [];
   let segment = 0;
+  // The last control point sits at 255, so segment + 1 never runs past the end.
   for (let i = 0; i < 256; i++) {
-    while (CONTROL_POINTS[segment + 1][0] < i) segment++;
-    const [i0, r0, g0, b0] = CONTROL_POINTS[segment];
-    const [i1, r1, g1, b1] = CONTROL_POINTS[segment + 1];
+    while (CONTROL_POINTS[segment + 1]![0] < i) segment++;
+    const [i0, r0, g0, b0] = CONTROL_POINTS[segment]!;
+    const [i1, r1, g1, b1] = CONTROL_POINTS[segment + 1]!;
     const f = (i - i0) / (i1 - i0);
     table.push([
       Math.round((r0 + (r1 - r0) * f) * 255),
@@ -65,7 +66,7 @@ export const PLASMA_TABLE: readonly Rgb[] = buildTable();
 /** Colour for t in [0, 1] (clamped; NaN counts as 0) as 8-bit [r, g, b]. */
 export function plasmaRgb(t: number): Rgb {
   const clamped = t > 0 ? (t < 1 ? t : 1) : 0;
-  return PLASMA_TABLE[Math.round(clamped * 255)];
+  return PLASMA_TABLE[Math.round(clamped * 255)]!; // clamped to 0..255 of 256 entries
 }
 
 /** CSS colour for t, optionally with alpha. */

@@ -1,7 +1,7 @@
 import type { Exemplar, FeatureDetail } from '@contract';
 
 /** Items shown per row: the index keeps 4 samples per range, so the "top" row shows as many. */
-export const ROW_LENGTH = 4;
+const ROW_LENGTH = 4;
 
 export interface DisplayRow {
   key: string;

@@ -17,13 +17,16 @@ export interface ScatterLayout {
 
 const MARGIN = { left: 58, right: 12, top: 10, bottom: 34 };
 
+// Loops below run i over 0..n-1 of arrays that all hold n values (logFrequency, logMean, px, py
+// come in pairs of one length), so their reads carry `!` (noUncheckedIndexedAccess).
+
 /** Axis range of the live features, widened to whole decades so ticks land on powers of ten. */
 function range(values: ArrayLike<number>, keep: (i: number) => boolean): { min: number; max: number } {
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < values.length; i++) {
     if (!keep(i)) continue;
-    const v = values[i];
+    const v = values[i]!;
     if (v < min) min = v;
     if (v > max) max = v;
   }
@@ -35,7 +38,7 @@ function range(values: ArrayLike<number>, keep: (i: number) => boolean): { min: 
 
 export function layoutScatter(data: ScatterData, width: number, height: number): ScatterLayout {
   const n = data.logFrequency.length;
-  const live = (i: number) => data.logFrequency[i] > DEAD_LOG;
+  const live = (i: number) => data.logFrequency[i]! > DEAD_LOG;
   const x = range(data.logFrequency, live);
   const y = range(data.logMean, live);
   const plot = { left: MARGIN.left, top: MARGIN.top, right: width - MARGIN.right, bottom: height - MARGIN.bottom };
@@ -51,49 +54,79 @@ export function layoutScatter(data: ScatterData, width: number, height: number):
       dead++;
       continue;
     }
-    px[i] = plot.left + (data.logFrequency[i] - x.min) * sx;
-    py[i] = plot.bottom - (data.logMean[i] - y.min) * sy;
+    px[i] = plot.left + (data.logFrequency[i]! - x.min) * sx;
+    py[i] = plot.bottom - (data.logMean[i]! - y.min) * sy;
   }
   return { width, height, plot, x, y, px, py, dead };
 }
 
-/** Bucketed point lookup so hover stays O(1)-ish with 100,000 points. */
+/**
+ * Bucketed point lookup so hover stays O(1)-ish with 100,000 points. The buckets are one
+ * counting sort into typed arrays (cell c holds order[start[c]] .. order[start[c + 1] - 1], in
+ * feature order), built in a few milliseconds without an array per cell.
+ */
 export class PointGrid {
   private readonly cell: number;
   private readonly cols: number;
-  private readonly buckets = new Map<number, number[]>();
+  private readonly rows: number;
+  private readonly start: Int32Array;
+  private readonly order: Int32Array;
 
   constructor(private readonly layout: ScatterLayout, cell = 8) {
     this.cell = cell;
     this.cols = Math.ceil(layout.width / cell) + 1;
-    for (let i = 0; i < layout.px.length; i++) {
-      const x = layout.px[i];
-      if (Number.isNaN(x)) continue;
-      const key = this.key(x, layout.py[i]);
-      const bucket = this.buckets.get(key);
-      if (bucket) bucket.push(i);
-      else this.buckets.set(key, [i]);
+    this.rows = Math.ceil(layout.height / cell) + 1;
+    const n = layout.px.length;
+    const cellOf = new Int32Array(n);
+    const start = new Int32Array(this.cols * this.rows + 1);
+    for (let i = 0; i < n; i++) {
+      const x = layout.px[i]!;
+      if (Number.isNaN(x)) {
+        cellOf[i] = -1;
+        continue;
+      }
+      const c = this.key(x, layout.py[i]!);
+      cellOf[i] = c;
+      start[c + 1]!++;
     }
+    for (let c = 1; c < start.length; c++) start[c]! += start[c - 1]!;
+    const next = start.slice(0, -1);
+    const order = new Int32Array(start[start.length - 1]!);
+    for (let i = 0; i < n; i++) {
+      const c = cellOf[i]!;
+      if (c >= 0) order[next[c]!++] = i;
+    }
+    this.start = start;
+    this.order = order;
+  }
+
+  private column(x: number): number {
+    return Math.min(this.cols - 1, Math.max(0, Math.floor(x / this.cell)));
+  }
+
+  private row(y: number): number {
+    return Math.min(this.rows - 1, Math.max(0, Math.floor(y / this.cell)));
   }
 
   private key(x: number, y: number): number {
-    return Math.floor(y / this.cell) * this.cols + Math.floor(x / this.cell);
+    return this.row(y) * this.cols + this.column(x);
   }
 
-  /** Nearest point within `radius` pixels of (x, y), or null. */
+  /** Nearest point within `radius` pixels of (x, y), or null (ties: the higher feature index). */
   nearest(x: number, y: number, radius = 6): number | null {
     let best: number | null = null;
     let bestD = radius * radius;
+    const { px, py } = this.layout;
+    const reach = Math.ceil(radius / this.cell);
     const cx = Math.floor(x / this.cell);
     const cy = Math.floor(y / this.cell);
-    const reach = Math.ceil(radius / this.cell);
-    for (let gy = cy - reach; gy <= cy + reach; gy++) {
-      for (let gx = cx - reach; gx <= cx + reach; gx++) {
-        const bucket = this.buckets.get(gy * this.cols + gx);
-        if (!bucket) continue;
-        for (const i of bucket) {
-          const d = (this.layout.px[i] - x) ** 2 + (this.layout.py[i] - y) ** 2;
-          if (d <= bestD) {
+    for (let gy = Math.max(0, cy - reach); gy <= Math.min(this.rows - 1, cy + reach); gy++) {
+      for (let gx = Math.max(0, cx - reach); gx <= Math.min(this.cols - 1, cx + reach); gx++) {
+        const c = gy * this.cols + gx;
+        for (let k = this.start[c]!; k < this.start[c + 1]!; k++) {
+          const i = this.order[k]!;
+          const d = (px[i]! - x) ** 2 + (py[i]! - y) ** 2;
+          if (d < bestD || (d === bestD && (best === null || i > best))) {
             bestD = d;
             best = i;
           }
@@ -107,7 +140,7 @@ export class PointGrid {
 export type StepDirection = 'left' | 'right' | 'up' | 'down';
 
 /**
- * Keyboard travel through the scatter (issue 16): the live point nearest to `from` in screen
+ * Keyboard travel through the scatter: the live point nearest to `from` in screen
  * space that lies in `direction` (within a 45° cone either side), scoring distance along the
  * direction plus twice the sideways offset so a key keeps to its line instead of jumping across
  * the cloud. Null when nothing lies that way. Points on the same pixel count as ahead for
@@ -116,13 +149,13 @@ export type StepDirection = 'left' | 'right' | 'up' | 'down';
 export function stepPoint(l: Pick<ScatterLayout, 'px' | 'py'>, from: number, direction: StepDirection): number | null {
   const x0 = l.px[from];
   const y0 = l.py[from];
-  if (x0 === undefined || Number.isNaN(x0)) return null;
+  if (x0 === undefined || y0 === undefined || Number.isNaN(x0)) return null;
   let best: number | null = null;
   let bestScore = Infinity;
   for (let i = 0; i < l.px.length; i++) {
     if (i === from || Number.isNaN(l.px[i])) continue;
-    const dx = l.px[i] - x0;
-    const dy = l.py[i] - y0;
+    const dx = l.px[i]! - x0;
+    const dy = l.py[i]! - y0;
     const along = direction === 'right' ? dx : direction === 'left' ? -dx : direction === 'down' ? dy : -dy;
     const side = Math.abs(direction === 'left' || direction === 'right' ? dy : dx);
     const same = dx === 0 && dy === 0;
@@ -144,7 +177,7 @@ export function centralPoint(l: Pick<ScatterLayout, 'px' | 'py' | 'plot'>): numb
   let bestD = Infinity;
   for (let i = 0; i < l.px.length; i++) {
     if (Number.isNaN(l.px[i])) continue;
-    const d = (l.px[i] - cx) ** 2 + (l.py[i] - cy) ** 2;
+    const d = (l.px[i]! - cx) ** 2 + (l.py[i]! - cy) ** 2;
     if (d < bestD) {
       bestD = d;
       best = i;

@@ -6,7 +6,7 @@
 // (whatever the port was). The Electron app, whose page is a file, writes the link against the
 // default `studio serve` address so it is still one `studio open` (or a running server) away.
 
-export const DEFAULT_LINK_BASE = 'http://127.0.0.1:5199/';
+const DEFAULT_LINK_BASE = 'http://127.0.0.1:5199/';
 
 /** The shareable link of the page at `href` (the token, if still in the address, is dropped). */
 export function viewLink(href: string, fallbackBase: string = DEFAULT_LINK_BASE): string {

@@ -4,19 +4,30 @@ import type { ApiErrorPayload, FeatureRow } from '@contract';
 import { useStoreClient } from '../api/storeClient';
 import { describeError } from '../api/studioError';
 import { defaultListQuery, listQueryKey, type FeatureListQuery } from '../lib/featureQueryParams';
+import { PagedRows } from '../lib/pagedRows';
 
 /** Rows per request to the core. */
 export const PAGE_SIZE = 100;
-/** Pages kept in memory; farther pages are dropped and fetched again when scrolled back to. */
+/** Pages kept in memory (least recently shown dropped first), fetched again when scrolled back to. */
 export const MAX_CACHED_PAGES = 120;
+/**
+ * Page requests outstanding at once. The host answers one at a time, so more only lengthens the
+ * queue a newly visible page waits behind after a jump (requests already sent cannot be taken
+ * back from it); two keep the host busy while the reply of the other is on its way.
+ */
+export const MAX_IN_FLIGHT = 2;
+/** Pages fetched beyond the visible ones: two in the scroll direction, one behind. */
+export const PREFETCH_AHEAD = 2;
+export const PREFETCH_BEHIND = 1;
 
 /**
  * The sorted, filtered feature table, paged from the core as the user scrolls.
  *
  * Rows are never held as one big reactive array: pages live in a plain Map of frozen (markRaw)
- * arrays and a single `version` counter tells Vue that some page arrived. Every query change
- * starts a new generation; replies from an older generation are dropped (stale-result filtering),
- * so fast typing in a filter never shows rows of a query the user already left.
+ * arrays and a single `version` counter tells Vue that some page arrived. Paging (latest viewport
+ * wins, bounded requests, prefetch, LRU cache) is PagedRows' job. Every query change starts a new
+ * epoch there; replies from an older one are dropped (stale-result filtering), so fast typing in
+ * a filter never shows rows of a query the user already left.
  */
 export const useFeaturesStore = defineStore('features', () => {
   const client = useStoreClient();
@@ -38,76 +49,75 @@ export const useFeaturesStore = defineStore('features', () => {
   const checkAnchor = ref<number | null>(null);
 
   let key = '';
-  let generation = 0;
-  const pages = new Map<number, readonly FeatureRow[]>();
-  const inflight = new Map<number, Promise<void>>();
+  /** The current query's first page, returned again when the same query comes back. */
+  let firstLoad: Promise<void> = Promise.resolve();
+  const rows = new PagedRows<FeatureRow>({
+    pageSize: PAGE_SIZE,
+    maxCachedPages: MAX_CACHED_PAGES,
+    maxInFlight: MAX_IN_FLIGHT,
+    prefetchAhead: PREFETCH_AHEAD,
+    prefetchBehind: PREFETCH_BEHIND,
+    fetchPage: async (page) => {
+      const q = query.value;
+      const result = await client.queryFeatures({
+        indexId: indexId.value!,
+        sort: q.sort,
+        desc: q.desc,
+        offset: page * PAGE_SIZE,
+        limit: PAGE_SIZE,
+        filter: q.filter,
+      });
+      return { rows: markRaw(Object.freeze(result.rows.map((r) => markRaw(r)))), total: result.total };
+    },
+    onPage: (rowTotal) => {
+      total.value = rowTotal;
+      error.value = null;
+      version.value++;
+    },
+    onError: (e) => {
+      error.value = describeError(e);
+    },
+  });
 
   function pending(): boolean {
-    return inflight.size > 0;
+    return rows.pending > 0;
   }
 
   /** Switches to a query; the same query again keeps the cache, selection and scroll. */
   function setQuery(nextIndexId: string, next: FeatureListQuery): Promise<void> {
     const nextKey = listQueryKey(nextIndexId, next);
-    if (nextKey === key) return inflight.get(0) ?? Promise.resolve();
+    if (nextKey === key) return firstLoad;
     key = nextKey;
-    generation++;
     if (indexId.value !== nextIndexId) clearChecked();
     indexId.value = nextIndexId;
     query.value = next;
-    pages.clear();
-    inflight.clear();
+    rows.reset();
     total.value = null;
     error.value = null;
     selected.value = 0;
     scrollTop.value = 0;
     version.value++;
-    return loadPage(0);
+    firstLoad = rows.want(0, 0);
+    return firstLoad;
   }
 
-  /** Drops cached rows and reloads (e.g. after the index was rebuilt). */
+  /** Drops cached rows and reloads the viewport (e.g. after the index was rebuilt). */
   function refresh(): Promise<void> {
-    generation++;
-    pages.clear();
-    inflight.clear();
+    if (indexId.value == null) return Promise.resolve();
+    rows.reset();
     version.value++;
-    return loadPage(0);
+    return rows.want(0, 0);
   }
 
   /**
-   * Fetches the loaded pages again (after tags changed), keeping the old rows on screen until the
-   * new ones arrive so the table does not flicker.
+   * Fetches the pages near the viewport again (after tags changed), keeping the old rows on
+   * screen until the new ones arrive so the table does not flicker; farther cached pages are
+   * fetched again when scrolled back to.
    */
   function reloadLoaded(): Promise<void> {
-    const loaded = [...pages.keys()];
-    generation++;
-    inflight.clear();
-    const myGeneration = generation;
-    const q = query.value;
-    const id = indexId.value;
-    if (id == null) return Promise.resolve();
-    return Promise.all(
-      (loaded.length ? loaded : [0]).map((page) =>
-        client
-          .queryFeatures({ indexId: id, sort: q.sort, desc: q.desc, offset: page * PAGE_SIZE, limit: PAGE_SIZE, filter: q.filter })
-          .then(
-            (result) => {
-              if (myGeneration !== generation) return;
-              pages.set(page, markRaw(Object.freeze(result.rows.map((r) => markRaw(r)))));
-              total.value = result.total;
-              error.value = null;
-              version.value++;
-            },
-            (e: unknown) => {
-              if (myGeneration === generation) error.value = describeError(e);
-            },
-          ),
-      ),
-    ).then(() => {
-      // Pages past the new end (a filter now matches fewer rows) are gone.
-      if (myGeneration !== generation || total.value == null) return;
-      for (const p of [...pages.keys()]) if (p * PAGE_SIZE >= Math.max(total.value, 1)) pages.delete(p);
-      version.value++;
+    if (indexId.value == null) return Promise.resolve();
+    return rows.markStale().then(() => {
+      version.value++; // pages past a smaller total may have gone
     });
   }
 
@@ -136,69 +146,26 @@ export const useFeaturesStore = defineStore('features', () => {
     checkAnchor.value = null;
   }
 
-  function loadPage(page: number): Promise<void> {
-    const existing = inflight.get(page);
-    if (existing) return existing;
-    if (pages.has(page) || indexId.value == null) return Promise.resolve();
-    const myGeneration = generation;
-    const q = query.value;
-    const request = client
-      .queryFeatures({
-        indexId: indexId.value,
-        sort: q.sort,
-        desc: q.desc,
-        offset: page * PAGE_SIZE,
-        limit: PAGE_SIZE,
-        filter: q.filter,
-      })
-      .then(
-        (result) => {
-          if (myGeneration !== generation) return; // a newer query owns the table now
-          pages.set(page, markRaw(Object.freeze(result.rows.map((r) => markRaw(r)))));
-          total.value = result.total;
-          error.value = null;
-          evictFarFrom(page);
-          version.value++;
-        },
-        (e: unknown) => {
-          if (myGeneration !== generation) return;
-          error.value = describeError(e);
-        },
-      )
-      .finally(() => {
-        if (myGeneration === generation) inflight.delete(page);
-      });
-    inflight.set(page, request);
-    return request;
-  }
-
-  function evictFarFrom(page: number): void {
-    if (pages.size <= MAX_CACHED_PAGES) return;
-    const byDistance = [...pages.keys()].sort((a, b) => Math.abs(b - page) - Math.abs(a - page));
-    for (const p of byDistance.slice(0, pages.size - MAX_CACHED_PAGES)) pages.delete(p);
-  }
-
-  /** Requests every page overlapping rows [start, end] that is not cached or on its way. */
+  /**
+   * The viewport shows rows [start, end]: fetches their pages (and prefetches around them) unless
+   * cached. Resolves when they are readable or no longer wanted (the viewport moved on).
+   */
   function ensureRange(start: number, end: number): Promise<void> {
-    const last = total.value == null ? end : Math.min(end, total.value - 1);
-    const loads: Promise<void>[] = [];
-    for (let p = Math.floor(Math.max(0, start) / PAGE_SIZE); p <= Math.floor(last / PAGE_SIZE); p++) {
-      loads.push(loadPage(p));
-    }
-    return Promise.all(loads).then(() => undefined);
+    if (indexId.value == null) return Promise.resolve();
+    return rows.want(start, end);
   }
 
   /** The row at a position in the current order, or undefined while its page is loading. */
   function rowAt(position: number): FeatureRow | undefined {
     void version.value; // reactive dependency: re-evaluate when pages arrive
-    return pages.get(Math.floor(position / PAGE_SIZE))?.[position % PAGE_SIZE];
+    return rows.row(position);
   }
 
   /** Position of a feature among the cached rows, or -1 when it is not in a loaded page. */
   function positionOf(featureIndex: number): number {
-    for (const [page, rows] of pages) {
-      const i = rows.findIndex((r) => r.index === featureIndex);
-      if (i >= 0) return page * PAGE_SIZE + i;
+    for (const [first, page] of rows.loaded()) {
+      const i = page.findIndex((r) => r.index === featureIndex);
+      if (i >= 0) return first + i;
     }
     return -1;
   }
@@ -217,7 +184,7 @@ export const useFeaturesStore = defineStore('features', () => {
     if (position >= 0 && total.value != null) {
       const target = position + delta;
       if (target < 0 || target >= total.value) return null;
-      await loadPage(Math.floor(target / PAGE_SIZE));
+      await rows.want(target, target);
       const row = rowAt(target);
       if (row) {
         selected.value = target;

@@ -49,7 +49,7 @@ export function framesSampled(summary: Pick<IndexSummary, 'framesPerClip'> | nul
 }
 
 /**
- * The flicker view (issue 4): one clip run through one or two SAEs on the same backbone layer,
+ * The flicker view: one clip run through one or two SAEs on the same backbone layer,
  * the frame being shown (shared, so both sides stay synchronised) and each side's feature.
  * Answers to superseded requests are dropped, like the query store.
  */

@@ -4,8 +4,11 @@ import type { DatasetItem } from '../../store/indexWriter.js';
 
 /** A batch as loaded from disk (decoded images, or shard bytes), before any inference. */
 export interface LoadedBatch {
+  /** The first item id and one past the last (ids ascend; a part of a split run skips some between). */
   start: number;
   end: number;
+  /** The item ids loaded, ascending. */
+  ids: number[];
   skipped: { item: number; reason: string }[];
 }
 
@@ -27,7 +30,10 @@ export interface ActivationSource<B extends LoadedBatch = LoadedBatch> {
   readonly provider: string;
   /** What identifies the source in the index config, for resume checks. */
   readonly identity: Record<string, string>;
+  /** Items [start, end). */
   load(start: number, end: number): Promise<B>;
+  /** The given item ids (ascending), e.g. one part's items of a split run (--shard). */
+  loadItems(ids: number[]): Promise<B>;
   activations(batch: B): Promise<{ rows: Float32Array; items: number[] }>;
   close(): Promise<void>;
 }

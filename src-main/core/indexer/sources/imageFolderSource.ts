@@ -68,9 +68,13 @@ export class ImageFolderSource implements ActivationSource<DecodedBatch> {
     return { model: this.manifest.manifestPath, layer: this.layer, data: this.dataset.root };
   }
 
-  async load(start: number, end: number): Promise<DecodedBatch> {
+  load(start: number, end: number): Promise<DecodedBatch> {
+    return this.loadItems(Array.from({ length: end - start }, (_, j) => start + j));
+  }
+
+  async loadItems(ids: number[]): Promise<DecodedBatch> {
     const jobs: Promise<{ item: number; pixels: Float32Array | null; reason: string }>[] = [];
-    for (let i = start; i < end; i++) {
+    for (const i of ids) {
       jobs.push(
         preprocessImage(path.join(this.dataset.root, this.dataset.items[i]!.path), this.manifest.preprocess).then(
           (r) => ({ item: i, pixels: r.pixels, reason: '' }),
@@ -80,8 +84,9 @@ export class ImageFolderSource implements ActivationSource<DecodedBatch> {
     }
     const results = await Promise.all(jobs);
     return {
-      start,
-      end,
+      start: ids[0] ?? 0,
+      end: ids.length > 0 ? ids[ids.length - 1]! + 1 : 0,
+      ids,
       good: results.filter((r) => r.pixels !== null) as { item: number; pixels: Float32Array }[],
       skipped: results.filter((r) => r.pixels === null).map((r) => ({ item: r.item, reason: r.reason })),
     };

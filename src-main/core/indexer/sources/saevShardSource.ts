@@ -117,11 +117,26 @@ export class SaevShardSource implements ActivationSource<ShardBatch> {
   }
 
   async load(start: number, end: number): Promise<ShardBatch> {
-    return { start, end, skipped: [], rows: readShardExamples(this.shards, this.layerIdx, start, end) };
+    const ids = Array.from({ length: end - start }, (_, j) => start + j);
+    return { start, end, ids, skipped: [], rows: readShardExamples(this.shards, this.layerIdx, start, end) };
+  }
+
+  /** Reads each run of consecutive ids in one go (a part of a split run skips the other parts' examples). */
+  async loadItems(ids: number[]): Promise<ShardBatch> {
+    const runs: Float32Array[] = [];
+    for (let i = 0; i < ids.length; ) {
+      let j = i + 1;
+      while (j < ids.length && ids[j] === ids[j - 1]! + 1) j++;
+      runs.push(readShardExamples(this.shards, this.layerIdx, ids[i]!, ids[j - 1]! + 1));
+      i = j;
+    }
+    const rows = runs.length === 1 ? runs[0]! : new Float32Array(runs.reduce((s, r) => s + r.length, 0));
+    if (runs.length > 1) runs.reduce((off, r) => (rows.set(r, off), off + r.length), 0);
+    return { start: ids[0] ?? 0, end: ids.length > 0 ? ids[ids.length - 1]! + 1 : 0, ids, skipped: [], rows };
   }
 
   async activations(batch: ShardBatch): Promise<{ rows: Float32Array; items: number[] }> {
-    return { rows: batch.rows, items: Array.from({ length: batch.end - batch.start }, (_, j) => batch.start + j) };
+    return { rows: batch.rows, items: batch.ids };
   }
 
   async close(): Promise<void> {}

@@ -38,7 +38,7 @@ const MATERIALISE_BUDGET_FLOOR = 64 * 2 ** 20;
  * tensor, so even a huge state dict's is a few megabytes; a larger one is refused before it is
  * inflated rather than unpickled into gigabytes.
  */
-export const MAX_PICKLE_BYTES = 256 * 2 ** 20;
+const MAX_PICKLE_BYTES = 256 * 2 ** 20;
 /** Nesting deeper than this is not a state dict; it also keeps recursion bounded. */
 const MAX_DEPTH = 32;
 
@@ -188,7 +188,7 @@ const DATA_CALLABLES: Callables = {
 const TENSOR_CLASSES = new Set(['torch.Tensor', 'torch.nn.parameter.Parameter', 'torch.nn.Parameter']);
 
 /** The allow-list as a pickle resolver; tensors it rebuilds draw on `budget`. */
-export function createTorchResolver(budget: MaterialiseBudget): (module: string, name: string) => PickleValue | undefined {
+function createTorchResolver(budget: MaterialiseBudget): (module: string, name: string) => PickleValue | undefined {
   const callables: Callables = { ...DATA_CALLABLES, ...tensorCallables(budget) };
   return (module, name) => {
     const qualified = `${module}.${name}`;
@@ -233,12 +233,14 @@ function makeStorageLoader(zip: ZipArchive, root: string): (pid: PickleValue) =>
   };
 }
 
+// The rebuild helpers take `PickleValue | undefined`: a file may pickle a call with too few
+// arguments, and the type checks below reject the missing ones like any other wrong value.
 function rebuildTensor(
   budget: MaterialiseBudget,
-  storage: PickleValue,
-  offset: PickleValue,
-  size: PickleValue,
-  stride: PickleValue,
+  storage: PickleValue | undefined,
+  offset: PickleValue | undefined,
+  size: PickleValue | undefined,
+  stride: PickleValue | undefined,
   dtype: PickleValue,
 ): TorchTensor {
   if (!(storage instanceof TorchStorage)) throw new Error(`tensor storage is a ${describe(storage)}`);
@@ -259,12 +261,12 @@ function rebuildTensor(
   return materialiseTensor(storage, { offset, size: dims, stride: strides, dtype: viewDtype }, reserve);
 }
 
-function intTuple(value: PickleValue, what: string): number[] {
+function intTuple(value: PickleValue | undefined, what: string): number[] {
   if (!Array.isArray(value) || !value.every((n) => typeof n === 'number')) throw new Error(`tensor ${what} is not a tuple of ints`);
   return value as number[];
 }
 
-function expectTensor(value: PickleValue, what: string): TorchTensor {
+function expectTensor(value: PickleValue | undefined, what: string): TorchTensor {
   if (!(value instanceof TorchTensor)) throw new Error(`${what} wraps a ${describe(value)}, not a tensor`);
   return value;
 }

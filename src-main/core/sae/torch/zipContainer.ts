@@ -34,11 +34,11 @@ const DEFLATE_MAX_RATIO = 1032;
  * own size. torch.save stores entries uncompressed; a re-zipped checkpoint of float weights
  * inflates about 1.1x, so these leave ample room while refusing bombs before they allocate.
  */
-export const INFLATE_BUDGET_FLOOR = 64 * 2 ** 20;
-export const INFLATE_BUDGET_FACTOR = 32;
+const INFLATE_BUDGET_FLOOR = 64 * 2 ** 20;
+const INFLATE_BUDGET_FACTOR = 32;
 
-export const ZIP_METHOD_STORED = 0;
-export const ZIP_METHOD_DEFLATED = 8;
+const ZIP_METHOD_STORED = 0;
+const ZIP_METHOD_DEFLATED = 8;
 
 export interface ZipEntry {
   name: string;

@@ -22,6 +22,12 @@ interface FeatureJson {
   mean: number;
   max: number;
   exemplars: Array<{ item: string; value: number }>;
+  /**
+   * Exemplars across activation ranges, as the API's FeatureDetail.rangeSamples (strongest range
+   * first; lo ≤ value < hi, hi null for the open top) with items trimmed like `exemplars`; null
+   * for an index built before range samples.
+   */
+  rangeSamples: Array<{ lo: number; hi: number | null; count: number; items: Array<{ item: string; value: number }> }> | null;
   /** Video indexes only. */
   autocorrelation?: number | null;
   switch_rate?: number | null;
@@ -36,6 +42,8 @@ function toFeatureJson(detail: FeatureDetail, video = false): FeatureJson {
     max: row.max,
     ...(video ? { autocorrelation: row.autocorrelation, switch_rate: row.switchRate } : {}),
     exemplars: detail.exemplars.map((e) => ({ item: e.item, value: e.value })),
+    rangeSamples:
+      detail.rangeSamples?.map((r) => ({ lo: r.lo, hi: r.hi, count: r.count, items: r.items.map((e) => ({ item: e.item, value: e.value })) })) ?? null,
   };
 }
 

@@ -4,7 +4,8 @@ import type { StudioBackend } from '../../../core/backend.js';
 import { parseGroups } from '../parseGroups.js';
 import { EXIT, errorMessage, withBackend, type CliDeps } from '../context.js';
 import { formatCount, formatDuration } from '../progressLine.js';
-import { createProgressReporter } from '../progressReporter.js';
+import { multiDeviceIndex } from './multiDeviceIndex.js';
+import { createJsonProgressReporter, createProgressReporter } from '../progressReporter.js';
 
 // `studio index`: starts an indexing job in the service (which runs it on its worker), follows
 // the job's events with a progress line, and maps the outcome to an exit code. Ctrl-C cancels
@@ -16,7 +17,7 @@ type Outcome = { job: JobInfo; cancelRequested: boolean } | { forced: true };
 
 /** Starts the job and resolves when it ends, or when the user presses Ctrl-C a second time. */
 function runJob(backend: StudioBackend, request: IndexRequest, deps: CliDeps): Promise<Outcome> {
-  const reporter = createProgressReporter(deps.stderr, deps.now);
+  const reporter = deps.env.STUDIO_PROGRESS === 'json' ? createJsonProgressReporter(deps.stderr, deps.now) : createProgressReporter(deps.stderr, deps.now);
   return new Promise<Outcome>((resolve, reject) => {
     let jobId: string | null = null;
     let cancelRequested = false;
@@ -39,7 +40,7 @@ function runJob(backend: StudioBackend, request: IndexRequest, deps: CliDeps): P
     };
     const onJob = (job: JobInfo) => {
       if (FINAL_STATES.has(job.state)) settle({ job, cancelRequested });
-      else reporter.update(job);
+      else reporter.update(job.progress);
     };
     // Subscribe before starting, so events of a fast job are not missed.
     const unsubscribe = backend.onEvent((event: StudioEvent) => {
@@ -91,9 +92,13 @@ export interface IndexOptions {
   norm?: 'none' | 'scale' | 'constant_norm_rescale' | 'layer_norm';
   normScale?: number;
   groups?: string;
+  shard?: string;
+  /** Several devices: one part per device, merged at the end (multiDeviceIndex.ts). */
+  devices?: string;
   out: string;
   topK?: number;
   batch?: number;
+  memoryBudget?: number;
   provider?: IndexRequest['provider'];
 }
 
@@ -102,6 +107,7 @@ export async function indexCommand(options: IndexOptions, deps: CliDeps): Promis
     deps.stderr.write('error: give --model and --data (images through a backbone), or --shards (saev activations)\n');
     return EXIT.usage;
   }
+  if (options.devices) return multiDeviceIndex(options, options.devices, deps);
   const resolve = (p?: string) => (p ? path.resolve(p) : undefined);
   const saes = (Array.isArray(options.sae) ? options.sae : [options.sae]).map((p) => path.resolve(p));
   const request: IndexRequest = {
@@ -120,9 +126,11 @@ export async function indexCommand(options: IndexOptions, deps: CliDeps): Promis
     out: path.resolve(options.out),
     topK: options.topK,
     batch: options.batch,
+    memoryBudget: options.memoryBudget,
     provider: options.provider,
     normalization: options.norm ? { mode: options.norm, scale: options.normScale ?? null } : undefined,
     ...(options.groups !== undefined ? { groups: parseGroups(options.groups) } : {}),
+    ...(options.shard !== undefined ? { shard: options.shard } : {}),
   };
   const started = deps.now();
   return withBackend(deps, {}, async (backend) => {

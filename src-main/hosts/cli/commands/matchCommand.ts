@@ -30,17 +30,9 @@ export async function matchCommand(aDir: string, bDir: string, opts: { json?: bo
       }
       return EXIT.ok;
     }
-    const best = async (indexId: string, otherId: string, n: number, keys: [string, string]) => {
-      const rows: Record<string, number>[] = [];
-      for (let f = 0; f < n; f++) {
-        const m = await backend.featureMatches({ indexId, otherId, feature: f, limit: 1 });
-        const top = m.matches[0];
-        if (top) rows.push({ [keys[0]]: f, [keys[1]]: top.other, score: top.score });
-      }
-      return rows;
-    };
-    const aToB = await best(a.id, b.id, a.features, ['a', 'b']);
-    const bToA = await best(b.id, a.id, b.features, ['b', 'a']);
+    // Each index holds both directions; its own rank-0 rows give its best matches in one query.
+    const aToB = (await backend.matchBest({ indexId: a.id, otherId: b.id })).map((r) => ({ a: r.feature, b: r.other, score: r.score }));
+    const bToA = (await backend.matchBest({ indexId: b.id, otherId: a.id })).map((r) => ({ b: r.feature, a: r.other, score: r.score }));
     const mutual: { a: number; b: number; score: number }[] = [];
     for (let offset = 0; ; offset += 5000) {
       const page = await backend.matchList({ indexId: a.id, otherId: b.id, kind: 'mutual', sort: 'score', desc: true, offset, limit: 5000 });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startWebHost } from '../../web/webHost.js';
-import { EXIT, withBackend, type CliDeps } from '../context.js';
+import { EXIT, withServedBackend, type CliDeps } from '../context.js';
 import { DEFAULT_PORT, rendererDirOf } from './serveCommand.js';
 
 // `studio open LINK [DIR]`: what `studio serve --open` does, landing on the view a "Copy link"
@@ -52,7 +52,7 @@ export async function openCommand(
     await deps.buildRenderer(deps.projectRoot);
   }
   const openAtStart = dir ? path.resolve(dir) : undefined;
-  return withBackend(deps, { openAtStart }, async (backend) => {
+  return withServedBackend(deps, { openAtStart }, async (backend) => {
     const host = await startWebHost({ backend, port: options.port ?? DEFAULT_PORT, anyPortIfTaken: options.port === undefined, rendererDir });
     // The token rides in the query, the route in the hash; the page drops the token once signed in.
     const url = new URL(host.url);

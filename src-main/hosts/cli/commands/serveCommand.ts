@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startWebHost } from '../../web/webHost.js';
-import { EXIT, withBackend, type CliDeps } from '../context.js';
+import { EXIT, withServedBackend, type CliDeps } from '../context.js';
+import { DEFAULT_PORT } from './defaultPort.js';
 
 // `studio serve [DIR]`: the studio in a browser, on 127.0.0.1 (reach a remote GPU box through an
 // SSH tunnel). Builds the renderer first when this checkout has never built it. Without --port it
@@ -9,7 +10,7 @@ import { EXIT, withBackend, type CliDeps } from '../context.js';
 // browser (what `npm start` does when Electron cannot run). The printed and opened address carries
 // the run's access token (see hosts/web/accessToken.ts): without it the host answers nothing.
 
-export const DEFAULT_PORT = 5199;
+export { DEFAULT_PORT };
 
 export function rendererDirOf(projectRoot: string): string {
   return path.join(projectRoot, 'out', 'renderer');
@@ -24,7 +25,7 @@ export async function serveCommand(dir: string | undefined, options: { port?: nu
   const openAtStart = dir ? path.resolve(dir) : undefined;
   // STUDIO_DEMO_SIZE=small: the welcome screen's demo button builds the smaller demo.
   const demoSize = deps.env.STUDIO_DEMO_SIZE === 'small' ? ('small' as const) : undefined;
-  return withBackend(deps, { openAtStart, demoSize }, async (backend) => {
+  return withServedBackend(deps, { openAtStart, demoSize }, async (backend) => {
     const host = await startWebHost({
       backend,
       port: options.port ?? DEFAULT_PORT,

@@ -23,22 +23,35 @@ function loadImage(src: string, crossOrigin: boolean): Promise<HTMLImageElement>
   });
 }
 
-/**
- * A thumbnail as a data: URI, or null when it cannot be read. The web host serves thumbnails to
- * pages holding its token cookie, so fetch goes with same-origin credentials. Electron's
- * studio-thumb: scheme is outside the page's connect-src, so fetch is refused there; the fallback
- * draws the image (img-src allows the scheme) into a canvas and reads it back as PNG.
- */
-export async function thumbnailDataUrl(url: string): Promise<string | null> {
-  if (url.startsWith('data:')) return url;
+/** Whether `url` is on the page's own origin (the web host's /thumb/ route), so fetch may read it. */
+function sameOrigin(url: string): boolean {
   try {
-    const res = await fetch(url, { credentials: 'same-origin' });
-    if (res.ok) {
-      const blob = await res.blob();
-      if (blob.type.startsWith('image/')) return await blobToDataUrl(blob);
-    }
+    return new URL(url, window.location.href).origin === window.location.origin;
   } catch {
-    // fall through to drawing it
+    return false;
+  }
+}
+
+/**
+ * A thumbnail as a data: URI, or null when it cannot be read. The web host serves thumbnails on
+ * the page's origin to pages holding its token cookie: fetch reads the bytes as they are. In
+ * Electron they come from the studio-thumb: scheme, which the page's CSP allows as an image
+ * (img-src) but not as a connection (connect-src 'self'): there the image is loaded with
+ * crossorigin="anonymous" (the scheme answers our page's origin with CORS headers, see
+ * thumbProtocol.ts), drawn into a canvas and read back as PNG.
+ */
+async function thumbnailDataUrl(url: string): Promise<string | null> {
+  if (url.startsWith('data:')) return url;
+  if (sameOrigin(url)) {
+    try {
+      const res = await fetch(url, { credentials: 'same-origin' });
+      if (res.ok) {
+        const blob = await res.blob();
+        if (blob.type.startsWith('image/')) return await blobToDataUrl(blob);
+      }
+    } catch {
+      // fall through to drawing it
+    }
   }
   try {
     const img = await loadImage(url, true);
@@ -61,14 +74,14 @@ export async function thumbnailDataUrls(urls: readonly string[], concurrency = 6
   const worker = async () => {
     while (next < urls.length) {
       const i = next++;
-      out[i] = await thumbnailDataUrl(urls[i]);
+      out[i] = await thumbnailDataUrl(urls[i]!); // i < urls.length
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, urls.length) }, worker));
   return out;
 }
 
-export function svgBlob(figure: FigureSvg): Blob {
+function svgBlob(figure: FigureSvg): Blob {
   return new Blob([figure.svg], { type: 'image/svg+xml;charset=utf-8' });
 }
 
@@ -77,7 +90,7 @@ export function svgBlob(figure: FigureSvg): Blob {
  * figure). The SVG is drawn through an Image of a Blob URL; its images are data: URIs, so nothing
  * outside the document is loaded and the canvas stays readable.
  */
-export async function pngBlob(figure: FigureSvg, scale = 2): Promise<Blob> {
+async function pngBlob(figure: FigureSvg, scale = 2): Promise<Blob> {
   const url = URL.createObjectURL(svgBlob(figure));
   try {
     const img = await loadImage(url, false);
@@ -98,7 +111,7 @@ export async function pngBlob(figure: FigureSvg, scale = 2): Promise<Blob> {
 }
 
 /** Offers a file for download (the browser's download, Electron's save dialog). */
-export function saveBlob(blob: Blob, fileName: string): void {
+function saveBlob(blob: Blob, fileName: string): void {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;

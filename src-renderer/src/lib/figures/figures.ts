@@ -1,4 +1,4 @@
-// Publication figures (issue 17): exemplar grids, activation histograms, flicker frame strips and
+// Publication figures: exemplar grids, activation histograms, flicker frame strips and
 // match pairs as standalone SVG documents. Everything a reader needs to cite the figure is drawn
 // into it: the feature id (NAME/INDEX), the index name and dataset, and the colour scale (a plasma
 // bar from 0 to the feature's shared upper value). Builders are pure: images come in as data: URIs
@@ -7,7 +7,8 @@
 import type { HistogramSpec } from '@contract';
 import { plasmaRgb } from '../plasma';
 import { overlayAlpha } from '../patchOverlay';
-import { formatCount, formatDecade, formatValue } from '../format';
+import { formatCount, formatValue } from '../format';
+import { countTicks, decadeTicks, histogramView } from '../histogramAxis';
 import { el, fileStem, fitText, hex, n, text, xml, type FigureSvg } from './svg';
 
 const FONT = 'Helvetica, Arial, sans-serif';
@@ -120,7 +121,7 @@ function patchRects(x: number, y: number, w: number, h: number, patchMap: readon
     const y0 = Math.round((row * h) / rows);
     const y1 = Math.round(((row + 1) * h) / rows);
     for (let col = 0; col < cols; col++) {
-      const v = patchMap[row * cols + col];
+      const v = patchMap[row * cols + col] ?? 0; // a short map leaves the rest of the tile bare
       if (!(v > 0)) continue;
       const t = Math.min(v / upper, 1);
       const x0 = Math.round((col * w) / cols);
@@ -264,15 +265,7 @@ export function histogramFigure(input: HistogramFigureInput): FigureSvg {
   const { counts, spec } = input;
   const nBins = counts.length;
   const binW = (spec.log10Max - spec.log10Min) / Math.max(1, nBins);
-  const first = counts.findIndex((c) => c > 0);
-  let lo = spec.log10Min;
-  let hi = spec.log10Max;
-  if (first >= 0) {
-    let last = nBins - 1;
-    while (last > first && counts[last] === 0) last--;
-    lo = Math.max(spec.log10Min, Math.floor(spec.log10Min + first * binW) - 1);
-    hi = Math.max(Math.min(spec.log10Max, Math.ceil(spec.log10Min + (last + 1) * binW) + 1), lo + 2);
-  }
+  const { lo, hi } = histogramView(counts, spec);
   const xOf = (l: number) => M.left + ((l - lo) / (hi - lo)) * plotW;
   const maxCount = Math.max(0, ...counts);
   const yMaxLog = Math.log10(1 + Math.max(1, maxCount));
@@ -281,12 +274,11 @@ export function histogramFigure(input: HistogramFigureInput): FigureSvg {
 
   let grid = '';
   let yTicks = '';
-  for (let e = 0; 10 ** e <= maxCount; e++) {
-    const y = yOf(10 ** e);
+  for (const { y, label } of countTicks(maxCount, yOf, 10)) {
     grid += el('line', { x1: M.left, x2: M.left + plotW, y1: y, y2: y, stroke: '#ececec' });
     yTicks +=
       el('line', { x1: M.left - 4, x2: M.left, y1: y, y2: y, stroke: MUTED }) +
-      text(M.left - 7, y + 3.5, formatCount(10 ** e), { class: 'tick', 'font-size': 10, fill: MUTED, 'text-anchor': 'end' });
+      text(M.left - 7, y + 3.5, label, { class: 'tick', 'font-size': 10, fill: MUTED, 'text-anchor': 'end' });
   }
   let bars = '';
   counts.forEach((count, i) => {
@@ -303,12 +295,10 @@ export function histogramFigure(input: HistogramFigureInput): FigureSvg {
     );
   });
   let xTicks = '';
-  const step = Math.max(1, Math.ceil(40 / (plotW / (hi - lo))));
-  for (let e = Math.ceil(lo); e <= Math.floor(hi); e += step) {
-    const x = xOf(e);
+  for (const { x, label } of decadeTicks({ lo, hi }, xOf, 10)) {
     xTicks +=
       el('line', { x1: x, x2: x, y1: base, y2: base + 4, stroke: MUTED }) +
-      text(x, base + 16, formatDecade(e), { class: 'tick', 'font-size': 10, fill: MUTED, 'text-anchor': 'middle' });
+      text(x, base + 16, label, { class: 'tick', 'font-size': 10, fill: MUTED, 'text-anchor': 'middle' });
   }
   const marker = (v: number, cls: string, dash: string | null) => {
     if (!(v > 0)) return '';

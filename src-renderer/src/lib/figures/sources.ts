@@ -9,7 +9,7 @@ import type { FigureItem, GridFigureInput, HeatmapStyle } from './figures';
 export type FigureIndex = Pick<IndexSummary, 'name' | 'dataset'>;
 
 /** The exemplars of a detail as figure items, given their thumbnails (same order). */
-export function figureItemsOf(detail: FeatureDetail, thumbnails: readonly (string | null)[]): FigureItem[] {
+function figureItemsOf(detail: FeatureDetail, thumbnails: readonly (string | null)[]): FigureItem[] {
   return detail.exemplars.map((e, i) => ({
     rank: e.rank,
     value: e.value,

@@ -19,7 +19,7 @@ export function n(v: number): string {
 }
 
 /** `name="value"` pairs for an element; undefined/null values are left out. */
-export function attrs(a: Record<string, string | number | null | undefined>): string {
+function attrs(a: Record<string, string | number | null | undefined>): string {
   return Object.entries(a)
     .flatMap(([k, v]) => (v === undefined || v === null ? [] : [` ${k}="${xml(typeof v === 'number' ? n(v) : v)}"`]))
     .join('');

@@ -1,8 +1,22 @@
 import { z } from 'zod';
-import type { ApiErrorPayload } from '../contract/index.js';
+import type {
+  ApiErrorPayload,
+  ClipFeature,
+  ClosestFeature,
+  FeatureCategory,
+  InterveneResult,
+  InterveneSession,
+  MatchPairDetail,
+  MatchSummary,
+  OpenClip,
+  PatchFeature,
+  QueryImage,
+  SimilarFeature,
+} from '../../contract/index.js';
 
-// Messages between the service and the analysis worker (matching, patch queries, decoder
-// similarity, interventions). Validated on arrival in the worker since they cross a thread boundary.
+// Messages between the analysis services and the analysis worker (matching, patch queries,
+// decoder similarity, clips, interventions). Validated on arrival in the worker since they cross a
+// thread boundary. Lives in core so that both sides import it without core reaching into worker/.
 
 const side = z.object({ indexId: z.string(), path: z.string(), name: z.string(), features: z.number().int().nonnegative() });
 const queryIndex = z.object({ indexId: z.string(), name: z.string(), config: z.any() });
@@ -10,7 +24,10 @@ const queryIndex = z.object({ indexId: z.string(), name: z.string(), config: z.a
 export const analysisRequestSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('match'), id: z.number(), a: side, b: side }),
   z.object({ type: z.literal('pair'), id: z.number(), aPath: z.string(), bPath: z.string(), a: z.number().int(), b: z.number().int(), score: z.number().nullable() }),
-  z.object({ type: z.literal('similar'), id: z.number(), saePath: z.string(), feature: z.number().int().nonnegative(), limit: z.number().int().positive() }),
+  /** Decoder similarity in the index folder `dir` (its saved directions, else the checkpoint at saePath). */
+  z.object({ type: z.literal('similar'), id: z.number(), dir: z.string(), saeHash: z.string(), saePath: z.string().nullable(), feature: z.number().int().nonnegative(), limit: z.number().int().positive() }),
+  /** Every feature's suggested category (search by meaning for a category word), from the index folder `dir`. */
+  z.object({ type: z.literal('suggested'), id: z.number(), dir: z.string() }),
   z.object({ type: z.literal('loadImage'), id: z.number(), bytes: z.instanceof(Uint8Array), name: z.string(), indexes: z.array(queryIndex) }),
   z.object({
     type: z.literal('query'),
@@ -55,8 +72,30 @@ export const analysisRequestSchema = z.discriminatedUnion('type', [
 ]);
 
 export type AnalysisRequest = z.infer<typeof analysisRequestSchema>;
+export type AnalysisType = AnalysisRequest['type'];
+export type AnalysisMessage<T extends AnalysisType> = Extract<AnalysisRequest, { type: T }>;
+/** What a caller sends: the message without the id the client assigns. */
+export type AnalysisPayload<T extends AnalysisType> = Omit<AnalysisMessage<T>, 'id'>;
+
+/** What each request resolves with: the worker's handlers and the client's callers agree on it here. */
+export interface AnalysisResults {
+  match: MatchSummary;
+  pair: MatchPairDetail;
+  similar: SimilarFeature[];
+  suggested: [number, FeatureCategory | null][];
+  loadImage: QueryImage;
+  query: PatchFeature[];
+  interveneOpen: InterveneSession;
+  /** The service adds the edits as applied (multiples scaled by the index's maxima). */
+  interveneRun: Omit<InterveneResult, 'edits'>;
+  clipOpen: OpenClip;
+  clipFeature: ClipFeature;
+  clipClosest: ClosestFeature[];
+}
+
+export type AnalysisProgress = { phase: 'reading' | 'matching' | 'saving'; done: number; total: number };
 
 export type AnalysisReply =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: ApiErrorPayload }
-  | { id: number; progress: { phase: 'reading' | 'matching' | 'saving'; done: number; total: number } };
+  | { id: number; progress: AnalysisProgress };

@@ -1,0 +1,147 @@
+// Benchmark (not a test): memory and disk of an index build at ViT-B/16 geometry (issue 19).
+//
+//   npx tsx scripts/bench-build-memory.ts [--items 500,1500] [--patches 256] [--features 32768]
+//                                         [--d 64] [--k 20] [--budget 1024] [--src DIR]
+//
+// Writes synthetic saev shards (CLS + `patches` tokens per item: Gaussian noise plus one of a few
+// hundred concept directions, so features fire on a few patches of an item as real TopK codes do)
+// and a TopK SAE, then builds an index from them at each item count in a child process under
+// /usr/bin/time, and prints: peak RSS, index size on disk (and the largest the folder got while
+// building, WAL included), bytes per exemplar patch map, and the longest stall between progress
+// reports and the longest single checkpoint call during the pass (a checkpoint blocks the run
+// while it runs; the final, complete write is left out). RSS that stays flat as items grow is the
+// point. --src DIR builds with another source tree (e.g. `git archive HEAD | tar -x -C DIR` with
+// node_modules linked) to compare before/after on the same shards.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { folderBytes, writeSyntheticShards } from './lib/syntheticShards.js';
+import { makeSae } from '../tests/helpers/makeSae.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SEED = 0x5ca1ab1e;
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+/** Child mode: build one index with the given tree's runIndex and report the progress stalls. */
+async function child(): Promise<void> {
+  const [src, shards, sae, out, budget] = process.argv.slice(3) as [string, string, string, string, string];
+  const load = async (rel: string) => (fs.existsSync(path.join(src, rel)) ? await import(pathToFileURL(path.join(src, rel)).href) : null);
+  const { runIndex } = (await load('src-main/core/indexer/runIndex.ts')) as typeof import('../src-main/core/indexer/runIndex.js');
+  // The longest the run's own thread spent in one checkpoint call (the final, complete write at the
+  // end excluded): what a checkpoint holds indexing up by. Wrapped from outside so that trees
+  // before and after sliced checkpoints are measured alike.
+  let longestCheckpointMs = 0;
+  const timeCalls = (proto: Record<string, unknown> | undefined, name: string, isFinal: (args: unknown[]) => boolean) => {
+    const orig = proto?.[name] as ((...a: unknown[]) => unknown) | undefined;
+    if (!proto || !orig) return;
+    proto[name] = function (this: unknown, ...args: unknown[]) {
+      const final = isFinal(args);
+      const t0 = performance.now();
+      const r = orig.apply(this, args);
+      if (!final) longestCheckpointMs = Math.max(longestCheckpointMs, performance.now() - t0);
+      return r;
+    };
+  };
+  const writerProto = ((await load('src-main/core/store/indexWriter.ts')) as { IndexWriter: { prototype: Record<string, unknown> } }).IndexWriter.prototype;
+  const sliceProto = ((await load('src-main/core/store/checkpointWrite.ts')) as { CheckpointWrite: { prototype: Record<string, unknown> } } | null)?.CheckpointWrite.prototype;
+  let finalWrite = false;
+  timeCalls(writerProto, 'checkpoint', (a) => (finalWrite = a[3] === true));
+  timeCalls(writerProto, 'beginCheckpoint', (a) => a[3] === true);
+  timeCalls(sliceProto, 'step', () => finalWrite);
+  timeCalls(sliceProto, 'finish', () => finalWrite);
+  timeCalls(sliceProto, 'freeze', () => false);
+  // Gaps between consecutive 'indexing' reports (every 250 ms while batches flow): a longer one
+  // is a batch or a checkpoint holding the run up.
+  let last = 0;
+  let longest = 0;
+  const t0 = Date.now();
+  await runIndex(
+    { shards, layer: '0', sae, out, memoryBudget: Number(budget) },
+    {
+      onProgress: (p) => {
+        const now = Date.now();
+        if (p.phase !== 'indexing') return;
+        if (last > 0 && p.done > 0) longest = Math.max(longest, now - last);
+        last = now;
+      },
+    },
+  );
+  process.stdout.write(`CHILD ${JSON.stringify({ longestStallMs: longest, longestCheckpointMs, wallS: (Date.now() - t0) / 1000 })}\n`);
+}
+
+
+
+interface Result {
+  items: number;
+  peakRssMiB: number;
+  cpuS: number;
+  diskMB: number;
+  peakDiskMB: number;
+  mapBytes: number;
+  maps: number;
+  longestStallMs: number;
+  longestCheckpointMs: number;
+}
+
+async function build(src: string, shards: string, sae: string, out: string, budget: number, items: number): Promise<Result> {
+  fs.rmSync(out, { recursive: true, force: true });
+  const tsx = path.join(REPO, 'node_modules/.bin/tsx');
+  const proc = spawn('/usr/bin/time', ['-f', 'BENCH %U %S %M', tsx, fileURLToPath(import.meta.url), '--child', src, shards, sae, out, String(budget)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  let peakDisk = 0;
+  const poll = setInterval(() => (peakDisk = Math.max(peakDisk, folderBytes(out))), 100);
+  const code = await new Promise<number | null>((resolve) => proc.on('close', resolve));
+  clearInterval(poll);
+  const line = stderr.split('\n').find((l) => l.startsWith('BENCH '));
+  const childLine = stdout.split('\n').find((l) => l.startsWith('CHILD '));
+  if (code !== 0 || !line || !childLine) throw new Error(`build failed (${code}):\n${stderr.slice(-3000)}`);
+  const [user, sys, rssKb] = line.slice(6).split(' ').map(Number) as [number, number, number];
+  const { longestStallMs, longestCheckpointMs } = JSON.parse(childLine.slice(6)) as { longestStallMs: number; longestCheckpointMs: number };
+  const Database = (await import('better-sqlite3')).default;
+  const db = new Database(path.join(out, 'index.sqlite'), { readonly: true });
+  const row = db.prepare('SELECT SUM(length(maps)) AS bytes, SUM(n) AS maps FROM exemplars').get() as { bytes: number; maps: number };
+  db.close();
+  return { items, peakRssMiB: rssKb / 1024, cpuS: user + sys, diskMB: folderBytes(out) / 1e6, peakDiskMB: Math.max(peakDisk, folderBytes(out)) / 1e6, mapBytes: row.bytes, maps: row.maps, longestStallMs, longestCheckpointMs };
+}
+
+async function main(): Promise<void> {
+  const itemSizes = arg('items', '500,1500').split(',').map(Number);
+  const patches = Number(arg('patches', '256'));
+  const features = Number(arg('features', '32768'));
+  const d = Number(arg('d', '64'));
+  const k = Number(arg('k', '20'));
+  const budget = Number(arg('budget', '1024'));
+  const src = path.resolve(arg('src', REPO));
+  const work = path.resolve(arg('work', path.join(os.tmpdir(), 'bench-build-memory')));
+  fs.mkdirSync(work, { recursive: true });
+  const sae = makeSae(path.join(work, 'saes'), { dIn: d, dSae: features, architecture: 'topk', k, seed: 7, format: 'safetensors', name: `topk-${features}` });
+  console.log(`${features} features (TopK k=${k}), d=${d}, ${patches} patches, budget ${budget} MiB, source tree ${src}`);
+  const results: Result[] = [];
+  for (const items of itemSizes) {
+    const shards = path.join(work, `shards-${items}x${patches}x${d}`);
+    writeSyntheticShards({ dir: shards, items, patches, d, seed: SEED, conceptShare: 0.3, popularity: 'uniform' });
+    const r = await build(src, shards, sae, path.join(work, `index-${items}`), budget, items);
+    results.push(r);
+    console.log(
+      `${String(items).padStart(7)} items: peak RSS ${r.peakRssMiB.toFixed(0)} MiB, CPU ${r.cpuS.toFixed(1)} s, disk ${r.diskMB.toFixed(1)} MB (peak ${r.peakDiskMB.toFixed(1)} MB), ` +
+        `patch maps ${(r.mapBytes / 1e6).toFixed(1)} MB = ${(r.mapBytes / Math.max(1, r.maps)).toFixed(0)} B per map (float16 dense: ${patches * 2} B), longest progress stall ${r.longestStallMs} ms, longest checkpoint block ${r.longestCheckpointMs.toFixed(0)} ms`,
+    );
+  }
+  if (results.length >= 2) {
+    const a = results[0]!;
+    const b = results[results.length - 1]!;
+    console.log(`items ×${(b.items / a.items).toFixed(1)}: peak RSS ×${(b.peakRssMiB / a.peakRssMiB).toFixed(2)}, disk ×${(b.diskMB / a.diskMB).toFixed(2)}`);
+  }
+}
+
+if (process.argv[2] === '--child') await child();
+else await main();

@@ -1,0 +1,57 @@
+import type { ApiArgs, ApiMethod } from '../../src-main/contract/index.js';
+
+// One well-formed argument per contract method, checked against the contract at compile time:
+// a new method does not compile until it has a sample here. Tests that route every method
+// (hosts, bridge) send these; what each fake or service does with them is not the point.
+
+export const SAMPLE_INDEX_ID = 'idx1';
+
+export const SAMPLE_ARGS: { [M in ApiMethod]: ApiArgs<M> } = {
+  appInfo: undefined,
+  pickPath: { kind: 'file' },
+  openIndex: { path: '/p' },
+  indexSummary: { indexId: SAMPLE_INDEX_ID },
+  renameIndex: { indexId: SAMPLE_INDEX_ID, name: 'toys' },
+  skippedItems: { indexId: SAMPLE_INDEX_ID },
+  inspectModel: { manifest: 'm.json' },
+  inspectOnnx: { path: 'm.onnx' },
+  createManifest: { onnx: 'm.onnx', layers: ['block_1'], preset: 'clip' },
+  inspectSae: { path: 's' },
+  queryFeatures: { indexId: SAMPLE_INDEX_ID, sort: 'index', desc: false, offset: 0, limit: 1 },
+  featureDetail: { indexId: SAMPLE_INDEX_ID, feature: 0 },
+  scatter: { indexId: SAMPLE_INDEX_ID },
+  listItems: { indexId: SAMPLE_INDEX_ID },
+  itemDetail: { indexId: SAMPLE_INDEX_ID, item: 0 },
+  searchFeatures: { indexId: SAMPLE_INDEX_ID, text: 'dog' },
+  featureTags: { indexId: SAMPLE_INDEX_ID, feature: 0 },
+  editTags: { indexId: SAMPLE_INDEX_ID, features: [0], reviewed: true },
+  restoreTags: { indexId: SAMPLE_INDEX_ID, records: [] },
+  tagOverview: { indexId: SAMPLE_INDEX_ID },
+  exportTags: { indexId: SAMPLE_INDEX_ID, format: 'csv' },
+  importTags: { indexId: SAMPLE_INDEX_ID, format: 'csv', text: '' },
+  suggestCategory: { indexId: SAMPLE_INDEX_ID, feature: 0 },
+  tagAgreement: { indexId: SAMPLE_INDEX_ID },
+  noteAuthor: undefined,
+  setNoteAuthor: { author: 'me' },
+  startIndex: { model: 'm', layer: 'l', sae: 's', data: 'd', out: 'o' },
+  cancelJob: { jobId: 'j' },
+  listJobs: undefined,
+  buildDemo: {},
+  demoStatus: undefined,
+  matchIndexes: { indexId: SAMPLE_INDEX_ID, otherId: 'idx2' },
+  cancelMatch: undefined,
+  matchSummary: { indexId: SAMPLE_INDEX_ID, otherId: 'idx2' },
+  matchRuns: { indexId: SAMPLE_INDEX_ID },
+  featureMatches: { indexId: SAMPLE_INDEX_ID, otherId: 'idx2', feature: 0 },
+  matchBest: { indexId: SAMPLE_INDEX_ID, otherId: 'idx2' },
+  matchList: { indexId: SAMPLE_INDEX_ID, otherId: 'idx2', kind: 'mutual', sort: 'score', desc: true, offset: 0, limit: 1 },
+  matchPair: { indexId: SAMPLE_INDEX_ID, otherId: 'idx2', feature: 0, other: 1 },
+  similarFeatures: { indexId: SAMPLE_INDEX_ID, feature: 0 },
+  loadQueryImage: { image: { path: '/i.png' }, indexIds: [SAMPLE_INDEX_ID] },
+  queryPatches: { imageId: 'img', indexId: SAMPLE_INDEX_ID, patches: [[0, 0]] },
+  openClip: { indexId: SAMPLE_INDEX_ID, path: '/clip.mp4' },
+  clipFeature: { clipId: 'c', indexId: SAMPLE_INDEX_ID, feature: 0 },
+  closestFeatures: { clipId: 'c', indexId: SAMPLE_INDEX_ID, feature: 0, otherIndexId: 'idx2' },
+  interveneOpen: { indexId: SAMPLE_INDEX_ID, head: '/head', image: { path: '/i.png' } },
+  interveneRun: { sessionId: 's', edits: [{ feature: 0, multiple: 2 }], patches: null },
+};
