@@ -165,7 +165,7 @@ async function measure(service: StudioService, dir: string, other: string | null
   out.set('scatter ms', scatterMs);
   out.set('scatter JSON KB', JSON.stringify(scatter).length / 1024);
 
-  const top = (await service.queryFeatures({ indexId, sort: 'frequency', desc: true, offset: 0, limit: 1 })).rows[0]!.index;
+  const top = (await service.queryFeatures({ indexId, sort: 'frequency', desc: true, offset: 0, limit: 1 })).rows[0]!.feature;
   const [detailMs] = await timed(() => service.featureDetail({ indexId, feature: top }));
   out.set('feature page (detail, exemplars) ms', detailMs);
   if (!heavy) return out;

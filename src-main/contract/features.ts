@@ -56,7 +56,8 @@ const featureQuery = z.strictObject({
 export type FeatureQuery = z.infer<typeof featureQuery>;
 
 export interface FeatureRow {
-  index: number;
+  /** The feature's number in the SAE (0 … width − 1). */
+  feature: number;
   /** Patch tokens where f > 0. */
   count: number;
   /** count / tokens. */
@@ -153,7 +154,7 @@ export interface ItemPage {
 
 /** One feature active on an item (itemDetail): from the index's stored per-item top features. */
 export interface ItemFeature {
-  index: number;
+  feature: number;
   /** Max over patches as the index stored it (float16), the order of the list. */
   value: number;
   category: FeatureCategory | null;

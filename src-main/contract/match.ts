@@ -108,7 +108,7 @@ export interface MatchPairDetail {
 }
 
 export interface SimilarFeature {
-  index: number;
+  feature: number;
   /** Cosine similarity of the decoder directions. */
   cosine: number;
 }

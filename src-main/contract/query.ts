@@ -45,7 +45,7 @@ export interface QueryImage {
 
 
 export interface PatchFeature {
-  index: number;
+  feature: number;
   /** Activation summed over the selected patches (weighted). */
   value: number;
   /** Largest single-patch activation among them. */

@@ -41,10 +41,10 @@ export interface OpenClip {
   /** One JPEG data URL per frame: the model's crop. */
   frameImages: string[];
   /** Each SAE, with its strongest features in this clip (max over frames and patches), for the pickers. */
-  saes: { indexId: string; name: string; features: number; top: { index: number; max: number }[] }[];
+  saes: { indexId: string; name: string; features: number; top: { feature: number; max: number }[] }[];
 }
 
-export interface ClipFeature {
+export interface FlickerFeature {
   clipId: string;
   indexId: string;
   feature: number;
@@ -60,7 +60,7 @@ export interface ClipFeature {
 }
 
 export interface ClosestFeature {
-  index: number;
+  feature: number;
   /** Pearson correlation over every (frame, patch) of the clip. */
   correlation: number;
   max: number;
@@ -75,9 +75,9 @@ export const videoMethods = {
     errors: ['not-found', 'bad-request', 'bad-input', 'superseded'],
   },
   /** One feature's patch maps and trace over an open clip; a newer request for the same index supersedes an older one. */
-  clipFeature: {
+  flickerFeature: {
     args: z.strictObject({ clipId: z.string().min(1), indexId, feature: featureNumber }),
-    result: returns<ClipFeature>(),
+    result: returns<FlickerFeature>(),
     errors: ['not-found', 'superseded'],
   },
   /** The other SAE's features ranked by correlation with this one over the clip's (frame, patch) activations. */

@@ -7,7 +7,7 @@ import type { DecoderDirections } from '../core/analysis/similarFeatures.js';
 import { loadDecoderDirections } from '../core/analysis/decoderDirectionsFile.js';
 import { scanSuggestedCategories } from '../core/store/suggestedCategories.js';
 import { InterveneEngine } from '../core/intervene/interveneEngine.js';
-import { ClipEngine } from '../core/analysis/clipEngine.js';
+import { FlickerEngine } from '../core/analysis/flickerEngine.js';
 import {
   analysisRequestSchema,
   type AnalysisMessage,
@@ -26,7 +26,7 @@ if (!parentPort) throw new Error('analysisWorker must run as a worker thread');
 const port = parentPort;
 const engine = new PatchQueryEngine();
 const intervene = new InterveneEngine();
-const clips = new ClipEngine();
+const clips = new FlickerEngine();
 const directions = new Map<string, DecoderDirections>();
 const latest = new Map<string, number>();
 let chain: Promise<void> = Promise.resolve();
@@ -69,7 +69,7 @@ const handlers: { [T in AnalysisType]: (msg: AnalysisMessage<T>) => AnalysisResu
     if (latest.get('clipOpen') !== msg.id) throw new StudioError('superseded', 'A newer clip replaced this one.');
     return clips.open(msg.file, msg.name, msg.sampling, msg.indexes);
   },
-  clipFeature: (msg) => {
+  flickerFeature: (msg) => {
     if (latest.get(msg.key) !== msg.id) throw new StudioError('superseded', 'A newer feature replaced this one.');
     return clips.feature(msg.clipId, msg.indexId, msg.feature);
   },
@@ -92,7 +92,7 @@ port.on('message', (raw: unknown) => {
   }
   const msg = parsed.data;
   if (msg.type === 'loadImage') latest.set('loadImage', msg.id);
-  if (msg.type === 'query' || msg.type === 'interveneRun' || msg.type === 'clipFeature' || msg.type === 'clipClosest') latest.set(msg.key, msg.id);
+  if (msg.type === 'query' || msg.type === 'interveneRun' || msg.type === 'flickerFeature' || msg.type === 'clipClosest') latest.set(msg.key, msg.id);
   if (msg.type === 'clipOpen') latest.set('clipOpen', msg.id);
   if (msg.type === 'interveneOpen') latest.set('interveneOpen', msg.id);
   chain = chain.then(async () => {

@@ -47,7 +47,7 @@ test.beforeAll(async () => {
   idB = (await service.openIndex({ path: pathB })).id;
   idA = (await service.openIndex({ path: fixture.indexDir })).id;
   await service.matchIndexes({ indexId: idA, otherId: idB });
-  topFeature = (await service.queryFeatures({ indexId: idA, sort: 'frequency', desc: true, offset: 0, limit: 1 })).rows[0]!.index;
+  topFeature = (await service.queryFeatures({ indexId: idA, sort: 'frequency', desc: true, offset: 0, limit: 1 })).rows[0]!.feature;
   host = await serveRenderer(service);
   fs.mkdirSync(SHOTS, { recursive: true });
 });

@@ -37,11 +37,11 @@ test('opens the index, sorts by frequency, reads a feature with its heatmaps, st
   const expected = await service.queryFeatures({ indexId, sort: 'frequency', desc: true, offset: 0, limit: 10 });
   await expect
     .poll(async () => (await page.getByTestId('feature-row').evaluateAll((rows) => rows.slice(0, 10).map((r) => Number(r.getAttribute('data-feature'))))))
-    .toEqual(expected.rows.map((r) => r.index));
+    .toEqual(expected.rows.map((r) => r.feature));
   await page.screenshot({ path: testInfo.outputPath('features-view.png') });
 
   // Open the most frequent feature.
-  const top = expected.rows[0]!.index;
+  const top = expected.rows[0]!.feature;
   await page.getByTestId('feature-row').first().click();
   await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/feature/${top}$`));
   await expect(page.getByTestId('feature-id').first()).toContainText(`${summary.name}/${top}`);
@@ -103,7 +103,7 @@ test('opens the index, sorts by frequency, reads a feature with its heatmaps, st
 
   // Keyboard: → goes to the next feature in table order, ← back, Escape to the table.
   await page.keyboard.press('ArrowRight');
-  await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/feature/${expected.rows[1]!.index}$`));
+  await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/feature/${expected.rows[1]!.feature}$`));
   await page.keyboard.press('ArrowLeft');
   await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/feature/${top}$`));
   await page.keyboard.press('o');
@@ -149,7 +149,7 @@ test('the range filters narrow the table as typed (mean and log10 frequency, min
   await expect(page.getByTestId('row-count')).toContainText(`${expected.total} match`);
   const shown = await page.getByTestId('feature-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-feature'))));
   expect(shown.length).toBeGreaterThan(0);
-  expect(shown.every((f) => expected.rows.some((r) => r.index === f))).toBe(true);
+  expect(shown.every((f) => expected.rows.some((r) => r.feature === f))).toBe(true);
 
   // log10 frequency maximum, typed and confirmed with Enter.
   const freqBound = -1.5;

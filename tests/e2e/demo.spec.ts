@@ -62,8 +62,8 @@ test('welcome → build the demo → features → flicker with two SAEs → matc
   await page.screenshot({ path: testInfo.outputPath('demo-features.png') });
 
   // Flicker: the TopK SAE and, beside it, the Matryoshka member of the same group.
-  const detail = await service.featureDetail({ indexId, feature: page1.rows[0]!.index });
-  await page.goto(`${host.url}#/index/${indexId}/feature/${detail.row.index}`);
+  const detail = await service.featureDetail({ indexId, feature: page1.rows[0]!.feature });
+  await page.goto(`${host.url}#/index/${indexId}/feature/${detail.row.feature}`);
   await page.getByTestId('exemplar').first().getByTestId('exemplar-flicker').click();
   await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/flicker\\?`));
   await expect(page.getByTestId(`flicker-pane-${indexId}`)).toBeVisible({ timeout: 30_000 });

@@ -35,7 +35,7 @@ async function download(page: Page, testId: string): Promise<{ name: string; byt
 test('exports the exemplar grid as SVG and PNG with the feature id and its exemplars', async ({ page }, testInfo) => {
   await page.setViewportSize({ width: 1440, height: 900 });
   const summary = await service.indexSummary({ indexId });
-  const top = (await service.queryFeatures({ indexId, sort: 'frequency', desc: true, offset: 0, limit: 1 })).rows[0]!.index;
+  const top = (await service.queryFeatures({ indexId, sort: 'frequency', desc: true, offset: 0, limit: 1 })).rows[0]!.feature;
   const detail = await service.featureDetail({ indexId, feature: top });
   expect(detail.exemplars.length).toBeGreaterThan(1);
 

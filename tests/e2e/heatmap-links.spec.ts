@@ -52,10 +52,10 @@ test('default heatmap keeps a silent patch equal to the thumbnail; the mode is r
   // A feature whose first exemplar has both silent and firing patches.
   let feature = -1;
   for (const row of features.rows) {
-    const d = await service.featureDetail({ indexId, feature: row.index });
+    const d = await service.featureDetail({ indexId, feature: row.feature });
     const m = d.exemplars[0]?.patchMap;
     if (m && m.some((v) => v <= 0) && m.some((v) => v > 0.5 * d.upper)) {
-      feature = row.index;
+      feature = row.feature;
       break;
     }
   }
@@ -92,7 +92,7 @@ test('default heatmap keeps a silent patch equal to the thumbnail; the mode is r
 
 test('a link copied from a feature view opens the same view in a fresh page and through the CLI parser', async ({ page, context }) => {
   const features = await service.queryFeatures({ indexId, sort: 'index', desc: false, offset: 0, limit: 10 });
-  const feature = features.rows[3]!.index;
+  const feature = features.rows[3]!.feature;
   await page.goto(new URL(`#/index/${indexId}/feature/${feature}`, host.url).href);
   await expect(page.getByTestId('feature-id').first()).toBeVisible();
   await page.getByTestId('copy-link').click();

@@ -28,7 +28,7 @@ for (const width of [900, 1200, 1920]) {
     await page.setViewportSize({ width, height: 1000 });
     const rows = (await service.queryFeatures({ indexId, sort: 'frequency', desc: true, offset: 0, limit: 3 })).rows;
     for (const row of rows) {
-      await page.goto(new URL(`#/index/${indexId}/feature/${row.index}`, host.url).href);
+      await page.goto(new URL(`#/index/${indexId}/feature/${row.feature}`, host.url).href);
       const svg = page.locator('.feature-histogram svg');
       await expect(svg).toBeVisible();
       await expect(svg.locator('[data-testid="histogram-ticks"] text').first()).toBeVisible();
@@ -54,7 +54,7 @@ for (const width of [900, 1200, 1920]) {
         }
         return { problems, count: boxes.length, plotWidth: w };
       });
-      expect(found.problems, `feature ${row.index} at ${width} px (plot ${found.plotWidth} px)`).toEqual([]);
+      expect(found.problems, `feature ${row.feature} at ${width} px (plot ${found.plotWidth} px)`).toEqual([]);
       expect(found.count).toBeGreaterThanOrEqual(5); // at least two ticks on each axis and the titles
     }
     await page.locator('.feature-histogram').screenshot({ path: testInfo.outputPath(`histogram-${width}.png`) });

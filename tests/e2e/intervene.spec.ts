@@ -51,7 +51,7 @@ test.beforeAll(async () => {
   const loaded = await service.loadQueryImage({ image: { path: image }, indexIds: [indexId] });
   const [rows, cols] = loaded.views[0]!.grid;
   const all = Array.from({ length: rows * cols }, (_, p) => [Math.floor(p / cols), p % cols] as [number, number]);
-  const top = (await service.queryPatches({ imageId: loaded.imageId, indexId, patches: all, limit: 1 })).features[0]!.index;
+  const top = (await service.queryPatches({ imageId: loaded.imageId, indexId, patches: all, limit: 1 })).features[0]!.feature;
   const W = loadSae(fixture.saePath).weights.W_dec;
   const r = mulberry32(3);
   const weight = Float32Array.from({ length: LABELS.length * 24 }, () => (r() * 2 - 1) * 0.3);

@@ -33,7 +33,7 @@ test.afterAll(async () => {
 
 test('an exemplar opens its item page: features equal the patch query over the whole image', async ({ page }, testInfo) => {
   await page.setViewportSize({ width: 1440, height: 900 });
-  const top = (await service.queryFeatures({ indexId, sort: 'frequency', desc: true, offset: 0, limit: 1 })).rows[0]!.index;
+  const top = (await service.queryFeatures({ indexId, sort: 'frequency', desc: true, offset: 0, limit: 1 })).rows[0]!.feature;
   const detail = await service.featureDetail({ indexId, feature: top });
   await page.goto(new URL(`#/index/${indexId}/feature/${top}`, host.url).toString());
   const tile = page.getByTestId('exemplar').first();
@@ -53,11 +53,11 @@ test('an exemplar opens its item page: features equal the patch query over the w
     patches: Array.from({ length: R * C }, (_, p) => [Math.floor(p / C), p % C] as [number, number]),
     limit: 1000,
   });
-  const byMax = [...q.features].sort((a, b) => b.max - a.max || a.index - b.index).slice(0, 64);
+  const byMax = [...q.features].sort((a, b) => b.max - a.max || a.feature - b.feature).slice(0, 64);
   const shown = page.getByTestId('item-feature');
   await expect(shown).toHaveCount(byMax.length);
   const rows = await shown.evaluateAll((els) => els.map((e) => ({ f: Number(e.getAttribute('data-feature')), sum: Number(e.getAttribute('data-sum')) })));
-  expect(rows.map((r) => r.f)).toEqual(byMax.map((f) => f.index));
+  expect(rows.map((r) => r.f)).toEqual(byMax.map((f) => f.feature));
   rows.forEach((r, i) => expect(r.sum).toBeCloseTo(byMax[i]!.value, 4));
   // The large view draws a map (non-transparent pixels where the first feature fires).
   const painted = await page.getByTestId('item-large').locator('canvas').first().evaluate((c: HTMLCanvasElement) => {
@@ -71,7 +71,7 @@ test('an exemplar opens its item page: features equal the patch query over the w
 
   // Each feature links to its page.
   await shown.nth(1).getByTestId('item-feature-link').click();
-  await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/feature/${byMax[1]!.index}$`));
+  await expect(page).toHaveURL(new RegExp(`#/index/${indexId}/feature/${byMax[1]!.feature}$`));
   await page.goBack();
 
   // "Query these patches" hands the image to the query view with every patch selected.

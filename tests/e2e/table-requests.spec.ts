@@ -40,7 +40,7 @@ test('sorting does not ask for the tag counts again; a tag edit does', async ({ 
     await header.click();
     const desc = (await header.getAttribute('aria-sort')) === 'descending';
     const expected = await service.queryFeatures({ indexId, sort, desc, offset: 0, limit: 8 });
-    await expect.poll(() => shownIds(page)).toEqual(expected.rows.map((r) => r.index));
+    await expect.poll(() => shownIds(page)).toEqual(expected.rows.map((r) => r.feature));
   }
   expect(calls.get('queryFeatures')).toBeGreaterThanOrEqual(4);
   expect(calls.get('tagOverview')).toBe(1);

@@ -96,7 +96,7 @@ test('a video index: temporal columns sort like the core; an exemplar clip opens
     expect(expected.rows.some((r) => (sort === 'autocorrelation' ? r.autocorrelation : r.switchRate) !== null)).toBe(true);
     await expect
       .poll(async () => page.getByTestId('feature-row').evaluateAll((rows) => rows.slice(0, 10).map((r) => Number(r.getAttribute('data-feature')))))
-      .toEqual(expected.rows.map((r) => r.index));
+      .toEqual(expected.rows.map((r) => r.feature));
     const first = expected.rows[0]!;
     const shown = sort === 'autocorrelation' ? first.autocorrelation : first.switchRate;
     await expect(page.getByTestId('feature-row').first().getByTestId(sort === 'autocorrelation' ? 'row-autocorr' : 'row-switch')).toContainText(shown!.toFixed(2));
@@ -112,7 +112,7 @@ test('a video index: temporal columns sort like the core; an exemplar clip opens
   await page.getByTestId('summary-stats').screenshot({ path: testInfo.outputPath('video-summary.png') });
 
   // The most frequent feature: its exemplar clips link to the flicker view.
-  const top = (await service.queryFeatures({ indexId, sort: 'frequency', desc: true, offset: 0, limit: 1 })).rows[0]!.index;
+  const top = (await service.queryFeatures({ indexId, sort: 'frequency', desc: true, offset: 0, limit: 1 })).rows[0]!.feature;
   await page.goto(`${host.url}#/index/${indexId}/feature/${top}`);
   const detail = await service.featureDetail({ indexId, feature: top });
   const tiles = page.getByTestId('exemplar');

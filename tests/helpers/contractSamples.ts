@@ -50,7 +50,7 @@ export const SAMPLE_ARGS: { [M in ApiMethod]: ApiArgs<M> } = {
   loadQueryImage: { image: { path: '/i.png' }, indexIds: [SAMPLE_INDEX_ID] },
   queryPatches: { imageId: 'img', indexId: SAMPLE_INDEX_ID, patches: [[0, 0]] },
   openClip: { indexId: SAMPLE_INDEX_ID, path: '/clip.mp4' },
-  clipFeature: { clipId: 'c', indexId: SAMPLE_INDEX_ID, feature: 0 },
+  flickerFeature: { clipId: 'c', indexId: SAMPLE_INDEX_ID, feature: 0 },
   closestFeatures: { clipId: 'c', indexId: SAMPLE_INDEX_ID, feature: 0, otherIndexId: 'idx2' },
   interveneOpen: { indexId: SAMPLE_INDEX_ID, head: '/head', image: { path: '/i.png' } },
   interveneRun: { sessionId: 's', edits: [{ feature: 0, multiple: 2 }], patches: null },

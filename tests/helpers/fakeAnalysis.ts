@@ -1,7 +1,7 @@
 // Canned matching / patch query / similar-feature answers shared by the fake backend (host tests)
 // and the fake client (renderer tests, screenshot harness). Deterministic in their arguments.
 import type {
-  ClipFeature,
+  FlickerFeature,
   ClosestFeature,
   OpenClip,
   OpenClipArgs,
@@ -40,7 +40,7 @@ type AnalysisMethods = Pick<
   | 'interveneOpen'
   | 'interveneRun'
   | 'openClip'
-  | 'clipFeature'
+  | 'flickerFeature'
   | 'closestFeatures'
 >;
 
@@ -122,11 +122,11 @@ export function fakeAnalysisMethods(indexes: FakeIndexRef[], reply: Reply, previ
           frameIndexes: Array.from({ length: CLIP_FRAMES }, (_, t) => t * 3),
           grid: r.grid,
           frameImages: Array.from({ length: CLIP_FRAMES }, () => previewUrl ?? GREY_PNG),
-          saes: saes.map((x) => ({ indexId: x.id, name: x.name, features: x.features, top: Array.from({ length: Math.min(12, x.features) }, (_, i) => ({ index: (i * 7 + 3) % x.features, max: 4 - i * 0.25 })) })),
+          saes: saes.map((x) => ({ indexId: x.id, name: x.name, features: x.features, top: Array.from({ length: Math.min(12, x.features) }, (_, i) => ({ feature: (i * 7 + 3) % x.features, max: 4 - i * 0.25 })) })),
         };
       }),
-    clipFeature: (args) =>
-      reply('clipFeature', args, (): ClipFeature => {
+    flickerFeature: (args) =>
+      reply('flickerFeature', args, (): FlickerFeature => {
         const r = ref(args.indexId);
         const maps = clipMaps(r, args.feature);
         const trace = maps.map((m) => Math.max(0, ...m));
@@ -146,7 +146,7 @@ export function fakeAnalysisMethods(indexes: FakeIndexRef[], reply: Reply, previ
       reply('closestFeatures', args, (): ClosestFeature[] => {
         const b = ref(args.otherIndexId);
         const cap = args.maxFeature ?? b.features;
-        return Array.from({ length: args.limit ?? 5 }, (_, i) => ({ index: (args.feature * 17 + i * 5) % cap, correlation: 0.81 - i * 0.13, max: 3 - i * 0.3 }));
+        return Array.from({ length: args.limit ?? 5 }, (_, i) => ({ feature: (args.feature * 17 + i * 5) % cap, correlation: 0.81 - i * 0.13, max: 3 - i * 0.3 }));
       }),
     matchIndexes: (args) =>
       reply('matchIndexes', args, () => {
@@ -210,7 +210,7 @@ export function fakeAnalysisMethods(indexes: FakeIndexRef[], reply: Reply, previ
     similarFeatures: (args) =>
       reply('similarFeatures', args, (): SimilarFeature[] => {
         const a = ref(args.indexId);
-        return Array.from({ length: args.limit ?? 12 }, (_, r) => ({ index: (args.feature * 131 + r * 977 + 1) % a.features, cosine: 0.74 - r * 0.04 }));
+        return Array.from({ length: args.limit ?? 12 }, (_, r) => ({ feature: (args.feature * 131 + r * 977 + 1) % a.features, cosine: 0.74 - r * 0.04 }));
       }),
     loadQueryImage: (args: { image: QueryImageSource; indexIds: string[] }) =>
       reply('loadQueryImage', args, (): QueryImage => ({
@@ -231,7 +231,7 @@ export function fakeAnalysisMethods(indexes: FakeIndexRef[], reply: Reply, previ
         const features = patches.length === 0
           ? []
           : Array.from({ length: Math.min(q.limit ?? 50, 24) }, (_, i) => ({
-              index: (seed * 97 + i * 389) % r.features,
+              feature: (seed * 97 + i * 389) % r.features,
               value: (patches.length * 3.1) / (1 + i * 0.35),
               max: 3.1 / (1 + i * 0.3),
               patchMap: Array.from({ length: r.grid[0] * r.grid[1] }, (_, p) => {

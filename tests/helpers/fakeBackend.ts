@@ -41,7 +41,7 @@ export function fakeRow(index: number): FeatureRow {
   const count = index === 2 ? 0 : 10 * (index + 1);
   const frequency = count / 1000;
   return {
-    index,
+    feature: index,
     count,
     frequency,
     logFrequency: Math.log10(frequency + 1e-10),
@@ -130,8 +130,8 @@ export function fakeJob(state: JobInfo['state'], done: number, extra: Partial<Jo
 }
 
 function sortRows(rows: FeatureRow[], query: FeatureQuery): FeatureRow[] {
-  const key = query.sort === 'category' || query.sort === 'reviewed' ? 'index' : query.sort;
-  const sorted = [...rows].sort((a, b) => (a[key] as number) - (b[key] as number) || a.index - b.index);
+  const key = query.sort === 'category' || query.sort === 'reviewed' || query.sort === 'index' ? 'feature' : query.sort;
+  const sorted = [...rows].sort((a, b) => (a[key] as number) - (b[key] as number) || a.feature - b.feature);
   return query.desc ? sorted.reverse() : sorted;
 }
 
@@ -226,7 +226,7 @@ export function createFakeBackend(): FakeBackend {
         indexId: args.indexId,
         item: { id: args.item, path: 'cat/0.jpg', file: '/data/cat/0.jpg', label: 'cat', thumbnail: false, width: 64, height: 64, frames: null },
         grid: [2, 2],
-        features: [{ index: 1, value: 0.5, category: null, tags: [], noteCount: 0, patchMap: null, sum: null }],
+        features: [{ feature: 1, value: 0.5, category: null, tags: [], noteCount: 0, patchMap: null, sum: null }],
         upper: 0,
         preview: null,
         mapsProblem: 'Maps were not asked for.',

@@ -273,7 +273,7 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
       noteCount: t.notes.length,
       autocorrelation: null,
       switchRate: null,
-      index: i,
+      feature: i,
       count: columns.count[i]!,
       frequency: columns.frequency[i]!,
       logFrequency: columns.logFrequency[i]!,
@@ -509,8 +509,8 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
         const features = Array.from({ length: 12 }, (_, i) => {
           const d = detail(args.indexId, (args.item * 31 + i * 977) % n);
           const map = d.exemplars[0]?.patchMap ?? null;
-          return { index: d.row.index, value: d.row.max, category: d.tags.category, tags: d.tags.tags, noteCount: d.tags.notes.length, patchMap: map, sum: map ? map.reduce((a, b) => a + b, 0) : null };
-        }).sort((a, b) => b.value - a.value || a.index - b.index);
+          return { feature: d.row.feature, value: d.row.max, category: d.tags.category, tags: d.tags.tags, noteCount: d.tags.notes.length, patchMap: map, sum: map ? map.reduce((a, b) => a + b, 0) : null };
+        }).sort((a, b) => b.value - a.value || a.feature - b.feature);
         return {
           indexId: args.indexId,
           item: { id: args.item, path: `item_${args.item}.jpg`, file: `/data/item_${args.item}.jpg`, label: LABELS[args.item % LABELS.length]!, thumbnail: true, width: 224, height: 224, frames: null },
@@ -533,7 +533,7 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
           const count = d.exemplars.filter((e) => e.label !== null && labels.includes(e.label)).length;
           if (count > 0) hits.push({ row: d.row, matches: [{ kind: 'label' as const, text: labels.join(', ') }], labelCount: count, labelPurity: count / d.exemplars.length, exemplars: d.exemplars.length });
         }
-        hits.sort((a, b) => b.labelPurity - a.labelPurity || b.labelCount - a.labelCount || a.row.index - b.row.index);
+        hits.sort((a, b) => b.labelPurity - a.labelPurity || b.labelCount - a.labelCount || a.row.feature - b.row.feature);
         const offset = args.offset ?? 0;
         return { total: hits.length, offset, labels, hits: hits.slice(offset, offset + (args.limit ?? 50)) };
       }),

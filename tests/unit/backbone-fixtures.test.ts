@@ -9,7 +9,7 @@ import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackboneSession } from '../../src-main/core/backbone/backboneSession.js';
-import { ClipBackboneSession } from '../../src-main/core/backbone/clipBackboneSession.js';
+import { VideoBackboneSession } from '../../src-main/core/backbone/videoBackboneSession.js';
 import { exposeLayers, inspectOnnx } from '../../src-main/core/backbone/inspectOnnx.js';
 import { loadManifest } from '../../src-main/core/backbone/manifest.js';
 import { decodeModel } from '../../src-main/core/onnx/graphBuilder.js';
@@ -37,7 +37,7 @@ async function runOnnx(model: string, pixels: Float32Array, shape: number[], out
 
 /** The studio's session for a manifest: clip (VideoMAE) backbones have their own. */
 async function openSession(manifest: ReturnType<typeof loadManifest>, layer: string) {
-  return ClipBackboneSession.isClipManifest(manifest) ? ClipBackboneSession.open(manifest, layer, 'cpu') : BackboneSession.open(manifest, layer, 'cpu');
+  return VideoBackboneSession.isClipManifest(manifest) ? VideoBackboneSession.open(manifest, layer, 'cpu') : BackboneSession.open(manifest, layer, 'cpu');
 }
 
 const HF: { name: BackboneFixtureName; blocks: number; tokens: number; patchOffset: number; frames?: number }[] = [

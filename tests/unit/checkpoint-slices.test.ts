@@ -17,7 +17,7 @@ function snapshot(dir: string) {
   const r = IndexReader.open('x', dir);
   try {
     const rows = r.queryFeatures({ indexId: 'x', sort: 'index', desc: false, offset: 0, limit: 1000 }).rows;
-    const details = rows.map((row) => r.featureDetail(row.index)).map((d) => ({
+    const details = rows.map((row) => r.featureDetail(row.feature)).map((d) => ({
       exemplars: d.exemplars.map((e) => [e.item, e.value, e.patchMap]),
       ranges: d.rangeSamples!.map((x) => [x.lo, x.hi, x.count, x.items.map((e) => [e.item, e.value, e.patchMap])]),
     }));

@@ -94,9 +94,9 @@ describe('studio features', () => {
     const h = harness();
     expect(await runCli(['features', '/data/index', '--json'], h.deps)).toBe(0);
     const rows = JSON.parse(h.stdout());
-    expect(rows.map((r: { index: number }) => r.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(rows.map((r: { feature: number }) => r.feature)).toEqual([0, 1, 2, 3, 4]);
     expect(rows[1]).toEqual({
-      index: 1,
+      feature: 1,
       frequency: 0.02,
       mean: 1.1,
       max: 3,
@@ -108,13 +108,13 @@ describe('studio features', () => {
       // checked against a brute force in heldout-index.test.ts).
       rangeSamples: [{ lo: 1, hi: 10 ** 0.5, count: 5, items: [{ item: 'cat/1.jpg', value: 2 }] }],
     });
-    expect(Object.keys(rows[0]).sort()).toEqual(['exemplars', 'frequency', 'index', 'max', 'mean', 'rangeSamples']);
+    expect(Object.keys(rows[0]).sort()).toEqual(['exemplars', 'feature', 'frequency', 'max', 'mean', 'rangeSamples']);
   });
 
   it('sorts (highest first) and limits', async () => {
     const h = harness();
     expect(await runCli(['features', '/data/index', '--json', '--sort', 'max', '--limit', '2'], h.deps)).toBe(0);
-    expect(JSON.parse(h.stdout()).map((r: { index: number }) => r.index)).toEqual([4, 3]);
+    expect(JSON.parse(h.stdout()).map((r: { feature: number }) => r.feature)).toEqual([4, 3]);
   });
 
   it('prints an empty array for --limit 0', async () => {
@@ -126,7 +126,7 @@ describe('studio features', () => {
   it('gives one feature as an object', async () => {
     const h = harness();
     expect(await runCli(['features', '/data/index', '--json', '--feature', '3'], h.deps)).toBe(0);
-    expect(JSON.parse(h.stdout())).toMatchObject({ index: 3, max: 5, exemplars: [{ item: 'cat/0.jpg', value: 5 }, { item: 'cat/1.jpg', value: 4 }] });
+    expect(JSON.parse(h.stdout())).toMatchObject({ feature: 3, max: 5, exemplars: [{ item: 'cat/0.jpg', value: 5 }, { item: 'cat/1.jpg', value: 4 }] });
   });
 
   it('refuses a feature out of range with an actionable message', async () => {

@@ -36,7 +36,7 @@ describe('registerIpc', () => {
     const backend = createFakeBackend();
     registerIpc(ipc, backend, trustedSenderCheck());
     const reply = await handlers.get('studio:featureDetail')!(trusted, { indexId: FAKE_INDEX_ID, feature: 1 });
-    expect(reply).toMatchObject({ ok: true, result: { indexId: FAKE_INDEX_ID, row: { index: 1 } } });
+    expect(reply).toMatchObject({ ok: true, result: { indexId: FAKE_INDEX_ID, row: { feature: 1 } } });
     expect(await handlers.get('studio:appInfo')!(trusted)).toMatchObject({ ok: true, result: { version: '0.0.0-test' } });
     // The Electron host keeps the native picker: pickPath reaches the backend.
     expect(await handlers.get('studio:pickPath')!(trusted, { kind: 'directory' })).toEqual({

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackboneSession } from '../../src-main/core/backbone/backboneSession.js';
-import { ClipBackboneSession } from '../../src-main/core/backbone/clipBackboneSession.js';
+import { VideoBackboneSession } from '../../src-main/core/backbone/videoBackboneSession.js';
 import { loadManifest } from '../../src-main/core/backbone/manifest.js';
 import type { CliDeps } from '../../src-main/hosts/cli/context.js';
 import { processCliDeps } from '../../src-main/hosts/cli/processDeps.js';
@@ -112,7 +112,7 @@ describe.skipIf(!torch.ok && !ON_CI)('scripts/export_backbone.py, run for real o
       expect(Object.keys(manifest.layers)).toEqual([`block_${block}`, 'last_hidden_state']);
       const ref = path.join(hf, 'ref');
       const pixels = readF32(path.join(ref, 'pixels.f32'));
-      const session = 'frames' in f ? await ClipBackboneSession.open(manifest, `block_${block}`, 'cpu') : await BackboneSession.open(manifest, `block_${block}`, 'cpu');
+      const session = 'frames' in f ? await VideoBackboneSession.open(manifest, `block_${block}`, 'cpu') : await BackboneSession.open(manifest, `block_${block}`, 'cpu');
       try {
         const got = await session.run(pixels, 2);
         expect(got.T).toBe(f.tokens);

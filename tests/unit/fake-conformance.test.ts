@@ -53,7 +53,7 @@ function passes(r: FeatureRow, f: FeatureFilter): boolean {
     within(r.logFrequency, f.minLogFrequency, f.maxLogFrequency) &&
     within(r.mean, f.minMean, f.maxMean) &&
     within(r.max, f.minMax, f.maxMax) &&
-    within(r.index, f.minIndex, f.maxIndex) &&
+    within(r.feature, f.minIndex, f.maxIndex) &&
     // Features without a temporal value (every feature of an image index) fail a temporal bound.
     within(r.autocorrelation, f.minAutocorrelation, f.maxAutocorrelation) &&
     within(r.switchRate, f.minSwitchRate, f.maxSwitchRate) &&
@@ -96,8 +96,8 @@ describe.each(['the real service', 'the fake client'])('feature table rules: %s'
     const t = tables[name]!();
     await t.editTags({ indexId: t.indexId, features: [3, 7, 11], category: 'object', addTags: ['striped'], reviewed: true });
     const rows = (await all(t)).rows;
-    expect(rows.filter((r) => r.category === 'object').map((r) => r.index)).toEqual([3, 7, 11]);
-    expect(rows.filter((r) => r.tags.includes('striped')).map((r) => r.index)).toEqual([3, 7, 11]);
+    expect(rows.filter((r) => r.category === 'object').map((r) => r.feature)).toEqual([3, 7, 11]);
+    expect(rows.filter((r) => r.tags.includes('striped')).map((r) => r.feature)).toEqual([3, 7, 11]);
   });
 
   it('every filter keeps exactly the rows that satisfy it, in index order, with the right total', async () => {
@@ -107,8 +107,8 @@ describe.each(['the real service', 'the fake client'])('feature table rules: %s'
     expect(full.rows).toHaveLength(FEATURES);
     for (const [label, filter] of filtersFor(full.rows)) {
       const got = await all(t, 'index', false, filter);
-      const want = full.rows.filter((r) => passes(r, filter)).map((r) => r.index);
-      expect.soft(got.rows.map((r) => r.index), label).toEqual(want);
+      const want = full.rows.filter((r) => passes(r, filter)).map((r) => r.feature);
+      expect.soft(got.rows.map((r) => r.feature), label).toEqual(want);
       expect.soft(got.total, label).toBe(want.length);
     }
   });
@@ -130,13 +130,13 @@ describe.each(['the real service', 'the fake client'])('feature table rules: %s'
     const full = (await all(t)).rows;
     for (const [key, value] of keys) {
       for (const desc of [false, true]) {
-        const got = (await all(t, key, desc)).rows.map((r) => r.index);
+        const got = (await all(t, key, desc)).rows.map((r) => r.feature);
         // Descending is the exact reverse of ascending (value, feature number).
-        const asc = [...full].sort((a, b) => value(a) - value(b) || a.index - b.index).map((r) => r.index);
+        const asc = [...full].sort((a, b) => value(a) - value(b) || a.feature - b.feature).map((r) => r.feature);
         const want = desc ? asc.reverse() : asc;
         expect.soft(got, `${key} ${desc ? 'desc' : 'asc'}`).toEqual(want);
         const page = await t.queryFeatures({ indexId: t.indexId, sort: key, desc, offset: 50, limit: 25 });
-        expect.soft(page.rows.map((r) => r.index), `${key} page`).toEqual(got.slice(50, 75));
+        expect.soft(page.rows.map((r) => r.feature), `${key} page`).toEqual(got.slice(50, 75));
       }
     }
   });

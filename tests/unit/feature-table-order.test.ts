@@ -68,7 +68,7 @@ function pagedIds(sort: FeatureSortKey, desc: boolean, filter: FeatureFilter, li
   for (let offset = 0; ; offset += limit) {
     const page = reader.queryFeatures({ indexId: 'order', sort, desc, offset, limit, filter });
     totals.push(page.total);
-    ids.push(...page.rows.map((r) => r.index));
+    ids.push(...page.rows.map((r) => r.feature));
     if (offset + limit >= page.total) break;
   }
   return { ids, totals };
@@ -81,7 +81,7 @@ function expectMatchesBruteForce(sort: FeatureSortKey, desc: boolean, filter: Fe
   expect(new Set(totals)).toEqual(new Set([expected.length]));
   // Offsets that are not page multiples, and past the end.
   const at = Math.max(0, expected.length - 3);
-  expect(reader.queryFeatures({ indexId: 'order', sort, desc, offset: at, limit: 10, filter }).rows.map((r) => r.index)).toEqual(expected.slice(at));
+  expect(reader.queryFeatures({ indexId: 'order', sort, desc, offset: at, limit: 10, filter }).rows.map((r) => r.feature)).toEqual(expected.slice(at));
   expect(reader.queryFeatures({ indexId: 'order', sort, desc, offset: expected.length + 5, limit: 10, filter }).rows).toEqual([]);
 }
 
@@ -193,7 +193,7 @@ describe('feature table order and filters', () => {
       expectMatchesBruteForce('reviewed', true, {});
       // A checkpoint rewrites feature statistics: the next page follows the new values.
       other.prepare('UPDATE features SET count = 1e9, max = 1e9 WHERE id = 1').run();
-      expect(reader.queryFeatures({ indexId: 'order', sort: 'frequency', desc: true, offset: 0, limit: 1 }).rows[0]!.index).toBe(1);
+      expect(reader.queryFeatures({ indexId: 'order', sort: 'frequency', desc: true, offset: 0, limit: 1 }).rows[0]!.feature).toBe(1);
       expectMatchesBruteForce('max', true, { dead: 'exclude' });
     } finally {
       other.close();

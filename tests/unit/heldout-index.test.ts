@@ -66,7 +66,7 @@ beforeAll(async () => {
     const [R, C] = loaded.views[0]!.grid;
     const all = Array.from({ length: R * C }, (_, p) => [Math.floor(p / C), p % C] as [number, number]);
     const q = await service.queryPatches({ imageId: loaded.imageId, indexId: s.id, patches: all, limit: D_SAE });
-    items.push({ id: it.id, path: it.path, label: it.label, features: new Map(q.features.map((f) => [f.index, { max: f.max, map: f.patchMap }])) });
+    items.push({ id: it.id, path: it.path, label: it.label, features: new Map(q.features.map((f) => [f.feature, { max: f.max, map: f.patchMap }])) });
   }
 }, 300_000);
 
@@ -209,7 +209,7 @@ describe('held-out index: the index agrees with the query engine over every imag
       expect(expected.length).toBeGreaterThan(3);
       const r = await service.searchFeatures({ indexId: s.id, text: label, limit: 1000 });
       expect(r.labels).toEqual([label]);
-      expect(r.hits.map((h) => [h.row.index, h.labelCount, h.exemplars])).toEqual(expected.map((e) => [e.feature, e.count, e.n]));
+      expect(r.hits.map((h) => [h.row.feature, h.labelCount, h.exemplars])).toEqual(expected.map((e) => [e.feature, e.count, e.n]));
     }
   }, 120_000);
 
@@ -220,8 +220,8 @@ describe('held-out index: the index agrees with the query engine over every imag
       expect(d.features.length).toBe(want.length);
       d.features.forEach((f, i) => {
         expect(close(f.value, want[i]![1].max), `${it.path} rank ${i}`).toBe(true);
-        expect(it.features.has(f.index)).toBe(true);
-        expect(close(f.value, it.features.get(f.index)!.max)).toBe(true);
+        expect(it.features.has(f.feature)).toBe(true);
+        expect(close(f.value, it.features.get(f.feature)!.max)).toBe(true);
       });
     }
   }, 60_000);

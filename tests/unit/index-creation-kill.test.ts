@@ -26,7 +26,7 @@ function snapshot(dir: string) {
   const r = IndexReader.open('x', dir);
   try {
     const rows = r.queryFeatures({ indexId: 'x', sort: 'index', desc: false, offset: 0, limit: 1000 }).rows;
-    const exemplars = rows.map((row) => r.featureDetail(row.index).exemplars.map((e) => [e.item, e.value, e.patchMap]));
+    const exemplars = rows.map((row) => r.featureDetail(row.feature).exemplars.map((e) => [e.item, e.value, e.patchMap]));
     const s = r.summary();
     return { rows, exemplars, tokens: s.tokens, items: s.items, skipped: s.skipped, complete: s.complete };
   } finally {

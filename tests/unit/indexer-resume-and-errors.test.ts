@@ -18,7 +18,7 @@ function snapshot(dir: string) {
   const r = IndexReader.open('x', dir);
   try {
     const rows = r.queryFeatures({ indexId: 'x', sort: 'index', desc: false, offset: 0, limit: 1000 }).rows;
-    const details = rows.map((row) => r.featureDetail(row.index)).map((d) => ({
+    const details = rows.map((row) => r.featureDetail(row.feature)).map((d) => ({
       exemplars: d.exemplars.map((e) => [e.item, e.value, e.patchMap]),
       // Range samples (issue 17) are checkpointed with the rest: counts and kept items survive a kill.
       ranges: d.rangeSamples!.map((r) => [r.lo, r.hi, r.count, r.items.map((e) => [e.item, e.value, e.patchMap])]),

@@ -128,7 +128,7 @@ describe('indexer on a generated image folder', () => {
     const page = reader.queryFeatures({ indexId: 'test', sort: 'index', desc: false, offset: 0, limit: 1000 });
     expect(page.total).toBe(40);
     for (const row of page.rows) {
-      const f = row.index;
+      const f = row.feature;
       expect(row.count).toBe(brute.count[f]);
       expect(row.frequency).toBeCloseTo(brute.count[f]! / brute.tokens, 12);
       expect(row.logFrequency).toBeCloseTo(Math.log10(brute.count[f]! / brute.tokens + 1e-10), 12);
@@ -192,14 +192,14 @@ describe('indexer on a generated image folder', () => {
     expect(reader.summary().dead).toBe(dead);
     const paged = reader.queryFeatures({ indexId: 'test', sort: 'max', desc: true, offset: 10, limit: 5 });
     const full = reader.queryFeatures({ indexId: 'test', sort: 'max', desc: true, offset: 0, limit: 100 });
-    expect(paged.rows.map((r) => r.index)).toEqual(full.rows.slice(10, 15).map((r) => r.index));
+    expect(paged.rows.map((r) => r.feature)).toEqual(full.rows.slice(10, 15).map((r) => r.feature));
     const ranged = reader.queryFeatures({ indexId: 'test', sort: 'index', desc: false, offset: 0, limit: 100, filter: { minMax: 1, maxLogFrequency: -0.5 } });
     expect(ranged.rows.length).toBeGreaterThan(0);
     expect(ranged.rows.every((r) => r.max >= 1 && r.logFrequency <= -0.5)).toBe(true);
     // An index range (how the UI shows one Matryoshka group).
     const group = reader.queryFeatures({ indexId: 'test', sort: 'max', desc: true, offset: 0, limit: 100, filter: { minIndex: 8, maxIndex: 15 } });
     expect(group.total).toBe(8);
-    expect(group.rows.map((r) => r.index).sort((a, b) => a - b)).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
+    expect(group.rows.map((r) => r.feature).sort((a, b) => a - b)).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
   });
 
   it('samples a few items from each activation range of every feature, as the brute force does (issue 17)', () => {

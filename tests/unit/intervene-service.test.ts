@@ -62,7 +62,7 @@ describe('interventions through the service and the analysis worker', () => {
     service = await createStudioService({ settingsDir: path.join(work, 'settings'), host: 'web' });
     indexId = (await service.openIndex({ path: out })).id;
     const page = await service.queryFeatures({ indexId, sort: 'max', desc: true, offset: 0, limit: 2 });
-    features = page.rows.map((r) => ({ index: r.index, max: r.max }));
+    features = page.rows.map((r) => ({ index: r.feature, max: r.max }));
   }, 60_000);
 
   afterAll(async () => {

@@ -172,7 +172,7 @@ describe('intervening on SAE features', () => {
     await runIndex({ model: vit.manifestPath, layer: 'block_0', sae, data: path.dirname(path.dirname(images[0]!)), out: index, topK: 2, provider: 'cpu' });
     // Two live features: the ones with the largest max activation in the index.
     const picker = IndexReader.open('p', index);
-    const [fa, fb] = picker.queryFeatures({ indexId: 'p', sort: 'max', desc: true, offset: 0, limit: 2 }).rows.map((r) => r.index) as [number, number];
+    const [fa, fb] = picker.queryFeatures({ indexId: 'p', sort: 'max', desc: true, offset: 0, limit: 2 }).rows.map((r) => r.feature) as [number, number];
     picker.close();
     const out: string[] = [];
     const err: string[] = [];

@@ -29,7 +29,7 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-async function cliQueryAll(image: string): Promise<{ index: number; value: number }[]> {
+async function cliQueryAll(image: string): Promise<{ feature: number; value: number }[]> {
   const out: string[] = [];
   const deps: CliDeps = {
     createBackend: (opts) => createStudioService(opts),
@@ -43,7 +43,7 @@ async function cliQueryAll(image: string): Promise<{ index: number; value: numbe
     openUrl: async () => 'disabled' as const,
   };
   expect(await runCli(['query', fx.indexDir, image, '--patches', 'all', '--json', '--limit', '1000'], deps)).toBe(0);
-  return (JSON.parse(out.join('')) as { features: { index: number; value: number }[] }).features;
+  return (JSON.parse(out.join('')) as { features: { feature: number; value: number }[] }).features;
 }
 
 /** Brute force: every feature's exemplars (featureDetail), purity of the given labels. */
@@ -79,18 +79,18 @@ describe('item page', () => {
       const [R, C] = loaded.views[0]!.grid;
       const all = Array.from({ length: R * C }, (_, p) => [Math.floor(p / C), p % C] as [number, number]);
       const q = await service.queryPatches({ imageId: loaded.imageId, indexId: s.id, patches: all, limit: 1000 });
-      expect(q.features.map((f) => f.index)).toEqual(cli.map((f) => f.index));
+      expect(q.features.map((f) => f.feature)).toEqual(cli.map((f) => f.feature));
 
       // The item's features are the query's features ranked by max over patches, top 64.
-      const byMax = [...q.features].sort((a, b) => b.max - a.max || a.index - b.index).slice(0, 64);
+      const byMax = [...q.features].sort((a, b) => b.max - a.max || a.feature - b.feature).slice(0, 64);
       expect(d.features.length).toBe(Math.min(64, q.features.length));
       expect(d.features.length).toBeGreaterThan(5);
-      expect(d.features.map((f) => f.index)).toEqual(byMax.map((f) => f.index));
-      const cliSum = new Map(cli.map((f) => [f.index, f.value]));
+      expect(d.features.map((f) => f.feature)).toEqual(byMax.map((f) => f.feature));
+      const cliSum = new Map(cli.map((f) => [f.feature, f.value]));
       d.features.forEach((f, i) => {
         // Stored as float16: relative error under 2^-10.
         expect(Math.abs(f.value - byMax[i]!.max)).toBeLessThanOrEqual(byMax[i]!.max * 1e-3 + 1e-6);
-        expect(f.sum).toBeCloseTo(cliSum.get(f.index)!, 5);
+        expect(f.sum).toBeCloseTo(cliSum.get(f.feature)!, 5);
         expect(f.patchMap).toEqual(byMax[i]!.patchMap);
         expect(f.patchMap!.reduce((a, b) => a + b, 0)).toBeCloseTo(f.sum!, 4);
       });
@@ -104,10 +104,10 @@ describe('item page', () => {
     expect(d0.mapsProblem).toMatch(/not asked/);
     expect(d0.features.length).toBeGreaterThan(0);
     expect(d0.features.every((f) => f.patchMap === null && f.sum === null)).toBe(true);
-    const f = d0.features[0]!.index;
+    const f = d0.features[0]!.feature;
     await service.editTags({ indexId: s.id, features: [f], addTags: ['item-page-tag'], category: 'object', note: 'seen on the item page' });
     const d = await service.itemDetail({ indexId: s.id, item: first.id, maps: false });
-    expect(d.features[0]).toMatchObject({ index: f, tags: ['item-page-tag'], category: 'object', noteCount: 1 });
+    expect(d.features[0]).toMatchObject({ feature: f, tags: ['item-page-tag'], category: 'object', noteCount: 1 });
     await expect(service.itemDetail({ indexId: s.id, item: 999_999 })).rejects.toThrow(/no indexed item/);
     await expect(validatedApi(service).itemDetail({ indexId: s.id, item: -1 })).rejects.toThrow(/item must be at least 0/);
     await service.editTags({ indexId: s.id, features: [f], removeTags: ['item-page-tag'], category: null });
@@ -122,7 +122,7 @@ describe('search by meaning', () => {
       const r = await service.searchFeatures({ indexId: s.id, text: label.toUpperCase(), limit: 500 });
       expect(r.labels).toEqual([label]);
       expect(r.total).toBe(expected.length);
-      expect(r.hits.map((h) => h.row.index)).toEqual(expected.map((e) => e.feature));
+      expect(r.hits.map((h) => h.row.feature)).toEqual(expected.map((e) => e.feature));
       r.hits.forEach((h, i) => {
         expect(h.labelCount).toBe(expected[i]!.count);
         expect(h.exemplars).toBe(expected[i]!.n);
@@ -130,19 +130,19 @@ describe('search by meaning', () => {
       });
       // Paging walks the same ranking.
       const page = await service.searchFeatures({ indexId: s.id, text: label, limit: 3, offset: 2 });
-      expect(page.hits.map((h) => h.row.index)).toEqual(expected.slice(2, 5).map((e) => e.feature));
+      expect(page.hits.map((h) => h.row.feature)).toEqual(expected.slice(2, 5).map((e) => e.feature));
     }
   }, 60_000);
 
   it('applies the feature table\'s filters', async () => {
     const filter: FeatureFilter = { minIndex: 40, maxIndex: 140, dead: 'exclude' };
     const table = await service.queryFeatures({ indexId: s.id, sort: 'index', desc: false, offset: 0, limit: 5000, filter });
-    const inTable = new Set(table.rows.map((r) => r.index));
+    const inTable = new Set(table.rows.map((r) => r.feature));
     const expected = await bruteLabelSearch(['desert'], (f) => inTable.has(f));
     const r = await service.searchFeatures({ indexId: s.id, text: 'desert', filter, limit: 500 });
-    expect(r.hits.map((h) => h.row.index)).toEqual(expected.map((e) => e.feature));
+    expect(r.hits.map((h) => h.row.feature)).toEqual(expected.map((e) => e.feature));
     expect(r.hits.length).toBeGreaterThan(0);
-    expect(r.hits.every((h) => h.row.index >= 40 && h.row.index <= 140)).toBe(true);
+    expect(r.hits.every((h) => h.row.feature >= 40 && h.row.feature <= 140)).toBe(true);
     // A partial word finds the label it is part of.
     expect((await service.searchFeatures({ indexId: s.id, text: 'sno', limit: 1 })).labels).toEqual(['snow']);
   }, 60_000);
@@ -151,28 +151,28 @@ describe('search by meaning', () => {
     await service.editTags({ indexId: s.id, features: [7], addTags: ['Zebra stripes'] });
     await service.editTags({ indexId: s.id, features: [150], note: 'Fires on wave crests near the shore' });
     const tag = await service.searchFeatures({ indexId: s.id, text: 'zebra', limit: 10 });
-    expect(tag.hits.map((h) => h.row.index)).toEqual([7]);
+    expect(tag.hits.map((h) => h.row.feature)).toEqual([7]);
     expect(tag.hits[0]!.matches).toEqual([{ kind: 'tag', text: 'zebra stripes' }]);
     expect(tag.hits[0]!.row.tags).toEqual(['zebra stripes']);
     const note = await service.searchFeatures({ indexId: s.id, text: 'wave crest', limit: 10 });
-    expect(note.hits.map((h) => h.row.index)).toEqual([150]);
+    expect(note.hits.map((h) => h.row.feature)).toEqual([150]);
     expect(note.hits[0]!.matches[0]).toEqual({ kind: 'note', text: 'Fires on wave crests near the shore' });
     // A filter that excludes the tagged feature hides it.
     expect((await service.searchFeatures({ indexId: s.id, text: 'zebra', filter: { minIndex: 8 } })).total).toBe(0);
     // A note mentioning a label puts that feature first, then the label hits by purity.
     await service.editTags({ indexId: s.id, features: [3], note: 'a beach feature?' });
     const beach = await service.searchFeatures({ indexId: s.id, text: 'beach', limit: 500 });
-    expect(beach.hits[0]!.row.index).toBe(3);
+    expect(beach.hits[0]!.row.feature).toBe(3);
     const rest = beach.hits.slice(1).filter((h) => !h.matches.some((m) => m.kind === 'note'));
     const expected = await bruteLabelSearch(['beach'], (f) => f !== 3);
-    expect(rest.map((h) => h.row.index)).toEqual(expected.map((e) => e.feature));
+    expect(rest.map((h) => h.row.feature)).toEqual(expected.map((e) => e.feature));
     // Category: the user's category, and features whose suggested category it is.
     await service.editTags({ indexId: s.id, features: [9], category: 'scene' });
     const scene = await service.searchFeatures({ indexId: s.id, text: 'scene', limit: 500 });
-    expect(scene.hits[0]!.row.index).toBe(9);
+    expect(scene.hits[0]!.row.feature).toBe(9);
     expect(scene.hits[0]!.matches.some((m) => m.kind === 'category')).toBe(true);
     for (const h of scene.hits.filter((x) => x.matches.some((m) => m.kind === 'suggested')).slice(0, 5)) {
-      expect((await service.suggestCategory({ indexId: s.id, feature: h.row.index })).category).toBe('scene');
+      expect((await service.suggestCategory({ indexId: s.id, feature: h.row.feature })).category).toBe('scene');
     }
     expect((await service.searchFeatures({ indexId: s.id, text: '   ' })).total).toBe(0);
   }, 60_000);

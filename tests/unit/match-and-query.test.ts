@@ -245,7 +245,7 @@ describe('patch queries', () => {
       });
     }
     const expected = [...sums].sort((x, y) => y[1] - x[1] || x[0] - y[0]);
-    expect(r.features.map((f) => f.index)).toEqual(expected.map((e) => e[0]));
+    expect(r.features.map((f) => f.feature)).toEqual(expected.map((e) => e[0]));
     r.features.forEach((f, i) => expect(f.value).toBeCloseTo(expected[i]![1], 4));
     // Each feature's map over the image agrees with its summed value on the selection.
     for (const f of r.features) expect(patches.reduce((acc, [row, col]) => acc + f.patchMap[row * 4 + col]!, 0)).toBeCloseTo(f.value, 4);
@@ -263,8 +263,8 @@ describe('patch queries', () => {
       openUrl: async () => "disabled" as const,
     };
     expect(await runCli(['query', path.join(work, 'index-a'), image, '--patches', '0,1;1,1;2,3', '--json', '--limit', '1000'], deps)).toBe(0);
-    const json = JSON.parse(out.join('')) as { features: { index: number; value: number }[] };
-    expect(json.features.map((f) => f.index)).toEqual(expected.map((e) => e[0]));
+    const json = JSON.parse(out.join('')) as { features: { feature: number; value: number }[] };
+    expect(json.features.map((f) => f.feature)).toEqual(expected.map((e) => e[0]));
   }, 60_000);
 
   it('rejects patches outside the grid', async () => {
@@ -314,7 +314,7 @@ describe('patch queries with two SAEs at once', () => {
     const patches: [number, number][] = [[1, 1], [1, 2], [2, 2]];
     const ra = await service.queryPatches({ imageId: loaded.imageId, indexId: a.id, patches, limit: 5 });
     const rb = await service.queryPatches({ imageId: loaded.imageId, indexId: b.id, patches, weights: [1, 1, 1], limit: 5 });
-    expect(rb.features.map((f) => f.index)).toEqual(ra.features.map((f) => perm[f.index]));
+    expect(rb.features.map((f) => f.feature)).toEqual(ra.features.map((f) => perm[f.feature]));
     rb.features.forEach((f, i) => expect(f.value).toBeCloseTo(ra.features[i]!.value, 1));
   }, 30_000);
 });
@@ -335,7 +335,7 @@ describe('similar features', () => {
       .filter((x) => x.index !== 5)
       .sort((x, y) => y.cosine - x.cosine)
       .slice(0, 5);
-    expect(sim.map((s) => s.index)).toEqual(all.map((s) => s.index));
+    expect(sim.map((s) => s.feature)).toEqual(all.map((s) => s.index));
     sim.forEach((s, i) => expect(s.cosine).toBeCloseTo(all[i]!.cosine, 5));
 
     // The directions were saved in the index folder on first use: a new session answers the

@@ -34,8 +34,8 @@ describe('flicker store', () => {
     const clipId = f.clip!.clipId;
     // What the pane shows is what the client answered to what the store asked (the numbers are the fake's).
     const asked = (method: string) => client.calls.filter((c) => c.method === method).at(-1)!;
-    expect(asked('clipFeature').args).toEqual({ clipId, indexId: summaryId, feature: 5 });
-    expect(pane.data).toEqual(asked('clipFeature').result);
+    expect(asked('flickerFeature').args).toEqual({ clipId, indexId: summaryId, feature: 5 });
+    expect(pane.data).toEqual(asked('flickerFeature').result);
     expect(pane.data?.maps).toHaveLength(f.clip!.frames);
     expect(asked('closestFeatures').args).toEqual({ clipId, indexId: summaryId, feature: 5, otherIndexId: 'dino-32k', limit: 5, maxFeature: null });
     expect(pane.closest.length).toBeGreaterThan(0);

@@ -30,14 +30,14 @@ describe('match store', () => {
     expect(last('featureMatches').args).toEqual({ indexId: 'clip-24k', otherId: 'dino-32k', feature: 74, limit: 20 });
     expect(match.matches).toEqual(last('featureMatches').result);
     expect(match.matches?.matches.length).toBeGreaterThan(0);
-    expect(match.detailA?.row.index).toBe(74);
+    expect(match.detailA?.row.feature).toBe(74);
     expect(match.detailA?.indexId).toBe('clip-24k');
-    expect(match.detailB?.row.index).toBe(match.matches!.matches[0]!.other);
+    expect(match.detailB?.row.feature).toBe(match.matches!.matches[0]!.other);
     expect(match.detailB?.indexId).toBe('dino-32k');
     // Side b: the feature is the other index's, the partner this index's.
     await match.select('clip-24k', 'b', 5, 9);
-    expect(match.detailB?.row.index).toBe(5);
-    expect(match.detailA?.row.index).toBe(9);
+    expect(match.detailB?.row.feature).toBe(5);
+    expect(match.detailA?.row.feature).toBe(9);
     await match.loadList('clip-24k', 'mutual', 'score', true, 0.3);
     expect(last('matchList').args).toMatchObject({ indexId: 'clip-24k', otherId: 'dino-32k', kind: 'mutual', sort: 'score', desc: true, threshold: 0.3, offset: 0 });
     expect(match.list).toEqual(last('matchList').result);
@@ -59,7 +59,7 @@ describe('match store', () => {
     hold!();
     await slow;
     expect(match.matches?.feature).toBe(2);
-    expect(match.detailA?.row.index).toBe(2);
+    expect(match.detailA?.row.feature).toBe(2);
   });
 });
 

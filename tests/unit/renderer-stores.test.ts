@@ -4,8 +4,8 @@ import { isReactive } from 'vue';
 import type { FeaturePage, FeatureQuery, JobInfo } from '../../src-main/contract/index.js';
 import { createFakeStudioClient, type FakeClientOptions, type FakeStudioClient } from '../helpers/fakeStudioClient';
 import { bindStoreClient } from '../../src-renderer/src/api/storeClient';
-import { useFeaturesStore, PAGE_SIZE, MAX_CACHED_PAGES, MAX_IN_FLIGHT } from '../../src-renderer/src/stores/features';
-import { useFeatureStore } from '../../src-renderer/src/stores/feature';
+import { useFeatureTableStore, PAGE_SIZE, MAX_CACHED_PAGES, MAX_IN_FLIGHT } from '../../src-renderer/src/stores/featureTable';
+import { useFeatureDetailStore } from '../../src-renderer/src/stores/featureDetail';
 import { useJobsStore } from '../../src-renderer/src/stores/jobs';
 import { useIndexStore } from '../../src-renderer/src/stores/index';
 import { useAppStore } from '../../src-renderer/src/stores/app';
@@ -68,25 +68,25 @@ function withShared(): FakeStudioClient {
 describe('features store: paging 100,000 features', () => {
   it('loads the first page, reports the total, prefetches next to the viewport and fetches far pages only when asked', async () => {
     const client = withShared();
-    const store = useFeaturesStore();
+    const store = useFeatureTableStore();
     const before = client.calls.length;
     await store.setQuery(ID, query());
     expect(store.total).toBe(100_000);
-    expect(store.rowAt(0)?.index).toBe(0);
+    expect(store.rowAt(0)?.feature).toBe(0);
     await store.ensureRange(54_321, 54_360);
-    expect(store.rowAt(54_321)?.index).toBe(54_321);
+    expect(store.rowAt(54_321)?.feature).toBe(54_321);
     await new Promise((r) => setTimeout(r, 0)); // let the prefetches land
     const pageCalls = client.calls.slice(before).filter((c) => c.method === 'queryFeatures');
     // Page 0, the two pages after it (prefetch, once the total is known), then the far page
     // first and its neighbours, nearest first and the scroll direction first: two further on,
     // one before. Nothing in between.
     expect(pageCalls.map((c) => (c.args as { offset: number }).offset)).toEqual([0, 100, 200, 54_300, 54_400, 54_200, 54_500]);
-    expect(store.rowAt(54_499)?.index).toBe(54_499);
+    expect(store.rowAt(54_499)?.feature).toBe(54_499);
   });
 
   it('never makes rows reactive and never holds more than the page budget', async () => {
     withShared();
-    const store = useFeaturesStore();
+    const store = useFeatureTableStore();
     await store.setQuery(ID, query());
     expect(isReactive(store.rowAt(0))).toBe(false);
     // Scroll through 300 pages (30,000 rows) one screen at a time (prefetch reaches page 301).
@@ -103,7 +103,7 @@ describe('features store: paging 100,000 features', () => {
     // The fake's sorting and filtering are not what is under test (they only imitate the core's
     // SQL, and drift from it): what the store sent, and whether it shows what came back.
     const client = withShared();
-    const store = useFeaturesStore();
+    const store = useFeatureTableStore();
     const before = client.calls.length;
     const filter = { dead: 'exclude', minLogFrequency: -3, maxLogFrequency: -2 } as const;
     await store.setQuery(ID, query({ sort: 'max', desc: true }, filter));
@@ -123,7 +123,7 @@ describe('features store: paging 100,000 features', () => {
 
   it('takes the total from the latest answer and clears it when the query changes', async () => {
     const client = withShared();
-    const store = useFeaturesStore();
+    const store = useFeatureTableStore();
     const before = client.calls.length;
     await store.setQuery(ID, query({}, { dead: 'only' }));
     const dead = pageCalls(client, before)[0]!;
@@ -147,7 +147,7 @@ describe('features store: paging 100,000 features', () => {
   it('keeps at most MAX_IN_FLIGHT page requests out while scrolling fast, and drops pages the viewport left', async () => {
     const g = gate();
     const client = setup({ index: { features: 100_000 }, beforeReply: g.beforeReply });
-    const store = useFeaturesStore();
+    const store = useFeatureTableStore();
     await store.setQuery(ID, query({ sort: 'frequency', desc: true }));
     await new Promise((r) => setTimeout(r, 0));
     const before = client.calls.filter((c) => c.method === 'queryFeatures').length;
@@ -171,24 +171,24 @@ describe('features store: paging 100,000 features', () => {
   it('drops answers to a query the user already left (stale-result filtering)', async () => {
     const g = gate();
     setup({ index: { features: 5_000 }, beforeReply: g.beforeReply });
-    const store = useFeaturesStore();
+    const store = useFeatureTableStore();
     g.holdWhen((method, args) => method === 'queryFeatures' && (args as { sort: string }).sort === 'mean');
     const slow = store.setQuery(ID, query({ sort: 'mean', desc: true }));
     g.holdWhen(() => false);
     await store.setQuery(ID, query({}, { dead: 'only' }));
     const deadTotal = store.total;
-    const firstDead = store.rowAt(0)?.index;
+    const firstDead = store.rowAt(0)?.feature;
     g.held.forEach((h) => h.release());
     await slow;
     expect(store.query.filter.dead).toBe('only');
     expect(store.total).toBe(deadTotal);
-    expect(store.rowAt(0)?.index).toBe(firstDead);
+    expect(store.rowAt(0)?.feature).toBe(firstDead);
     expect(store.rowAt(0)?.count).toBe(0);
   });
 
   it('keeps cache, selection and scroll when the same query comes back (returning from a feature)', async () => {
     const client = withShared();
-    const store = useFeaturesStore();
+    const store = useFeatureTableStore();
     await store.setQuery(ID, query({ sort: 'frequency', desc: true }));
     store.select(42);
     store.scrollTop = 1_176;
@@ -203,17 +203,17 @@ describe('features store: paging 100,000 features', () => {
 
   it('steps to neighbours in table order, falling back to index order', async () => {
     withShared();
-    const store = useFeaturesStore();
+    const store = useFeatureTableStore();
     await store.setQuery(ID, query({ sort: 'max', desc: true }));
-    const third = store.rowAt(2)!.index;
-    const fourth = store.rowAt(3)!.index;
+    const third = store.rowAt(2)!.feature;
+    const fourth = store.rowAt(3)!.feature;
     expect(await store.neighbour(third, 1, 100_000)).toBe(fourth);
     expect(store.selected).toBe(3);
-    expect(await store.neighbour(store.rowAt(0)!.index, -1, 100_000)).toBeNull();
+    expect(await store.neighbour(store.rowAt(0)!.feature, -1, 100_000)).toBeNull();
     // The last row of page 0 steps into page 1, which is fetched on demand.
-    const last = store.rowAt(PAGE_SIZE - 1)!.index;
+    const last = store.rowAt(PAGE_SIZE - 1)!.feature;
     const next = await store.neighbour(last, 1, 100_000);
-    expect(next).toBe(store.rowAt(PAGE_SIZE)!.index);
+    expect(next).toBe(store.rowAt(PAGE_SIZE)!.feature);
     // A feature not in any loaded page: plain index order, clamped to the SAE.
     await store.setQuery(ID, query({}, { dead: 'only' }));
     const alive = shared.summary.features - 1;
@@ -223,7 +223,7 @@ describe('features store: paging 100,000 features', () => {
 
   it('keeps the core’s error with its code', async () => {
     withShared();
-    const store = useFeaturesStore();
+    const store = useFeatureTableStore();
     await store.setQuery('no-such-index', query());
     expect(store.error?.code).toBe('not-found');
     expect(store.total).toBeNull();
@@ -249,7 +249,7 @@ describe('feature store', () => {
   it('loads the feature asked for and shows the core’s answer as it came, not reactive', async () => {
     // The colour scale (upper), ranks and maps are the core's (the fake only imitates them).
     const client = withShared();
-    const store = useFeatureStore();
+    const store = useFeatureDetailStore();
     const before = client.calls.length;
     await store.load(ID, 6909);
     const call = client.calls.slice(before).find((c) => c.method === 'featureDetail')!;
@@ -262,20 +262,20 @@ describe('feature store', () => {
   it('shows the feature asked for last even when an earlier answer arrives later', async () => {
     const g = gate();
     setup({ index: { features: 1_000 }, beforeReply: g.beforeReply });
-    const store = useFeatureStore();
+    const store = useFeatureDetailStore();
     g.holdWhen((method, args) => method === 'featureDetail' && (args as { feature: number }).feature === 1);
     const first = store.load(ID, 1);
     g.holdWhen(() => false);
     await store.load(ID, 2);
     g.held.forEach((h) => h.release());
     await first;
-    expect(store.detail?.row.index).toBe(2);
+    expect(store.detail?.row.feature).toBe(2);
     expect(store.loading).toBe(false);
   });
 
   it('reports a missing feature as an error with a code', async () => {
     const client = setup({ index: { features: 1_000 } });
-    const store = useFeatureStore();
+    const store = useFeatureDetailStore();
     await store.load(ID, 5_000);
     expect(store.detail).toBeNull();
     // The store passes on the core's code and words as they came (the words are the fake's own).

@@ -4,7 +4,7 @@ import type { FeaturePage, FeatureQuery, FeatureTags, TagEdit } from '../../src-
 import { createFakeStudioClient, type FakeStudioClient } from '../helpers/fakeStudioClient';
 import { bindStoreClient } from '../../src-renderer/src/api/storeClient';
 import { useTagsStore } from '../../src-renderer/src/stores/tags';
-import { useFeaturesStore } from '../../src-renderer/src/stores/features';
+import { useFeatureTableStore } from '../../src-renderer/src/stores/featureTable';
 import { defaultListQuery, listQueryToRoute, parseListQuery } from '../../src-renderer/src/lib/featureQueryParams';
 
 // The renderer's tags store: edits go to the client, undo/redo restore "before" snapshots (one
@@ -71,7 +71,7 @@ describe('tags store', () => {
   });
 
   it('refreshes the table rows after a change, keeping the query', async () => {
-    const features = useFeaturesStore();
+    const features = useFeatureTableStore();
     const tags = useTagsStore();
     const q = { ...defaultListQuery(), filter: { ...defaultListQuery().filter, category: 'object' as const } };
     await features.setQuery(ID, q);
@@ -104,7 +104,7 @@ describe('tags store', () => {
   });
 
   it('ticks ranges of rows for bulk tagging', async () => {
-    const features = useFeaturesStore();
+    const features = useFeatureTableStore();
     await features.setQuery(ID, defaultListQuery());
     features.toggleChecked(3, 3);
     features.checkRange(6);

@@ -124,7 +124,7 @@ function readIndex(dir: string) {
   const r = IndexReader.open('p', dir);
   try {
     const rows = r.queryFeatures({ indexId: 'p', sort: 'index', desc: false, offset: 0, limit: 10_000 }).rows;
-    const top = rows.map((row) => r.featureDetail(row.index).exemplars.map((e) => ({ item: e.item, label: e.label, value: e.value })));
+    const top = rows.map((row) => r.featureDetail(row.feature).exemplars.map((e) => ({ item: e.item, label: e.label, value: e.value })));
     return { summary: r.summary(), rows, top };
   } finally {
     r.close();

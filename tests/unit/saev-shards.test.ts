@@ -15,8 +15,8 @@ function snapshot(dir: string) {
   try {
     const rows = r.queryFeatures({ indexId: 'x', sort: 'index', desc: false, offset: 0, limit: 1000 }).rows;
     return rows.map((row) => {
-      const d = r.featureDetail(row.index);
-      return { index: row.index, count: row.count, mean: row.mean, max: row.max, exemplars: d.exemplars.map((e) => [e.item, e.label, e.value]) };
+      const d = r.featureDetail(row.feature);
+      return { index: row.feature, count: row.count, mean: row.mean, max: row.max, exemplars: d.exemplars.map((e) => [e.item, e.label, e.value]) };
     });
   } finally {
     r.close();
@@ -74,7 +74,7 @@ describe('saev activation shards as a data source', () => {
     const out = path.join(work, 'idx-noimages');
     await runIndex({ shards: path.join(work, 'shards'), layer: '0', sae: saePath, out, topK: 2 });
     const r = IndexReader.open('y', out);
-    const ex = r.featureDetail(r.queryFeatures({ indexId: 'y', sort: 'frequency', desc: true, offset: 0, limit: 1 }).rows[0]!.index).exemplars;
+    const ex = r.featureDetail(r.queryFeatures({ indexId: 'y', sort: 'frequency', desc: true, offset: 0, limit: 1 }).rows[0]!.feature).exemplars;
     expect(ex[0]!.item).toMatch(/^\d\d$/);
     expect(r.summary().provider).toMatch(/SAE only/);
     r.close();

@@ -58,10 +58,10 @@ describe('suggestedCategories', () => {
     for (const category of ['scene', 'object'] as const) {
       const want = [...all].filter(([, c]) => c === category).map(([f]) => f).sort((a, b) => a - b);
       const r = searchFeatures(reader, { text: category, limit: 500 });
-      const got = r.hits.filter((h) => h.matches.some((m) => m.kind === 'suggested')).map((h) => h.row.index).sort((a, b) => a - b);
+      const got = r.hits.filter((h) => h.matches.some((m) => m.kind === 'suggested')).map((h) => h.row.feature).sort((a, b) => a - b);
       expect(got).toEqual(want);
       const filtered = searchFeatures(reader, { text: category, limit: 500, filter: { minIndex: 50, maxIndex: 120 } });
-      expect(filtered.hits.map((h) => h.row.index).sort((a, b) => a - b)).toEqual(want.filter((f) => f >= 50 && f <= 120));
+      expect(filtered.hits.map((h) => h.row.feature).sort((a, b) => a - b)).toEqual(want.filter((f) => f >= 50 && f <= 120));
     }
   });
 
@@ -73,7 +73,7 @@ describe('suggestedCategories', () => {
         const viaWorker = await service.searchFeatures({ indexId: id, text, limit: 500 });
         const here = searchFeatures(reader, { text, limit: 500 });
         expect(viaWorker.total, text).toBe(here.total);
-        expect(viaWorker.hits.map((h) => [h.row.index, h.matches])).toEqual(here.hits.map((h) => [h.row.index, h.matches]));
+        expect(viaWorker.hits.map((h) => [h.row.feature, h.matches])).toEqual(here.hits.map((h) => [h.row.feature, h.matches]));
       }
       expect((await service.searchFeatures({ indexId: id, text: 'object', limit: 500 })).total).toBeGreaterThan(10);
     } finally {

@@ -61,16 +61,16 @@ describe('tag storage', () => {
     expect(detail.row).toMatchObject({ category: 'object', reviewed: true, noteCount: 1 });
 
     const byTag = await service.queryFeatures({ indexId, sort: 'index', desc: false, offset: 0, limit: 50, filter: { tag: 'sky' } });
-    expect(byTag.rows.map((r) => r.index)).toEqual([3, 5]);
+    expect(byTag.rows.map((r) => r.feature)).toEqual([3, 5]);
     expect(byTag.rows[0]!.tags).toEqual(['blue', 'sky']);
     const scenes = await service.queryFeatures({ indexId, sort: 'index', desc: false, offset: 0, limit: 50, filter: { category: 'scene' } });
     expect(scenes.total).toBe(2);
     const untagged = await service.queryFeatures({ indexId, sort: 'index', desc: false, offset: 0, limit: 50, filter: { category: 'none' } });
     expect(untagged.total).toBe(D_SAE - 3);
     const reviewed = await service.queryFeatures({ indexId, sort: 'index', desc: false, offset: 0, limit: 50, filter: { reviewed: 'only' } });
-    expect(reviewed.rows.map((r) => r.index)).toEqual([7]);
+    expect(reviewed.rows.map((r) => r.feature)).toEqual([7]);
     const sorted = await service.queryFeatures({ indexId, sort: 'category', desc: false, offset: 0, limit: 4 });
-    expect(sorted.rows.map((r) => r.index)).toEqual([3, 5, 7, 0]);
+    expect(sorted.rows.map((r) => r.feature)).toEqual([3, 5, 7, 0]);
     await service.close();
 
     // Another folder, another dataset, the SAE in SAELens format: the app-wide store brings the tags.
@@ -79,7 +79,7 @@ describe('tag storage', () => {
     expect(t).toMatchObject({ category: 'object', reviewed: true, tags: [] });
     expect(t.notes.map((n) => n.text)).toEqual(['fires on the ball']);
     const rows = await other.service.queryFeatures({ indexId: other.indexId, sort: 'index', desc: false, offset: 0, limit: 50, filter: { tag: 'sky' } });
-    expect(rows.rows.map((r) => r.index)).toEqual([3, 5]);
+    expect(rows.rows.map((r) => r.feature)).toEqual([3, 5]);
     // And an edit there flows back to the first index through the app-wide store.
     await other.service.editTags({ indexId: other.indexId, features: [9], category: 'object' });
     await other.service.close();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runIndex } from '../../src-main/core/indexer/runIndex.js';
-import { ClipEngine } from '../../src-main/core/analysis/clipEngine.js';
+import { FlickerEngine } from '../../src-main/core/analysis/flickerEngine.js';
 import { scanClipFolder } from '../../src-main/core/indexer/sources/videoClipSource.js';
 import { makeImageFolder } from '../helpers/makeImageFolder.js';
 import { IndexReader } from '../../src-main/core/store/indexReader.js';
@@ -108,7 +108,7 @@ describe('temporal statistics of a video index (hand computation)', () => {
       expect(s.temporal!.pairs).toBe(3 * 4);
 
       // The flicker view's live path runs the same clip backbone: one step per tubelet, same trace.
-      const engine = new ClipEngine('cpu');
+      const engine = new FlickerEngine('cpu');
       try {
         const item = r.featureDetail(0).exemplars[0]!.item;
         const clip = await engine.open(path.join(work, 'pairs', item), item, { mode: 'segments', count: 16 }, [{ indexId: 'tub', name: s.name, config: r.config }]);
@@ -140,12 +140,12 @@ describe('temporal statistics of a video index (hand computation)', () => {
       expect(rows[0]!.switchRate).toBeCloseTo(switches, 12);
       expect(r.summary().temporal!.pairs).toBe(pairs.length);
       // Sorting: most flickery first; features without a value last either way.
-      const bySwitch = r.queryFeatures({ indexId: 'two', sort: 'switchRate', desc: true, offset: 0, limit: 10 }).rows.map((x) => x.index);
+      const bySwitch = r.queryFeatures({ indexId: 'two', sort: 'switchRate', desc: true, offset: 0, limit: 10 }).rows.map((x) => x.feature);
       expect(bySwitch).toEqual([0, 1]);
-      const byAuto = r.queryFeatures({ indexId: 'two', sort: 'autocorrelation', desc: false, offset: 0, limit: 10 }).rows.map((x) => x.index);
+      const byAuto = r.queryFeatures({ indexId: 'two', sort: 'autocorrelation', desc: false, offset: 0, limit: 10 }).rows.map((x) => x.feature);
       expect(byAuto).toEqual([0, 1]);
       const filtered = r.queryFeatures({ indexId: 'two', sort: 'index', desc: false, offset: 0, limit: 10, filter: { minSwitchRate: 0.1 } });
-      expect(filtered.rows.map((x) => x.index)).toEqual([0]);
+      expect(filtered.rows.map((x) => x.feature)).toEqual([0]);
       // Labels from the first-level folder; exemplar map = per-patch max over frames.
       const d = r.featureDetail(0);
       expect(d.exemplars.map((e) => [e.item, e.label, e.value])).toEqual([
@@ -186,13 +186,13 @@ describe('temporal statistics of a video index (hand computation)', () => {
       switch_rate: 0,
       raw_autocorrelation: expect.closeTo(-1, 9),
       coherence_kept: null,
-      features: [{ index: 0, autocorrelation: null, switch_rate: 0 }],
+      features: [{ feature: 0, autocorrelation: null, switch_rate: 0 }],
     });
     out.length = 0;
     expect(await runCli(['features', dir, '--json', '--sort', 'switchRate'], deps)).toBe(0);
     const features = JSON.parse(out.join(''));
-    expect(features.map((f: { index: number }) => f.index)).toEqual([0, 1]);
-    expect(features[0]).toMatchObject({ index: 0, autocorrelation: expect.closeTo(-1, 9), switch_rate: 1 });
+    expect(features.map((f: { feature: number }) => f.feature)).toEqual([0, 1]);
+    expect(features[0]).toMatchObject({ feature: 0, autocorrelation: expect.closeTo(-1, 9), switch_rate: 1 });
     out.length = 0;
     expect(await runCli(['info', dir], deps)).toBe(0);
     expect(out.join('')).toMatch(/^SAEs\s+red-blue \(this\), blue-only/m);

@@ -190,7 +190,7 @@ describe('video index: clips through a per-frame backbone', () => {
         }
       }
       // Thumbnails of exemplar clips: middle frame and strip.
-      const ex = r.featureDetail(rows.find((x) => x.count > 0)!.index).exemplars[0]!;
+      const ex = r.featureDetail(rows.find((x) => x.count > 0)!.feature).exemplars[0]!;
       expect((await sharp(path.join(out, 'thumbs', `${ex.itemId}-strip.webp`)).metadata()).width).toBe(4 * 16);
     } finally {
       r.close();
@@ -275,7 +275,7 @@ describe('video index: clips through a per-frame backbone', () => {
       expect(json.autocorrelation).toBe(t.autocorrelation);
       expect(json.raw_autocorrelation).toBe(t.rawAutocorrelation);
       expect(json.coherence_kept).toBe(t.coherenceKept);
-      expect(json.features).toEqual(m.temporalFeatures().map((f) => ({ index: f.index, autocorrelation: f.autocorrelation, switch_rate: f.switchRate })));
+      expect(json.features).toEqual(m.temporalFeatures().map((f) => ({ feature: f.feature, autocorrelation: f.autocorrelation, switch_rate: f.switchRate })));
       expect(Object.keys(json)).toEqual(['autocorrelation', 'switch_rate', 'raw_autocorrelation', 'coherence_kept', 'features']);
     } finally {
       m.close();

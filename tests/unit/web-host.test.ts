@@ -114,7 +114,7 @@ describe('RPC', () => {
     const page = await rpc('queryFeatures', { indexId: FAKE_INDEX_ID, sort: 'max', desc: true, offset: 0, limit: 2 });
     const body = JSON.parse(page.body);
     expect(body.ok).toBe(true);
-    expect(body.result.rows.map((r: { index: number }) => r.index)).toEqual([4, 3]);
+    expect(body.result.rows.map((r: { feature: number }) => r.feature)).toEqual([4, 3]);
     expect(backend.calls.at(-1)).toEqual({
       method: 'queryFeatures',
       arg: { indexId: FAKE_INDEX_ID, sort: 'max', desc: true, offset: 0, limit: 2 },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type {
   ApiErrorPayload,
-  ClipFeature,
+  FlickerFeature,
   ClosestFeature,
   FeatureCategory,
   InterveneResult,
@@ -57,7 +57,7 @@ export const analysisRequestSchema = z.discriminatedUnion('type', [
     sampling: z.union([z.object({ mode: z.literal('segments'), count: z.number().int().positive() }), z.object({ mode: z.literal('fps'), fps: z.number().positive() })]),
     indexes: z.array(queryIndex).min(1).max(2),
   }),
-  z.object({ type: z.literal('clipFeature'), id: z.number(), key: z.string(), clipId: z.string(), indexId: z.string(), feature: z.number().int() }),
+  z.object({ type: z.literal('flickerFeature'), id: z.number(), key: z.string(), clipId: z.string(), indexId: z.string(), feature: z.number().int() }),
   z.object({
     type: z.literal('clipClosest'),
     id: z.number(),
@@ -89,7 +89,7 @@ export interface AnalysisResults {
   /** The service adds the edits as applied (multiples scaled by the index's maxima). */
   interveneRun: Omit<InterveneResult, 'edits'>;
   clipOpen: OpenClip;
-  clipFeature: ClipFeature;
+  flickerFeature: FlickerFeature;
   clipClosest: ClosestFeature[];
 }
 

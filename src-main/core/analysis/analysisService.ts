@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type {
   ApiOf,
-  ClipFeature,
+  FlickerFeature,
   ClosestFeature,
   FeatureCategory,
   OpenClip,
@@ -213,9 +213,9 @@ export class AnalysisService implements AnalysisApi {
     return this.client.call({ type: 'clipOpen', file, name: path.basename(file), sampling, indexes });
   }
 
-  async clipFeature({ clipId, indexId, feature }: { clipId: string; indexId: string; feature: number }): Promise<ClipFeature> {
+  async flickerFeature({ clipId, indexId, feature }: { clipId: string; indexId: string; feature: number }): Promise<FlickerFeature> {
     this.reader(indexId);
-    return this.client.call({ type: 'clipFeature', key: `clipFeature:${indexId}`, clipId, indexId, feature });
+    return this.client.call({ type: 'flickerFeature', key: `flickerFeature:${indexId}`, clipId, indexId, feature });
   }
 
   async closestFeatures(args: { clipId: string; indexId: string; feature: number; otherIndexId: string; limit?: number; maxFeature?: number | null }): Promise<ClosestFeature[]> {

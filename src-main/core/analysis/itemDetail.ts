@@ -40,7 +40,7 @@ export async function itemDetail(reader: IndexReader, args: { item: number; maps
   const file = itemFile(reader, row.path);
   const video = (reader.config.kind ?? 'images') === 'videos';
   const acts = reader.itemActivations(id);
-  const rows = new Map(reader.featureRows(acts.map((a) => a.feature)).map((r) => [r.index, r]));
+  const rows = new Map(reader.featureRows(acts.map((a) => a.feature)).map((r) => [r.feature, r]));
   let grid = reader.config.model.tokens.grid;
 
   let mapsProblem: string | null = null;
@@ -63,7 +63,7 @@ export async function itemDetail(reader: IndexReader, args: { item: number; maps
       const [R, C] = view.grid;
       const patches = Array.from({ length: R * C }, (_, p) => [Math.floor(p / C), p % C] as [number, number]);
       const r = await engine.queryPatches({ imageId: loaded.imageId, indexId: reader.id, patches, limit: QUERY_LIMIT });
-      answered = new Map(r.features.map((f) => [f.index, { value: f.value, patchMap: f.patchMap }]));
+      answered = new Map(r.features.map((f) => [f.feature, { value: f.value, patchMap: f.patchMap }]));
     } catch (err) {
       if (!(err instanceof StudioError) && !(err as { code?: string })?.code) throw err;
       mapsProblem = (err as Error).message;
@@ -85,7 +85,7 @@ export async function itemDetail(reader: IndexReader, args: { item: number; maps
     const q = answered?.get(a.feature);
     if (q) for (const v of q.patchMap) if (v > upper) upper = v;
     return {
-      index: a.feature,
+      feature: a.feature,
       value: a.value,
       category: fr?.category ?? null,
       tags: fr?.tags ?? [],

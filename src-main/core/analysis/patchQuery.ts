@@ -57,11 +57,11 @@ export function rankPatchFeatures(codes: SparseCodes, rows: number[], weights: n
     }
   });
   const top = [...sum]
-    .map(([index, s]) => ({ index, value: s.value, max: s.max, patchMap: new Array<number>(codes.rows).fill(0) }))
-    .sort((a, b) => b.value - a.value || a.index - b.index)
+    .map(([feature, s]) => ({ feature, value: s.value, max: s.max, patchMap: new Array<number>(codes.rows).fill(0) }))
+    .sort((a, b) => b.value - a.value || a.feature - b.feature)
     .slice(0, limit);
   // Each returned feature's map over the whole image, so the view can show where else it fires.
-  const slot = new Map(top.map((t, i) => [t.index, i]));
+  const slot = new Map(top.map((t, i) => [t.feature, i]));
   for (let r = 0; r < codes.rows; r++) {
     for (let e = codes.rowPtr[r]!; e < codes.rowPtr[r + 1]!; e++) {
       const i = slot.get(codes.feature[e]!);

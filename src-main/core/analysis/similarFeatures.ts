@@ -34,7 +34,7 @@ export class DecoderDirections {
       const o = f * dIn;
       for (let i = 0; i < dIn; i++) s += q[i]! * unit[o + i]!;
       if (best.length < limit || s > floor) {
-        best.push({ index: f, cosine: s });
+        best.push({ feature: f, cosine: s });
         if (best.length > limit) {
           best.sort((a, b) => b.cosine - a.cosine);
           best.length = limit;
@@ -42,6 +42,6 @@ export class DecoderDirections {
         if (best.length === limit) floor = Math.min(...best.map((x) => x.cosine));
       }
     }
-    return best.sort((a, b) => b.cosine - a.cosine || a.index - b.index);
+    return best.sort((a, b) => b.cosine - a.cosine || a.feature - b.feature);
   }
 }

@@ -142,7 +142,7 @@ export function searchFeatures(
     (a, b) => b.stated - a.stated || purity(b) - purity(a) || b.labelCount - a.labelCount || a.feature - b.feature,
   );
   const page = ranked.slice(offset, offset + limit);
-  const rows = new Map(reader.featureRows(page.map((c) => c.feature)).map((r) => [r.index, r]));
+  const rows = new Map(reader.featureRows(page.map((c) => c.feature)).map((r) => [r.feature, r]));
   const hits: FeatureSearchHit[] = page
     .filter((c) => rows.has(c.feature))
     .map((c) => ({ row: rows.get(c.feature)!, matches: c.matches, labelCount: c.labelCount, labelPurity: purity(c), exemplars: c.exemplars }));

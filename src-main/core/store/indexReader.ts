@@ -233,9 +233,9 @@ export class IndexReader {
   }
 
   /** Per feature (id order): autocorrelation and switch rate, null where undefined. */
-  temporalFeatures(): { index: number; autocorrelation: number | null; switchRate: number | null }[] {
+  temporalFeatures(): { feature: number; autocorrelation: number | null; switchRate: number | null }[] {
     return (this.db.prepare('SELECT id, autocorr, switch_rate FROM features ORDER BY id').all() as { id: number; autocorr: number | null; switch_rate: number | null }[]).map(
-      (r) => ({ index: r.id, autocorrelation: r.autocorr, switchRate: r.switch_rate }),
+      (r) => ({ feature: r.id, autocorrelation: r.autocorr, switchRate: r.switch_rate }),
     );
   }
 
@@ -399,7 +399,7 @@ export class IndexReader {
     const frequency = tokens > 0 ? r.count / tokens : 0;
     const hist = new Uint32Array(r.hist.buffer.slice(r.hist.byteOffset, r.hist.byteOffset + r.hist.byteLength));
     return {
-      index: r.id,
+      feature: r.id,
       count: r.count,
       frequency,
       logFrequency: Math.log10(frequency + 1e-10),

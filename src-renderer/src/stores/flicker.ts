@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { markRaw, ref, shallowRef } from 'vue';
-import type { ApiErrorPayload, ClipFeature, ClosestFeature, FeatureRow, IndexSummary, OpenClip } from '@contract';
+import type { ApiErrorPayload, FlickerFeature, ClosestFeature, FeatureRow, IndexSummary, OpenClip } from '@contract';
 import { useStoreClient } from '../api/storeClient';
 import { describeError } from '../api/studioError';
 
@@ -8,7 +8,7 @@ import { describeError } from '../api/studioError';
 export interface FlickerPane {
   indexId: string;
   feature: number | null;
-  data: ClipFeature | null;
+  data: FlickerFeature | null;
   /** The index's own row for the feature (its stability numbers over the whole dataset, when it has them). */
   row: FeatureRow | null;
   closest: ClosestFeature[];
@@ -152,14 +152,14 @@ export const useFlickerStore = defineStore('flicker', () => {
     const other = c.saes.find((s) => s.indexId !== indexId)?.indexId ?? null;
     try {
       const [data, page, closest] = await Promise.all([
-        client.clipFeature({ clipId: c.clipId, indexId, feature }),
+        client.flickerFeature({ clipId: c.clipId, indexId, feature }),
         client.queryFeatures({ indexId, sort: 'index', desc: false, offset: 0, limit: 1, filter: { minIndex: feature, maxIndex: feature } }).catch(() => null),
         other ? client.closestFeatures({ clipId: c.clipId, indexId, feature, otherIndexId: other, limit: 5, maxFeature: maxOther }).catch(() => []) : Promise.resolve([]),
       ]);
       if (featureRequests.get(indexId) !== id || clip.value !== c) return;
       panes.value = {
         ...panes.value,
-        [indexId]: { indexId, feature, data: markRaw(data), row: page?.rows.find((r) => r.index === feature) ?? null, closest: markRaw(closest), error: null },
+        [indexId]: { indexId, feature, data: markRaw(data), row: page?.rows.find((r) => r.feature === feature) ?? null, closest: markRaw(closest), error: null },
       };
     } catch (e) {
       if (featureRequests.get(indexId) !== id || describeError(e).code === 'superseded') return;

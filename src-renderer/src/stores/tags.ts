@@ -13,7 +13,7 @@ import type {
 } from '@contract';
 import { useStoreClient } from '../api/storeClient';
 import { describeError } from '../api/studioError';
-import { useFeaturesStore } from './features';
+import { useFeatureTableStore } from './featureTable';
 
 /** A failure and where it happened: index (null: not tied to one) and feature (null: several or none). */
 export interface TagsError extends ApiErrorPayload {
@@ -97,7 +97,7 @@ interface UndoEntry {
  */
 export const useTagsStore = defineStore('tags', () => {
   const client = useStoreClient();
-  const features = useFeaturesStore();
+  const features = useFeatureTableStore();
 
   /** Latest known record per feature of `recordsFor`. */
   const records = ref<Record<number, FeatureTags>>({});

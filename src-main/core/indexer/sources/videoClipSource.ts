@@ -4,7 +4,7 @@ import type { ProviderChoice } from '../../../contract/index.js';
 import { StudioError } from '../../errors.js';
 import { layerOutputName, loadManifest, modelInfo, type BackboneManifest } from '../../backbone/manifest.js';
 import { BackboneSession } from '../../backbone/backboneSession.js';
-import { ClipBackboneSession } from '../../backbone/clipBackboneSession.js';
+import { VideoBackboneSession } from '../../backbone/videoBackboneSession.js';
 import { preprocessRawRgb } from '../../backbone/preprocess.js';
 import { IMAGE_EXTENSIONS } from '../../dataset/scanImageFolder.js';
 import type { DatasetItem } from '../../store/indexWriter.js';
@@ -159,7 +159,7 @@ export class VideoClipSource {
     readonly layer: string,
     readonly outputName: string,
     readonly dataset: ClipFolder,
-    readonly backbone: BackboneSession | ClipBackboneSession,
+    readonly backbone: BackboneSession | VideoBackboneSession,
     readonly video: VideoSampling,
     private readonly labelsFile: string | null,
   ) {}
@@ -175,16 +175,16 @@ export class VideoClipSource {
     const manifest = asInputError(() => loadManifest(model));
     const outputName = asInputError(() => layerOutputName(manifest, layer));
     const dataset = scanClipFolder(data, labelsFile);
-    let backbone: BackboneSession | ClipBackboneSession;
-    if (ClipBackboneSession.isClipManifest(manifest)) {
+    let backbone: BackboneSession | VideoBackboneSession;
+    if (VideoBackboneSession.isClipManifest(manifest)) {
       // A clip backbone takes exactly tokens.frames frames: N evenly spaced segments.
       if (video.sampling.mode === 'fps') throw new StudioError('bad-request', `not supported yet: --fps with a clip backbone (${manifest.name} takes ${manifest.tokens.frames} frames per clip; use segments).`);
       if (manifest.tokens.cls) throw new StudioError('bad-request', `not supported yet: clip backbones with a CLS token (${manifest.manifestPath}).`);
       video = { sampling: { mode: 'segments', count: manifest.tokens.frames! }, maxFrames: manifest.tokens.frames! };
     }
     try {
-      backbone = ClipBackboneSession.isClipManifest(manifest)
-        ? await ClipBackboneSession.open(manifest, layer, provider)
+      backbone = VideoBackboneSession.isClipManifest(manifest)
+        ? await VideoBackboneSession.open(manifest, layer, provider)
         : await BackboneSession.open(manifest, layer, provider);
     } catch (err) {
       throw toInputError(err);
@@ -209,7 +209,7 @@ export class VideoClipSource {
   }
   /** A clip (tubelet) backbone: one forward per clip, t steps over tubelets. */
   get isClip(): boolean {
-    return this.backbone instanceof ClipBackboneSession;
+    return this.backbone instanceof VideoBackboneSession;
   }
   get patches() {
     return this.manifest.tokens.grid[0] * this.manifest.tokens.grid[1];
@@ -219,7 +219,7 @@ export class VideoClipSource {
   }
   /** Frames per clip when fixed (segments), else null. */
   get framesPerClip(): number | null {
-    if (this.backbone instanceof ClipBackboneSession) return this.backbone.steps;
+    if (this.backbone instanceof VideoBackboneSession) return this.backbone.steps;
     return this.video.sampling.mode === 'segments' ? this.video.sampling.count : null;
   }
   get identity(): Record<string, string> {
@@ -254,7 +254,7 @@ export class VideoClipSource {
    */
   async activations(clip: DecodedClip, batch: number): Promise<{ rows: Float32Array; steps: number }> {
     const layout = this.manifest.tokens;
-    if (this.backbone instanceof ClipBackboneSession) {
+    if (this.backbone instanceof VideoBackboneSession) {
       const per = clip.pixels[0]!.length;
       const pixels = new Float32Array(clip.pixels.length * per);
       clip.pixels.forEach((p, t) => pixels.set(p, t * per));

@@ -17,7 +17,7 @@ export interface FeaturesOptions {
 }
 
 interface FeatureJson {
-  index: number;
+  feature: number;
   frequency: number;
   mean: number;
   max: number;
@@ -36,7 +36,7 @@ interface FeatureJson {
 function toFeatureJson(detail: FeatureDetail, video = false): FeatureJson {
   const { row } = detail;
   return {
-    index: row.index,
+    feature: row.feature,
     frequency: row.frequency,
     mean: row.mean,
     max: row.max,
@@ -48,7 +48,7 @@ function toFeatureJson(detail: FeatureDetail, video = false): FeatureJson {
 }
 
 async function featureJson(backend: StudioBackend, indexId: string, row: FeatureRow, video: boolean): Promise<FeatureJson> {
-  return toFeatureJson(await backend.featureDetail({ indexId, feature: row.index }), video);
+  return toFeatureJson(await backend.featureDetail({ indexId, feature: row.feature }), video);
 }
 
 /** Rows in the requested order, page by page. `index` ascends; the statistics descend (top first). */
@@ -87,7 +87,7 @@ export async function featuresCommand(dir: string, options: FeaturesOptions, dep
         out.write(`${JSON.stringify(json, null, 2)}\n`);
       } else {
         const temporal = summary.kind === 'videos' ? `  autocorr ${fixed(json.autocorrelation)}  switch ${fixed(json.switch_rate)}` : '';
-        out.write(`${featureName(summary.name, json.index)}  frequency ${num(json.frequency, 3)}  mean ${num(json.mean, 4)}  max ${num(json.max, 4)}${temporal}\n`);
+        out.write(`${featureName(summary.name, json.feature)}  frequency ${num(json.frequency, 3)}  mean ${num(json.mean, 4)}  max ${num(json.max, 4)}${temporal}\n`);
         for (const [rank, e] of json.exemplars.entries()) out.write(`  ${String(rank + 1).padStart(3)}. ${num(e.value, 4).padStart(9)}  ${e.item}\n`);
       }
       return EXIT.ok;
@@ -113,7 +113,7 @@ export async function featuresCommand(dir: string, options: FeaturesOptions, dep
     for await (const row of featureRows(backend, summary.id, sort, limit)) {
       const temporal = video ? `  ${fixed(row.autocorrelation).padStart(8)}  ${fixed(row.switchRate).padStart(6)}` : '';
       out.write(
-        `${featureName(summary.name, row.index).padEnd(summary.name.length + 8)}  ${num(row.frequency, 3).padStart(10)}  ${row.logFrequency.toFixed(2).padStart(7)}  ${num(row.mean, 4).padStart(10)}  ${num(row.max, 4).padStart(10)}${temporal}\n`,
+        `${featureName(summary.name, row.feature).padEnd(summary.name.length + 8)}  ${num(row.frequency, 3).padStart(10)}  ${row.logFrequency.toFixed(2).padStart(7)}  ${num(row.mean, 4).padStart(10)}  ${num(row.max, 4).padStart(10)}${temporal}\n`,
       );
     }
     return EXIT.ok;

@@ -29,11 +29,11 @@ export async function queryCommand(dir: string, image: string, opts: { patches: 
         : parsePatches(opts.patches);
     const r = await backend.queryPatches({ imageId: loaded.imageId, indexId: s.id, patches, limit: opts.limit ?? 20 });
     if (opts.json) {
-      deps.stdout.write(`${JSON.stringify({ features: r.features.map((f) => ({ index: f.index, value: f.value })) })}\n`);
+      deps.stdout.write(`${JSON.stringify({ features: r.features.map((f) => ({ feature: f.feature, value: f.value })) })}\n`);
       return EXIT.ok;
     }
     deps.stdout.write(`${loaded.name}: ${patches.length} patch(es) of the ${R}x${C} grid, ${r.features.length} feature(s)\n`);
-    for (const f of r.features) deps.stdout.write(`  ${featureName(s.name, f.index).padEnd(s.name.length + 8)} ${f.value.toPrecision(4).padStart(10)}  (max ${f.max.toPrecision(3)})\n`);
+    for (const f of r.features) deps.stdout.write(`  ${featureName(s.name, f.feature).padEnd(s.name.length + 8)} ${f.value.toPrecision(4).padStart(10)}  (max ${f.max.toPrecision(3)})\n`);
     return EXIT.ok;
   });
 }

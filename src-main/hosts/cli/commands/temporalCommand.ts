@@ -34,7 +34,7 @@ export async function temporalCommand(dir: string, options: { json?: boolean; sa
         switch_rate: meanOf(rows.map((r) => r.switchRate)),
         raw_autocorrelation: t.rawAutocorrelation,
         coherence_kept: t.coherenceKept,
-        features: rows.map((r) => ({ index: r.index, autocorrelation: r.autocorrelation, switch_rate: r.switchRate })),
+        features: rows.map((r) => ({ feature: r.feature, autocorrelation: r.autocorrelation, switch_rate: r.switchRate })),
       };
       deps.stdout.write(`${JSON.stringify(json)}\n`);
       return EXIT.ok;

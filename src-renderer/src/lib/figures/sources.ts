@@ -29,7 +29,7 @@ export async function gridInputFor(
 ): Promise<GridFigureInput> {
   const thumbs = await thumbnailDataUrls(detail.exemplars.map((e) => thumbnailUrl(detail.indexId, e.itemId)));
   return {
-    featureId: featureName(index.name, detail.row.index),
+    featureId: featureName(index.name, detail.row.feature),
     indexName: index.name,
     dataset: index.dataset,
     grid: detail.grid,

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClipEngine, closestByCorrelation, featureMaps } from '../../src-main/core/analysis/clipEngine.js';
+import { FlickerEngine, closestByCorrelation, featureMaps } from '../../src-main/core/analysis/flickerEngine.js';
 import { loadManifest } from '../../src-main/core/backbone/manifest.js';
 import { BackboneSession } from '../../src-main/core/backbone/backboneSession.js';
 import { preprocessRawRgb } from '../../src-main/core/backbone/preprocess.js';
@@ -25,7 +25,7 @@ let manifestPath: string;
 let saes: string[];
 let clipDir: string;
 let videoFile: string;
-const engine = new ClipEngine('cpu');
+const engine = new FlickerEngine('cpu');
 
 function indexOf(id: string, saePath: string): QueryIndex {
   const sae = loadSae(saePath);
@@ -38,7 +38,7 @@ function indexOf(id: string, saePath: string): QueryIndex {
 }
 
 beforeAll(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'studio-clip-engine-'));
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'studio-flicker-engine-'));
   const vit = await makeTinyVit({ dir: path.join(work, 'vit'), imageSize: 64, patchSize: 16, dModel: 16, cls: true, seed: 5, family: 'clip' });
   manifestPath = vit.manifestPath;
   saes = [
@@ -126,7 +126,7 @@ describe('flicker view engine', () => {
     expect(closest.length).toBeGreaterThan(0);
     expect(closest).toEqual(closestByCorrelation(featureMaps(byHand[0]!, f0, P), byHand[1]!, P, 5, null));
     const x = featureMaps(byHand[0]!, f0, P).flat();
-    const y = featureMaps(byHand[1]!, closest[0]!.index, P).flat();
+    const y = featureMaps(byHand[1]!, closest[0]!.feature, P).flat();
     const mean = (v: number[]) => v.reduce((s, q) => s + q, 0) / v.length;
     const mx = mean(x);
     const my = mean(y);
@@ -137,7 +137,7 @@ describe('flicker view engine', () => {
     // Restricted to the first g features (a Matryoshka group level).
     const inGroup = engine.closest(clip.clipId, 'a', f0, 'b', 50, 10);
     expect(inGroup.length).toBeGreaterThan(0);
-    expect(inGroup.every((c) => c.index < 10)).toBe(true);
+    expect(inGroup.every((c) => c.feature < 10)).toBe(true);
   }, 120_000);
 
   it('decodes video files, and refuses SAEs on different layers and unknown features', async () => {

@@ -10,7 +10,7 @@ import { createSession } from '../onnx/providers.js';
 import { pruneToOutputs } from '../onnx/graphSurgery.js';
 import { layerOutputName, type BackboneManifest } from './manifest.js';
 
-export class ClipBackboneSession {
+export class VideoBackboneSession {
   private constructor(
     readonly manifest: BackboneManifest,
     readonly layer: string,
@@ -28,7 +28,7 @@ export class ClipBackboneSession {
     return manifest.tokens.frames !== undefined;
   }
 
-  static async open(manifest: BackboneManifest, layer: string, provider: ProviderChoice = 'auto'): Promise<ClipBackboneSession> {
+  static async open(manifest: BackboneManifest, layer: string, provider: ProviderChoice = 'auto'): Promise<VideoBackboneSession> {
     const outputName = layerOutputName(manifest, layer);
     const t = manifest.tokens;
     if (t.frames === undefined || t.tubelet === undefined) throw new Error(`${manifest.manifestPath} is not a clip backbone (no tokens.frames / tokens.tubelet)`);
@@ -57,7 +57,7 @@ export class ClipBackboneSession {
             `(${t.cls ? 'CLS + ' : ''}${t.registers} registers + ${steps} tubelet steps x ${t.grid[0]}x${t.grid[1]} patches)`,
         );
       }
-      return new ClipBackboneSession(manifest, layer, outputName, created.provider, t.frames, steps, tokens, out.dims[2]!, session);
+      return new VideoBackboneSession(manifest, layer, outputName, created.provider, t.frames, steps, tokens, out.dims[2]!, session);
     } catch (err) {
       await session.release();
       throw err;

@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import sharp from 'sharp';
-import type { ClipFeature, ClipSampling, ClosestFeature, OpenClip, ProviderChoice } from '../../contract/index.js';
+import type { FlickerFeature, ClipSampling, ClosestFeature, OpenClip, ProviderChoice } from '../../contract/index.js';
 import { StudioError } from '../errors.js';
 import { loadManifest, type BackboneManifest } from '../backbone/manifest.js';
 import { BackboneSession } from '../backbone/backboneSession.js';
-import { ClipBackboneSession } from '../backbone/clipBackboneSession.js';
+import { VideoBackboneSession } from '../backbone/videoBackboneSession.js';
 import { preprocessRawRgb } from '../backbone/preprocess.js';
 import { loadSae } from '../sae/loadSae.js';
 import { SaeEncoderSession, type SparseCodes } from '../sae/encoderSession.js';
@@ -20,7 +20,7 @@ import type { QueryIndex } from './patchQuery.js';
 import type { IndexConfig } from '../store/indexConfig.js';
 
 /** A per-frame image backbone, or a clip (tubelet) backbone that sees the whole clip at once. */
-type Backbone = { manifest: BackboneManifest; session: BackboneSession; clip: null } | { manifest: BackboneManifest; session: null; clip: ClipBackboneSession };
+type Backbone = { manifest: BackboneManifest; session: BackboneSession; clip: null } | { manifest: BackboneManifest; session: null; clip: VideoBackboneSession };
 
 interface ClipSae {
   indexId: string;
@@ -105,13 +105,13 @@ export function closestByCorrelation(x: number[][], codes: SparseCodes[], patche
   const out: ClosestFeature[] = [];
   for (const [index, a] of acc) {
     const r = pearson(n, sx, a.sy, sxx, a.syy, a.sxy);
-    if (!Number.isNaN(r)) out.push({ index, correlation: r, max: a.max });
+    if (!Number.isNaN(r)) out.push({ feature: index, correlation: r, max: a.max });
   }
-  return out.sort((a, b) => b.correlation - a.correlation || a.index - b.index).slice(0, limit);
+  return out.sort((a, b) => b.correlation - a.correlation || a.feature - b.feature).slice(0, limit);
 }
 
 /** Strongest features over a clip (max over frames and patches), all of them when limit is Infinity. */
-export function topFeatures(codes: SparseCodes[], limit: number): { index: number; max: number }[] {
+export function topFeatures(codes: SparseCodes[], limit: number): { feature: number; max: number }[] {
   const max = new Map<number, number>();
   for (const c of codes) {
     for (let e = 0; e < c.rowPtr[c.rows]!; e++) {
@@ -121,12 +121,12 @@ export function topFeatures(codes: SparseCodes[], limit: number): { index: numbe
     }
   }
   return [...max]
-    .map(([index, m]) => ({ index, max: m }))
-    .sort((a, b) => b.max - a.max || a.index - b.index)
+    .map(([feature, m]) => ({ feature, max: m }))
+    .sort((a, b) => b.max - a.max || a.feature - b.feature)
     .slice(0, limit);
 }
 
-export class ClipEngine {
+export class FlickerEngine {
   private readonly backbones = new Map<string, Promise<Backbone>>();
   private readonly encoders = new Map<string, Promise<SaeEncoderSession>>();
   private readonly clips = new Map<string, CachedClip>();
@@ -156,8 +156,8 @@ export class ClipEngine {
     }
     return this.opened(this.backbones, backboneKey(ix.config), async () => {
       const manifest = loadManifest(req.model!);
-      if (ClipBackboneSession.isClipManifest(manifest)) {
-        return { manifest, session: null, clip: await ClipBackboneSession.open(manifest, req.layer!, this.provider) };
+      if (VideoBackboneSession.isClipManifest(manifest)) {
+        return { manifest, session: null, clip: await VideoBackboneSession.open(manifest, req.layer!, this.provider) };
       }
       return { manifest, session: await BackboneSession.open(manifest, req.layer!, this.provider), clip: null };
     }, ix);
@@ -273,7 +273,7 @@ export class ClipEngine {
     }
   }
 
-  feature(clipId: string, indexId: string, feature: number): ClipFeature {
+  feature(clipId: string, indexId: string, feature: number): FlickerFeature {
     const { clip, sae } = this.sae(clipId, indexId);
     this.checkFeature(sae, feature);
     const maps = featureMaps(sae.codes, feature, clip.patches);
@@ -338,7 +338,7 @@ async function frameRows(session: BackboneSession, pixels: Float32Array[]) {
 }
 
 /** Patch rows of every tubelet step through a clip backbone (one forward for the clip). */
-async function clipRows(session: ClipBackboneSession, pixels: Float32Array[]) {
+async function clipRows(session: VideoBackboneSession, pixels: Float32Array[]) {
   const t = session.manifest.tokens;
   const P = t.grid[0] * t.grid[1];
   const plane = pixels[0]!.length;

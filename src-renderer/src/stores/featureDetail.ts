@@ -8,7 +8,7 @@ import { describeError } from '../api/studioError';
 const CACHE_SIZE = 24;
 
 /** One feature's detail (stats, exemplars with patch maps, label breakdown). */
-export const useFeatureStore = defineStore('feature', () => {
+export const useFeatureDetailStore = defineStore('feature', () => {
   const client = useStoreClient();
 
   const detail = shallowRef<FeatureDetail | null>(null);

@@ -29,7 +29,7 @@ export const PREFETCH_BEHIND = 1;
  * epoch there; replies from an older one are dropped (stale-result filtering), so fast typing in
  * a filter never shows rows of a query the user already left.
  */
-export const useFeaturesStore = defineStore('features', () => {
+export const useFeatureTableStore = defineStore('features', () => {
   const client = useStoreClient();
 
   const indexId = ref<string | null>(null);
@@ -135,7 +135,7 @@ export const useFeaturesStore = defineStore('features', () => {
     const next = new Set(checked.value);
     for (let p = Math.min(from, position); p <= Math.max(from, position); p++) {
       const row = rowAt(p);
-      if (row) next.add(row.index);
+      if (row) next.add(row.feature);
     }
     checked.value = next;
     checkAnchor.value = position;
@@ -164,7 +164,7 @@ export const useFeaturesStore = defineStore('features', () => {
   /** Position of a feature among the cached rows, or -1 when it is not in a loaded page. */
   function positionOf(featureIndex: number): number {
     for (const [first, page] of rows.loaded()) {
-      const i = page.findIndex((r) => r.index === featureIndex);
+      const i = page.findIndex((r) => r.feature === featureIndex);
       if (i >= 0) return first + i;
     }
     return -1;
@@ -188,7 +188,7 @@ export const useFeaturesStore = defineStore('features', () => {
       const row = rowAt(target);
       if (row) {
         selected.value = target;
-        return row.index;
+        return row.feature;
       }
     }
     const target = featureIndex + delta;
