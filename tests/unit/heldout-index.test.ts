@@ -14,12 +14,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliCaptured } from '../helpers/runCliCaptured.js';
 import { createStudioService, type StudioService } from '../../src-main/core/service.js';
 import { runIndex } from '../../src-main/core/indexer/runIndex.js';
 import { sampleKey } from '../../src-main/core/indexer/rangeSamples.js';
 import { PATCH_MAP_MAX_ERROR } from '../../src-main/core/store/patchMapCodec.js';
-import { runCli } from '../../src-main/hosts/cli/program.js';
-import type { CliDeps } from '../../src-main/hosts/cli/context.js';
 import type { IndexSummary } from '../../src-main/contract/index.js';
 import { makeTinyVit } from '../helpers/makeTinyVit.js';
 import { makeSae } from '../helpers/makeSae.js';
@@ -123,20 +122,7 @@ function expectMap(got: readonly number[], want: readonly number[], where: strin
 }
 
 async function cliFeatureJson(f: number): Promise<{ rangeSamples: { lo: number; hi: number | null; count: number; items: { item: string; value: number }[] }[] | null }> {
-  const out: string[] = [];
-  const deps: CliDeps = {
-    createBackend: (opts) => createStudioService(opts),
-    stdout: { write: (t: string) => out.push(t) },
-    stderr: { write: (t: string) => out.push(t) },
-    env: { STUDIO_SETTINGS_DIR: path.join(work, 'settings-cli') },
-    onInterrupt: () => () => undefined,
-    now: () => 0,
-    projectRoot: work,
-    buildRenderer: async () => undefined,
-    openUrl: async () => 'disabled' as const,
-  };
-  expect(await runCli(['features', indexDir, '--json', '--feature', String(f)], deps)).toBe(0);
-  return JSON.parse(out.join(''));
+  return JSON.parse(await runCliCaptured(['features', indexDir, '--json', '--feature', String(f)], work));
 }
 
 describe('held-out index: the index agrees with the query engine over every image', () => {

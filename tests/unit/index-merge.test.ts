@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -137,6 +138,11 @@ describe('split image runs merge into the single run', () => {
       await expect(mergeIndexParts(path.join(work, 'm6'), [parts3[0]!, unfinished, parts3[2]!])).rejects.toThrow(/Part 1\/3 in .* is unfinished \(\d+ of 22 items\): run its studio index command again/);
       await expect(mergeIndexParts(path.join(work, 'm7'), [single])).rejects.toThrow(/is a whole index, not a part of a split run/);
       await expect(mergeIndexParts(path.join(work, 'm8'), [path.join(work, 'nowhere')])).rejects.toThrow(/holds no index \(index.sqlite missing\)/);
+      // A FIFO where the database should be is refused before SQLite would block opening it.
+      const fifoPart = path.join(work, 'fifo-part');
+      fs.mkdirSync(fifoPart);
+      expect(spawnSync('mkfifo', [path.join(fifoPart, 'index.sqlite')]).status).toBe(0);
+      await expect(mergeIndexParts(path.join(work, 'm9'), [fifoPart])).rejects.toThrow(/index.sqlite is not a regular file/);
     }, 120_000);
 
     it('a finished merge run again is a no-op; an occupied folder is refused', async () => {

@@ -5,10 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliCaptured } from '../helpers/runCliCaptured.js';
 import { createStudioService, type StudioService } from '../../src-main/core/service.js';
 import { validatedApi } from '../../src-main/hosts/dispatch.js';
-import { runCli } from '../../src-main/hosts/cli/program.js';
-import type { CliDeps } from '../../src-main/hosts/cli/context.js';
 import type { FeatureFilter, IndexSummary } from '../../src-main/contract/index.js';
 import { buildFixtureIndex, type FixtureIndex } from '../helpers/buildFixtureIndex.js';
 
@@ -30,20 +29,8 @@ afterAll(async () => {
 });
 
 async function cliQueryAll(image: string): Promise<{ feature: number; value: number }[]> {
-  const out: string[] = [];
-  const deps: CliDeps = {
-    createBackend: (opts) => createStudioService(opts),
-    stdout: { write: (t: string) => out.push(t) },
-    stderr: { write: (t: string) => out.push(t) },
-    env: { STUDIO_SETTINGS_DIR: path.join(work, 'settings-cli') },
-    onInterrupt: () => () => undefined,
-    now: () => 0,
-    projectRoot: work,
-    buildRenderer: async () => undefined,
-    openUrl: async () => 'disabled' as const,
-  };
-  expect(await runCli(['query', fx.indexDir, image, '--patches', 'all', '--json', '--limit', '1000'], deps)).toBe(0);
-  return (JSON.parse(out.join('')) as { features: { feature: number; value: number }[] }).features;
+  const out = await runCliCaptured(['query', fx.indexDir, image, '--patches', 'all', '--json', '--limit', '1000'], work);
+  return (JSON.parse(out) as { features: { feature: number; value: number }[] }).features;
 }
 
 /** Brute force: every feature's exemplars (featureDetail), purity of the given labels. */

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliCaptured } from '../helpers/runCliCaptured.js';
 import { runIndex } from '../../src-main/core/indexer/runIndex.js';
 import { createStudioService, type StudioService } from '../../src-main/core/service.js';
 import { writeSafetensors } from '../../src-main/core/sae/safetensors.js';
@@ -250,20 +251,8 @@ describe('patch queries', () => {
     // Each feature's map over the image agrees with its summed value on the selection.
     for (const f of r.features) expect(patches.reduce((acc, [row, col]) => acc + f.patchMap[row * 4 + col]!, 0)).toBeCloseTo(f.value, 4);
     // Query JSON of the CLI has the same ranking.
-    const out: string[] = [];
-    const deps: CliDeps = {
-      createBackend: (opts) => createStudioService(opts),
-      stdout: { write: (t: string) => out.push(t) },
-      stderr: { write: (t: string) => out.push(t) },
-      env: { STUDIO_SETTINGS_DIR: path.join(work, 'settings-cli') },
-      onInterrupt: () => () => undefined,
-      now: () => 0,
-      projectRoot: work,
-      buildRenderer: async () => undefined,
-      openUrl: async () => "disabled" as const,
-    };
-    expect(await runCli(['query', path.join(work, 'index-a'), image, '--patches', '0,1;1,1;2,3', '--json', '--limit', '1000'], deps)).toBe(0);
-    const json = JSON.parse(out.join('')) as { features: { feature: number; value: number }[] };
+    const out = await runCliCaptured(['query', path.join(work, 'index-a'), image, '--patches', '0,1;1,1;2,3', '--json', '--limit', '1000'], work);
+    const json = JSON.parse(out) as { features: { feature: number; value: number }[] };
     expect(json.features.map((f) => f.feature)).toEqual(expected.map((e) => e[0]));
   }, 60_000);
 

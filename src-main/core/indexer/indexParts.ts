@@ -48,6 +48,9 @@ export function openIndexPart(dir: string): IndexPart {
   if (!fs.existsSync(file)) {
     throw new StudioError('not-found', `Part ${abs} holds no index (${INDEX_DB_FILE} missing): did its studio index task run? Run it, then merge again.`);
   }
+  // SQLite would block forever opening a FIFO and read a device as a database: refuse anything
+  // that is not a regular file (a link to one is fine) before opening.
+  if (!fs.statSync(file).isFile()) throw new StudioError('bad-input', `Part ${abs}: ${INDEX_DB_FILE} is not a regular file, so it is not an index part.`);
   const db = openDatabase(file, { readonly: true });
   try {
     assertReadable(schemaVersionOf(db), abs);

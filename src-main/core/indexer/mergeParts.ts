@@ -399,7 +399,8 @@ function copyThumbnails(writer: IndexWriter, parts: IndexPart[]): void {
   fs.mkdirSync(dir, { recursive: true });
   for (const { id } of writer.exemplarItems()) {
     for (const name of [thumbnailFile(id), stripFile(id)]) {
-      const from = parts.map((p) => path.join(p.dir, THUMBS_DIR, name)).find((f) => fs.existsSync(f));
+      // Regular files only: a link or FIFO in a part's thumbs/ is not copied (the hosts refuse to serve those too).
+      const from = parts.map((p) => path.join(p.dir, THUMBS_DIR, name)).find((f) => fs.lstatSync(f, { throwIfNoEntry: false })?.isFile());
       if (from) fs.copyFileSync(from, path.join(dir, name));
     }
   }
