@@ -8,8 +8,8 @@
 // and a TopK SAE, then builds an index from them at each item count in a child process under
 // /usr/bin/time, and prints: peak RSS, index size on disk (and the largest the folder got while
 // building, WAL included), bytes per exemplar patch map, and the longest stall between progress
-// reports and the longest single checkpoint call during the pass (a checkpoint blocks the run
-// while it runs; the final, complete write is left out). RSS that stays flat as items grow is the
+// reports and the longest time a checkpoint held indexing up outside the encoder's own time (the
+// writes after the last batch are left out; see child()). RSS that stays flat as items grow is the
 // point. --src DIR builds with another source tree (e.g. `git archive HEAD | tar -x -C DIR` with
 // node_modules linked) to compare before/after on the same shards.
 import { spawn } from 'node:child_process';
@@ -33,29 +33,59 @@ async function child(): Promise<void> {
   const [src, shards, sae, out, budget] = process.argv.slice(3) as [string, string, string, string, string];
   const load = async (rel: string) => (fs.existsSync(path.join(src, rel)) ? await import(pathToFileURL(path.join(src, rel)).href) : null);
   const { runIndex } = (await load('src-main/core/indexer/runIndex.ts')) as typeof import('../src-main/core/indexer/runIndex.js');
-  // The longest the run's own thread spent in one checkpoint call (the final, complete write at the
-  // end excluded): what a checkpoint holds indexing up by. Wrapped from outside so that trees
-  // before and after sliced checkpoints are measured alike.
-  let longestCheckpointMs = 0;
-  const timeCalls = (proto: Record<string, unknown> | undefined, name: string, isFinal: (args: unknown[]) => boolean) => {
+  // What checkpoints cost the run's own thread, wrapped from outside so that trees before and
+  // after sliced checkpoints are measured alike. Each call is recorded with the number of encoder
+  // calls begun so far. Steps run while the encoder works on its own threads (overlapped, by
+  // design); everything else holds indexing up: beginning a checkpoint, packing samples a batch is
+  // about to change (summed per batch), and finishing one outside the encoder's time. The write
+  // after the last batch (finishing the last checkpoint, then the complete final one) is left
+  // out: no inference is left to hold up.
+  const calls: { name: string; ms: number; encodes: number }[] = [];
+  let encodes = 0;
+  let finalWrite = false;
+  const timeCalls = (proto: Record<string, unknown> | undefined, name: string, isFinal: (args: unknown[]) => boolean = () => false) => {
     const orig = proto?.[name] as ((...a: unknown[]) => unknown) | undefined;
     if (!proto || !orig) return;
     proto[name] = function (this: unknown, ...args: unknown[]) {
       const final = isFinal(args);
       const t0 = performance.now();
       const r = orig.apply(this, args);
-      if (!final) longestCheckpointMs = Math.max(longestCheckpointMs, performance.now() - t0);
+      if (!final && !finalWrite) calls.push({ name, ms: performance.now() - t0, encodes });
       return r;
     };
   };
   const writerProto = ((await load('src-main/core/store/indexWriter.ts')) as { IndexWriter: { prototype: Record<string, unknown> } }).IndexWriter.prototype;
   const sliceProto = ((await load('src-main/core/store/checkpointWrite.ts')) as { CheckpointWrite: { prototype: Record<string, unknown> } } | null)?.CheckpointWrite.prototype;
-  let finalWrite = false;
+  const encoderProto = ((await load('src-main/core/sae/encoderSession.ts')) as { SaeEncoderSession: { prototype: Record<string, unknown> } }).SaeEncoderSession.prototype;
+  const encode = encoderProto.encode as (...a: unknown[]) => unknown;
+  encoderProto.encode = function (this: unknown, ...args: unknown[]) {
+    encodes++;
+    return encode.apply(this, args);
+  };
   timeCalls(writerProto, 'checkpoint', (a) => (finalWrite = a[3] === true));
   timeCalls(writerProto, 'beginCheckpoint', (a) => a[3] === true);
-  timeCalls(sliceProto, 'step', () => finalWrite);
-  timeCalls(sliceProto, 'finish', () => finalWrite);
-  timeCalls(sliceProto, 'freeze', () => false);
+  timeCalls(sliceProto, 'step');
+  timeCalls(sliceProto, 'finish');
+  timeCalls(sliceProto, 'freeze');
+  timeCalls(sliceProto, 'freezeSamples');
+  /** The longest of each kind; per batch for freezeSamples (many tiny calls). */
+  const summarise = () => {
+    const lastEncode = encodes;
+    const longest: Record<string, number> = {};
+    const perBatch = new Map<number, number>();
+    for (const c of calls) {
+      if (c.name === 'finish' && c.encodes === lastEncode) continue; // after the last batch
+      if (c.name === 'freezeSamples') perBatch.set(c.encodes, (perBatch.get(c.encodes) ?? 0) + c.ms);
+      else longest[c.name] = Math.max(longest[c.name] ?? 0, c.ms);
+    }
+    if (perBatch.size > 0) longest['freezeSamples per batch'] = Math.max(...perBatch.values());
+    const blocking = Object.entries(longest).filter(([k]) => k !== 'step').map(([, v]) => v);
+    if (longest.step !== undefined) {
+      longest['step (overlaps the encoder)'] = longest.step;
+      delete longest.step;
+    }
+    return { longestCheckpointMs: Math.max(0, ...blocking), longestByCall: Object.fromEntries(Object.entries(longest).map(([k, v]) => [k, Math.round(v)])) };
+  };
   // Gaps between consecutive 'indexing' reports (every 250 ms while batches flow): a longer one
   // is a batch or a checkpoint holding the run up.
   let last = 0;
@@ -72,7 +102,7 @@ async function child(): Promise<void> {
       },
     },
   );
-  process.stdout.write(`CHILD ${JSON.stringify({ longestStallMs: longest, longestCheckpointMs, wallS: (Date.now() - t0) / 1000 })}\n`);
+  process.stdout.write(`CHILD ${JSON.stringify({ longestStallMs: longest, ...summarise(), wallS: (Date.now() - t0) / 1000 })}\n`);
 }
 
 
@@ -87,6 +117,7 @@ interface Result {
   maps: number;
   longestStallMs: number;
   longestCheckpointMs: number;
+  longestByCall: Record<string, number>;
 }
 
 async function build(src: string, shards: string, sae: string, out: string, budget: number, items: number): Promise<Result> {
@@ -105,12 +136,12 @@ async function build(src: string, shards: string, sae: string, out: string, budg
   const childLine = stdout.split('\n').find((l) => l.startsWith('CHILD '));
   if (code !== 0 || !line || !childLine) throw new Error(`build failed (${code}):\n${stderr.slice(-3000)}`);
   const [user, sys, rssKb] = line.slice(6).split(' ').map(Number) as [number, number, number];
-  const { longestStallMs, longestCheckpointMs } = JSON.parse(childLine.slice(6)) as { longestStallMs: number; longestCheckpointMs: number };
+  const { longestStallMs, longestCheckpointMs, longestByCall } = JSON.parse(childLine.slice(6)) as Pick<Result, 'longestStallMs' | 'longestCheckpointMs' | 'longestByCall'>;
   const Database = (await import('better-sqlite3')).default;
   const db = new Database(path.join(out, 'index.sqlite'), { readonly: true });
   const row = db.prepare('SELECT SUM(length(maps)) AS bytes, SUM(n) AS maps FROM exemplars').get() as { bytes: number; maps: number };
   db.close();
-  return { items, peakRssMiB: rssKb / 1024, cpuS: user + sys, diskMB: folderBytes(out) / 1e6, peakDiskMB: Math.max(peakDisk, folderBytes(out)) / 1e6, mapBytes: row.bytes, maps: row.maps, longestStallMs, longestCheckpointMs };
+  return { items, peakRssMiB: rssKb / 1024, cpuS: user + sys, diskMB: folderBytes(out) / 1e6, peakDiskMB: Math.max(peakDisk, folderBytes(out)) / 1e6, mapBytes: row.bytes, maps: row.maps, longestStallMs, longestCheckpointMs, longestByCall };
 }
 
 async function main(): Promise<void> {
@@ -133,7 +164,8 @@ async function main(): Promise<void> {
     results.push(r);
     console.log(
       `${String(items).padStart(7)} items: peak RSS ${r.peakRssMiB.toFixed(0)} MiB, CPU ${r.cpuS.toFixed(1)} s, disk ${r.diskMB.toFixed(1)} MB (peak ${r.peakDiskMB.toFixed(1)} MB), ` +
-        `patch maps ${(r.mapBytes / 1e6).toFixed(1)} MB = ${(r.mapBytes / Math.max(1, r.maps)).toFixed(0)} B per map (float16 dense: ${patches * 2} B), longest progress stall ${r.longestStallMs} ms, longest checkpoint block ${r.longestCheckpointMs.toFixed(0)} ms`,
+        `patch maps ${(r.mapBytes / 1e6).toFixed(1)} MB = ${(r.mapBytes / Math.max(1, r.maps)).toFixed(0)} B per map (float16 dense: ${patches * 2} B), longest progress stall ${r.longestStallMs} ms, longest checkpoint block outside the encoder ${r.longestCheckpointMs.toFixed(0)} ms ` +
+        `(longest, ms: ${Object.entries(r.longestByCall).map(([k, v]) => `${k} ${v}`).join(', ')})`,
     );
   }
   if (results.length >= 2) {

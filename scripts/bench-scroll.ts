@@ -2,7 +2,16 @@
 // in headless Chromium (issue 19).
 //
 //   npm run build:renderer && npm run bench:scroll [-- --index DIR | --work DIR --features 100000 --items 400]
-//       [--renderer out/renderer] [--seconds 10] [--settle 60] [--host-delay MS]
+//       [--renderer out/renderer] [--seconds 10] [--settle 60] [--host-delay MS] [--trace DIR] [--screenshot FILE]
+//
+// --trace DIR records a Chrome trace of each scroll run into DIR (open it in chrome://tracing or
+// the DevTools Performance panel) and prints what the long tasks spent their time on: script,
+// style recalc (UpdateLayoutTree), layout, paint, GC, and the tasks by CPU time; then, in index
+// order, it steps over cached rows a page and a wheel notch at a time and prints the CPU per step
+// (figures that hold on a loaded machine, where wall-clock long tasks mostly measure waiting for
+// a core).
+// --screenshot FILE saves the view in index order before scrolling, with a few rows ticked and
+// one selected, to compare row rendering.
 //
 // --host-delay makes every table page take at least MS on the host, answered one at a time like
 // the real host: how scrolling behaves on an index whose pages are slow (issue 19 measured
@@ -28,11 +37,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { createStudioService, type StudioService } from '../src-main/core/service.js';
 import { startWebHost } from '../src-main/hosts/web/webHost.js';
 import { writeSyntheticShards } from './lib/syntheticShards.js';
 import { makeSae } from '../tests/helpers/makeSae.js';
+import { longTaskBreakdown, profileSelfTimes, taskCpu } from './lib/longTaskBreakdown.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -48,6 +58,8 @@ const rendererDir = path.resolve(arg('renderer', path.join(REPO, 'out/renderer')
 const work = path.resolve(arg('work', path.join(os.tmpdir(), 'bench-scroll')));
 const givenIndex = arg('index', '');
 const hostDelay = Number(arg('host-delay', '0'));
+const screenshot = arg('screenshot', '') ? path.resolve(arg('screenshot', '')) : '';
+const traceDir = arg('trace', '') ? path.resolve(arg('trace', '')) : '';
 
 if (!fs.existsSync(path.join(rendererDir, 'index.html'))) {
   throw new Error(`No renderer build in ${rendererDir}: run \`npm run build:renderer\` first (or pass --renderer DIR).`);
@@ -113,6 +125,8 @@ interface ScrollFigures {
   /** Per phase (wheel, fling, jumps, back): frames showing a blank row, %. */
   blankByPhase: number[];
   settleMs: number;
+  /** Animation frames seen while scrolling. */
+  frames: number;
   requests: number;
   requestKB: number;
 }
@@ -216,10 +230,54 @@ async function scrollInPage(page: Page, ms: number, settleMs: number): Promise<O
         blankFramesPct: (100 * blankFrames) / Math.max(1, frames),
         blankByPhase: phaseBlank.map((b, i) => (100 * b) / Math.max(1, phaseFrames[i]!)),
         settleMs: now - stop,
+        frames: stamps.length,
       };
     },
     { ms, settleMs },
   );
+}
+
+/**
+ * CPU per scroll step over rows already cached, where wall-clock long tasks say little (a
+ * machine whose cores are busy stretches a 5 ms task to 100 ms): the first 3,000 rows are
+ * fetched, then the table steps a page (30 rows) and a wheel notch (3 rows) at a time, two
+ * frames per step, under a trace; CPU is the main thread's thread time.
+ */
+async function cachedStepCpu(browser: Browser, page: Page): Promise<string[]> {
+  await page.evaluate(async () => {
+    const s = document.querySelector<HTMLElement>('[data-testid="feature-table"]')!;
+    for (let y = 0; y < 3000 * 28; y += 600) {
+      s.scrollTop = y;
+      await new Promise((r) => setTimeout(r, 40));
+    }
+  });
+  const out: string[] = [];
+  for (const [label, rows, steps] of [
+    ['page steps (30 rows)', 30, 80],
+    ['wheel steps (3 rows)', 3, 200],
+  ] as const) {
+    await page.evaluate(() => void (document.querySelector<HTMLElement>('[data-testid="feature-table"]')!.scrollTop = 0));
+    await page.waitForTimeout(300);
+    await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
+    const loadingSteps = await page.evaluate(
+      async ({ px, steps }) => {
+        const s = document.querySelector<HTMLElement>('[data-testid="feature-table"]')!;
+        const frame = () => new Promise((r) => requestAnimationFrame(r));
+        let loading = 0;
+        for (let i = 1; i <= steps; i++) {
+          s.scrollTop = i * px;
+          await frame();
+          await frame();
+          if (s.querySelector('[aria-busy="true"]')) loading++;
+        }
+        return loading;
+      },
+      { px: rows * 28, steps },
+    );
+    const c = taskCpu(JSON.parse((await browser.stopTracing()).toString('utf8')), 50);
+    out.push(`${label}: ${(c.totalMs / steps).toFixed(1)} ms CPU per step, longest task ${c.maxMs.toFixed(1)} ms CPU (p95 ${c.p95Ms.toFixed(1)}), ${c.over} tasks over 50 ms CPU; steps still showing a loading row after two frames: ${loadingSteps} of ${steps}`);
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -236,6 +294,8 @@ async function main(): Promise<void> {
   });
   const results: [string, ScrollFigures][] = [];
   const scatter: string[] = [];
+  const breakdowns: string[] = [];
+  const cachedSteps: string[] = [];
   try {
     for (const [label, query] of [
       ['index order', ''],
@@ -271,12 +331,46 @@ async function main(): Promise<void> {
         const redraw = await page.evaluate((n) => (window as unknown as { __bench: { longTasks: { duration: number }[] } }).__bench.longTasks.slice(n).map((t) => t.duration), before);
         scatter.push(`redraw after resize: ${redraw.length} long tasks, longest ${Math.max(0, ...redraw).toFixed(0)} ms`);
         await page.setViewportSize({ width: 1400, height: 900 });
+        if (screenshot) {
+          await page.getByTestId('row-check').nth(2).click();
+          await page.getByTestId('row-check').nth(3).click();
+          await page.waitForTimeout(300);
+          await page.screenshot({ path: screenshot });
+        }
       }
       await page.waitForTimeout(1000);
       requests = 0;
       bytes = 0;
+      const cdp = traceDir ? await context.newCDPSession(page) : null;
+      if (cdp) {
+        await cdp.send('Profiler.enable');
+        await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+        await cdp.send('Profiler.start');
+        await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
+      }
       const figures = await scrollInPage(page, seconds * 1000, settleS * 1000);
+      if (cdp) {
+        const { profile } = await cdp.send('Profiler.stop');
+        const trace = await browser.stopTracing();
+        fs.mkdirSync(traceDir, { recursive: true });
+        const file = path.join(traceDir, `scroll-${label.replace(/ /g, '-')}.json`);
+        fs.writeFileSync(file, trace);
+        const events = JSON.parse(trace.toString('utf8'));
+        const top = (b: ReturnType<typeof longTaskBreakdown>) => b.selfMs.slice(0, 8).map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ');
+        const long = longTaskBreakdown(events, 50);
+        const all = longTaskBreakdown(events, 0);
+        breakdowns.push(`${label} (${file}):`);
+        const c = taskCpu(events, 50);
+        breakdowns.push(
+          `  by CPU time: ${c.over} tasks over 50 ms, longest ${c.maxMs.toFixed(1)} ms, p95 ${c.p95Ms.toFixed(1)} ms, ${c.totalMs.toFixed(0)} ms in ${c.tasks} tasks (${(c.totalMs / Math.max(1, figures.frames)).toFixed(2)} ms per frame shown)`,
+        );
+        breakdowns.push(`  ${long.tasks} tasks over 50 ms, ${long.totalMs.toFixed(0)} ms in all; self ms: ${top(long)}`);
+        breakdowns.push(`  all ${all.tasks} tasks, ${all.totalMs.toFixed(0)} ms busy (${all.cpuMs.toFixed(0)} ms CPU); self ms: ${top(all)}`);
+        fs.writeFileSync(path.join(traceDir, `scroll-${label.replace(/ /g, '-')}.cpuprofile`), JSON.stringify(profile));
+        breakdowns.push(`  script self ms: ${profileSelfTimes(profile).map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')}`);
+      }
       results.push([label, { ...figures, requests, requestKB: bytes / 1024 }]);
+      if (traceDir && label === 'index order') cachedSteps.push(...(await cachedStepCpu(browser, page)));
       await context.close();
     }
   } finally {
@@ -305,6 +399,8 @@ async function main(): Promise<void> {
   ];
   for (const [name, get] of rows) console.log(`| ${name} | ${results.map(([, f]) => get(f)).join(' | ')} |`);
   console.log(`\nscatter (${summary.features} points):\n  ${scatter.join('\n  ')}`);
+  if (cachedSteps.length) console.log(`\nscroll steps over cached rows (CPU time from the trace: steady on a loaded machine):\n  ${cachedSteps.join('\n  ')}`);
+  if (breakdowns.length) console.log(`\nlong tasks while scrolling, from the trace (tracing adds overhead):\n  ${breakdowns.join('\n  ')}`);
 }
 
 await main();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { featureNumber, indexId, optionalLimit } from './common.js';
-import { returns, type MethodTable } from './method.js';
+import { float32FromBase64, float32ToBase64 } from './float32Wire.js';
+import { returns, type MethodTable, type ResultWire } from './method.js';
 import type { FeatureTags } from './tags.js';
 
 // Features of one index: the sortable, filterable table, one feature's page, the scatter, the
@@ -135,12 +136,41 @@ export interface RangeSampleRow {
 }
 
 
+/**
+ * Two float32 columns, one value per feature (by index): 100,000 features are 800 KB in memory
+ * and over IPC, about 1.07 MB of base64 over the web host (scatterWire), instead of about 3.6 MB of
+ * JSON numbers. Float32 keeps 7 significant digits, far finer than a pixel of the plot.
+ */
 export interface ScatterData {
-  /** Per feature (by index): log10(frequency + 1e-10). */
-  logFrequency: number[];
-  /** Per feature: log10(mean + 1e-10). */
-  logMean: number[];
+  /** log10(frequency + 1e-10). */
+  logFrequency: Float32Array;
+  /** log10(mean + 1e-10). */
+  logMean: Float32Array;
 }
+
+/** The scatter on JSON transports: the feature count and each column as base64 little-endian float32. */
+export interface ScatterJson {
+  features: number;
+  logFrequency: string;
+  logMean: string;
+}
+
+export const scatterWire: ResultWire<ScatterData> = {
+  toJson(result): ScatterJson {
+    if (result.logMean.length !== result.logFrequency.length) {
+      throw new RangeError(`scatter: logFrequency holds ${result.logFrequency.length} values but logMean ${result.logMean.length}; they must be one per feature.`);
+    }
+    return { features: result.logFrequency.length, logFrequency: float32ToBase64(result.logFrequency), logMean: float32ToBase64(result.logMean) };
+  },
+  fromJson(json): ScatterData {
+    const j = (typeof json === 'object' && json !== null ? json : {}) as Partial<Record<keyof ScatterJson, unknown>>;
+    const n = j.features;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+      throw new TypeError(`scatter: features must be the feature count, a whole number ≥ 0 (got ${JSON.stringify(n) ?? 'nothing'}).`);
+    }
+    return { logFrequency: float32FromBase64(j.logFrequency, n, 'scatter.logFrequency'), logMean: float32FromBase64(j.logMean, n, 'scatter.logMean') };
+  },
+};
 
 
 
@@ -240,6 +270,7 @@ export const featuresMethods = {
     args: z.strictObject({ indexId }),
     result: returns<ScatterData>(),
     errors: ['not-found'],
+    wire: scatterWire,
   },
   /** The index's items whose path or label holds every word of `search`, by path (the flicker view's clip list). */
   listItems: {

@@ -27,7 +27,7 @@ export * from './match.js';
 export * from './query.js';
 export * from './tags.js';
 export * from './video.js';
-export type { MethodSpec, MethodTable, Returns } from './method.js';
+export type { MethodSpec, MethodTable, ResultWire, Returns } from './method.js';
 export { argsProblem } from './validate.js';
 
 /** Every method of every domain. A name in two tables fails to compile (see _noDuplicates). */

@@ -13,6 +13,10 @@ const normalizationOverride = z.strictObject({
 });
 export type NormalizationOverride = z.infer<typeof normalizationOverride>;
 
+/** How an image index gets its thumbnails (IndexRequest.thumbnails). */
+export const THUMBNAIL_MODES = ['eager', 'on-demand'] as const;
+export type ThumbnailMode = (typeof THUMBNAIL_MODES)[number];
+
 const need = (key: string, what: string) => nonEmpty(`Missing ${key}: give the ${what}.`);
 const count = z.number().int().positive();
 
@@ -61,6 +65,12 @@ export const indexRequest = z
      * Read by the indexer (core/indexer/shardSpec.ts), which says what is wrong with it.
      */
     shard: z.string().optional(),
+    /**
+     * Image indexes: 'on-demand' (default) makes each thumbnail from the dataset image when it is
+     * first shown, kept in a size-capped cache; 'eager' writes every exemplar's thumbnail during the
+     * build, so the index can be shared without its dataset. Video indexes are always eager.
+     */
+    thumbnails: z.enum(THUMBNAIL_MODES).optional(),
   })
   .superRefine((req, ctx) => {
     if (req.shards) return;

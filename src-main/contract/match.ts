@@ -129,7 +129,10 @@ const pair = z.strictObject({ indexId, otherId: indexId });
 export const matchMethods = {
   /** Matches two indexes of the same dataset (in the worker) and saves the result into both. */
   matchIndexes: {
-    args: pair,
+    args: pair.extend({
+      /** MiB one pass of the match may hold (default 1024): more passes when smaller, the same result. */
+      memoryBudget: z.number().int().positive().max(1024 * 1024).optional(),
+    }),
     result: returns<MatchSummary>(),
     errors: ['not-found', 'bad-request', 'bad-input', 'cancelled'],
   },

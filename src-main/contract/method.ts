@@ -15,6 +15,18 @@ export function returns<T>(): Returns<T> {
 }
 const PHANTOM = Object.freeze({});
 
+/**
+ * How a result crosses a JSON transport (the web host) when JSON cannot carry it as it is, e.g.
+ * typed arrays. IPC's structured clone carries results unchanged and never uses this. Declared
+ * as methods so that a table of specific results still fits MethodTable.
+ */
+export interface ResultWire<R> {
+  /** What the JSON transport sends in place of the result. */
+  toJson(result: R): unknown;
+  /** The result back from what toJson made; throws an Error saying what does not fit. */
+  fromJson(json: unknown): R;
+}
+
 export interface MethodSpec<A extends z.ZodType | null = z.ZodType | null, R = unknown> {
   /** One strict object schema, or null for a method without an argument. */
   args: A;
@@ -24,6 +36,8 @@ export interface MethodSpec<A extends z.ZodType | null = z.ZodType | null, R = u
    * (bad-request for arguments the schema refuses, internal, forbidden, ...).
    */
   errors: readonly StudioErrorCode[];
+  /** Present when the result needs an encoding on JSON transports (see ResultWire). */
+  wire?: ResultWire<R>;
 }
 
 export type MethodTable = Record<string, MethodSpec>;

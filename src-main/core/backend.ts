@@ -3,8 +3,11 @@ import type { DemoSize, StudioApi, StudioEvent, PathKind } from '../contract/ind
 /** What hosts (Electron shell, web host, CLI) hold: the API plus host-side plumbing. */
 export interface StudioBackend extends StudioApi {
   onEvent(listener: (event: StudioEvent) => void): () => void;
-  /** Absolute path of a thumbnail inside the index folder, or null when missing or outside it. */
-  resolveThumbnail(indexId: string, file: string): string | null;
+  /**
+   * Absolute path of a thumbnail inside the index folder, or null when missing or outside it. For
+   * an on-demand index a missing thumbnail is made from the dataset first (thumbnailCache.ts).
+   */
+  resolveThumbnail(indexId: string, file: string): Promise<string | null>;
   close(): Promise<void>;
 }
 

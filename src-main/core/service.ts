@@ -10,11 +10,9 @@ import { indexesDomain } from './domains/indexes.js';
 import { jobsDomain } from './domains/jobs.js';
 import { tagsDomain } from './domains/tags.js';
 import { JobManager } from './jobs/jobManager.js';
-import { resolveContained } from './paths/containedPath.js';
 import { SettingsStore } from './settingsStore.js';
-import { THUMBS_DIR } from './store/indexConfig.js';
+import { ThumbnailCache } from './thumbnails/thumbnailCache.js';
 import { TagService } from './tags/tagService.js';
-import path from 'node:path';
 import fs from 'node:fs';
 
 export { indexIdFor } from './domains/indexRegistry.js';
@@ -56,6 +54,8 @@ export async function createStudioService(opts: StudioBackendOptions & { checkpo
     { checkpointIntervalMs: opts.checkpointIntervalMs },
   );
   let startIndexId: string | null = null;
+  // Thumbnails of on-demand indexes, made when first asked for (thumbnailCache.ts).
+  const thumbnails = new ThumbnailCache({ capBytes: () => settings.thumbnailCacheBytes() });
 
   const api: StudioApi = {
     ...appDomain(opts, settings, () => startIndexId),
@@ -76,9 +76,9 @@ export async function createStudioService(opts: StudioBackendOptions & { checkpo
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    resolveThumbnail(indexId, file) {
+    async resolveThumbnail(indexId, file) {
       const reader = indexes.find(indexId);
-      return reader ? resolveContained(path.join(reader.dir, THUMBS_DIR), file) : null;
+      return reader ? thumbnails.resolve(reader, file) : null;
     },
     waitForJob: (jobId) => jobs.wait(jobId),
     async close() {

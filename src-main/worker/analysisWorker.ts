@@ -34,8 +34,11 @@ let chain: Promise<void> = Promise.resolve();
 /** One handler per request type, each answering with what the protocol says that type resolves to. */
 const handlers: { [T in AnalysisType]: (msg: AnalysisMessage<T>) => AnalysisResults[T] | Promise<AnalysisResults[T]> } = {
   match: (msg) =>
-    matchIndexFolders(msg.a, msg.b, (phase, done, total) =>
-      port.postMessage({ id: msg.id, progress: { phase, done, total } } satisfies AnalysisReply),
+    matchIndexFolders(
+      msg.a,
+      msg.b,
+      (phase, done, total) => port.postMessage({ id: msg.id, progress: { phase, done, total } } satisfies AnalysisReply),
+      { memoryBudgetMiB: msg.memoryBudget },
     ),
   pair: (msg) => withDb(msg.aPath, (dbA) => withDb(msg.bPath, (dbB) => pairDetail(dbA, dbB, msg.a, msg.b, msg.score, msg.bPath))),
   similar: (msg) => {

@@ -15,7 +15,10 @@ export interface FixtureIndex {
   saePath: string;
 }
 
-export async function buildFixtureIndex(work: string, opts: { perLabel?: number; dSae?: number } = {}): Promise<FixtureIndex> {
+export async function buildFixtureIndex(
+  work: string,
+  opts: { perLabel?: number; dSae?: number; thumbnails?: 'eager' | 'on-demand' } = {},
+): Promise<FixtureIndex> {
   fs.mkdirSync(work, { recursive: true });
   const vit = await makeTinyVit({ dir: path.join(work, 'vit'), imageSize: 96, patchSize: 16, dModel: 24, cls: true, seed: 21, family: 'clip' });
   // A Matryoshka-style TopK SAE (nested groups recorded in the sidecar), so views show its groups.
@@ -39,7 +42,7 @@ export async function buildFixtureIndex(work: string, opts: { perLabel?: number;
   });
   const indexDir = path.join(work, 'index');
   await runIndex(
-    { model: vit.manifestPath, layer: 'block_1', sae: saePath, data: data.dir, out: indexDir, topK: 16, batch: 8, provider: 'cpu' },
+    { model: vit.manifestPath, layer: 'block_1', sae: saePath, data: data.dir, out: indexDir, topK: 16, batch: 8, provider: 'cpu', thumbnails: opts.thumbnails },
     { checkpointIntervalMs: 0 },
   );
   return { work, indexDir, dataDir: data.dir, manifestPath: vit.manifestPath, saePath };

@@ -208,7 +208,7 @@ export function createFakeBackend(): FakeBackend {
     },
     async scatter(args) {
       record('scatter', args);
-      return { logFrequency: rows.map((r) => r.logFrequency), logMean: rows.map((r) => Math.log10(r.mean + 1e-10)) };
+      return { logFrequency: Float32Array.from(rows, (r) => r.logFrequency), logMean: Float32Array.from(rows, (r) => Math.log10(r.mean + 1e-10)) };
     },
     async skippedItems(args) {
       record('skippedItems', args);
@@ -352,7 +352,7 @@ export function createFakeBackend(): FakeBackend {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    resolveThumbnail(indexId, file) {
+    async resolveThumbnail(indexId, file) {
       const dir = backend.thumbDirs.get(indexId);
       return dir ? resolveContained(path.join(dir), file) : null;
     },

@@ -492,8 +492,8 @@ export function createFakeStudioClient(options: FakeClientOptions = {}): FakeStu
       reply('scatter', args, (): ScatterData => {
         checkIndex(args.indexId);
         return {
-          logFrequency: Array.from(columns.logFrequency),
-          logMean: Array.from(columns.mean, (m) => Math.log10(m + 1e-10)),
+          logFrequency: Float32Array.from(columns.logFrequency),
+          logMean: Float32Array.from(columns.mean, (m) => Math.log10(m + 1e-10)),
         };
       }),
     skippedItems: (args) =>

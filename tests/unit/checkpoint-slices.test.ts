@@ -81,6 +81,8 @@ describe('checkpoints written in slices while indexing goes on', () => {
     const features = 300;
     const acc = new FeatureAccumulator(features, 16, 4, DEFAULT_HISTOGRAM);
     acc.count.fill(123457); // a state unlike the index's, so a partial write would show
+    const map = new Float32Array(16).fill(0.5);
+    acc.heaps.offer(features - 1, 1, 3, map, 0); // feature 299's exemplars at the checkpoint: item 3
     const progress = { cursor: 5, tokens: 999, activeEntries: 1, skipped: 0, provider: 'cpu', complete: false, thumbnailsDone: false };
 
     let writer = IndexWriter.open(dir);
@@ -96,11 +98,12 @@ describe('checkpoints written in slices while indexing goes on', () => {
     writer = IndexWriter.open(dir);
     const whole = writer.beginCheckpoint(acc, progress, [], true);
     whole.step(0);
-    // A batch is about to change features 0 and 299 (not written yet): frozen first, its change
-    // does not reach this checkpoint.
-    whole.freeze(Int32Array.from([0, features - 1]));
+    // A batch changes features 0 and 299 (not written yet): the checkpoint keeps the counts it
+    // began with, and item 4 entering feature 299's top-k is packed away first (copy on write).
     acc.count[0] = 5;
     acc.count[features - 1] = 5;
+    whole.freezeSamples(features - 1);
+    acc.heaps.offer(features - 1, 9, 4, map, 0);
     let slices = 1;
     while (!whole.written) {
       whole.step(0);
@@ -112,6 +115,8 @@ describe('checkpoints written in slices while indexing goes on', () => {
     expect(storedProgress(dir).cursor).toBe(5);
     db = new Database(path.join(dir, 'index.sqlite'), { readonly: true });
     expect((db.prepare('SELECT COUNT(*) AS n FROM features WHERE count = 123457').get() as { n: number }).n).toBe(features);
+    const ex = db.prepare('SELECT n, items FROM exemplars WHERE feature = ?').get(features - 1) as { n: number; items: Buffer };
+    expect([ex.n, [...new Int32Array(ex.items.buffer.slice(ex.items.byteOffset, ex.items.byteOffset + ex.items.byteLength))]]).toEqual([1, [3]]);
     db.close();
   });
 });

@@ -29,6 +29,7 @@ const EVERY_FIELD: Required<IndexRequest> = {
   saes: ['/s/other.safetensors'],
   groups: [4, 8],
   shard: '1/4',
+  thumbnails: 'eager',
 };
 
 const echoWorker = () => ({

@@ -92,7 +92,7 @@ describe('indexer on a generated image folder', () => {
     data = await makeImageFolder(path.join(work, 'data'), { perLabel: 7, corrupt: 1 });
     out = path.join(work, 'index');
     const result = await runIndex(
-      { model: vit.manifestPath, layer: 'block_1', sae: saePath, data: data.dir, out, topK, batch: 4, provider: 'cpu' },
+      { model: vit.manifestPath, layer: 'block_1', sae: saePath, data: data.dir, out, topK, batch: 4, provider: 'cpu', thumbnails: 'eager' },
       { checkpointIntervalMs: 0 },
     );
     expect(result.skipped).toBe(1);

@@ -24,8 +24,8 @@ describe('scatter hover grid', () => {
   it('finds the same point as a full scan, over 100,000 points with dead ones and stacked duplicates', () => {
     const random = mulberry32(19);
     const n = 100_000;
-    const logFrequency = Array.from({ length: n }, () => (random() < 0.05 ? -9.999 : -6 + 5 * random() ** 3));
-    const logMean = Array.from({ length: n }, () => -2 + 3 * random());
+    const logFrequency = Float32Array.from({ length: n }, () => (random() < 0.05 ? -9.999 : -6 + 5 * random() ** 3));
+    const logMean = Float32Array.from({ length: n }, () => -2 + 3 * random());
     // Stacked points: features 10..19 share feature 9's values.
     for (let i = 10; i < 20; i++) {
       logFrequency[i] = logFrequency[9]!;

@@ -349,6 +349,15 @@ describe('index and app stores', () => {
     expect(index.skipped?.length).toBe(client.summary.skipped);
   });
 
+  it('keeps a scatter that arrives before its index summary (the view asks for both at once)', async () => {
+    setup({ index: { features: 2_000 } });
+    const index = useIndexStore();
+    await index.loadScatter(ID);
+    await index.ensure(ID);
+    expect(index.scatter?.logFrequency).toBeInstanceOf(Float32Array);
+    expect(index.scatter?.logFrequency).toHaveLength(2_000);
+  });
+
   it('ensure() loads a summary for a route entered directly, once', async () => {
     const client = setup({ index: { features: 2_000 } });
     const index = useIndexStore();

@@ -180,7 +180,7 @@ describe('images, families and grids', () => {
     const moved = path.join(work, 'moved-images');
     copyDir(repoFixture('saev', 'images'), moved);
     const dir = shardCopy('moved', (m) => (m.dataset = moved));
-    await runIndex({ shards: dir, layer: '10', sae: sae(), out: path.join(work, 'o-moved'), topK: 2 });
+    await runIndex({ shards: dir, layer: '10', sae: sae(), out: path.join(work, 'o-moved'), topK: 2, thumbnails: 'eager' });
     expect(readIndex(path.join(work, 'o-moved')).top.flat()[0]!.item).toMatch(/^(cat|dog)\/img\d\d\.png$/);
     expect(fs.readdirSync(path.join(work, 'o-moved', 'thumbs')).length).toBeGreaterThan(0);
     const elsewhere = shardCopy('gone', (m) => (m.dataset = path.join(work, 'does-not-exist')));

@@ -57,7 +57,7 @@ describe('saev activation shards as a data source', () => {
     for (const shardDir of ['shards', 'legacy']) {
       const fromShards = path.join(work, `idx-${shardDir}`);
       // The tiny ViT's 4x4 grid is not the shipped CLIP manifest's 14x14: its manifest must be given.
-      const result = await runIndex({ shards: path.join(work, shardDir), images, model: vit.manifestPath, layer: '1', sae: saePath, out: fromShards, topK: 4, batch: 5 });
+      const result = await runIndex({ shards: path.join(work, shardDir), images, model: vit.manifestPath, layer: '1', sae: saePath, out: fromShards, topK: 4, batch: 5, thumbnails: 'eager' });
       expect(result.items).toBe(15);
       const a = snapshot(fromImages);
       const b = snapshot(fromShards);

@@ -51,11 +51,13 @@ describe('service: index jobs in a worker thread, events, reopening', () => {
     expect(info.recent[0]!.path).toBe(out);
     expect(info.providers).toContain('cpu');
 
-    // Thumbnails resolve inside the index only.
-    const thumbs = fs.readdirSync(path.join(out, 'thumbs'));
-    expect(service.resolveThumbnail(summary.id, thumbs[0]!)).toBe(path.join(out, 'thumbs', thumbs[0]!));
-    expect(service.resolveThumbnail(summary.id, '../index.sqlite')).toBeNull();
-    expect(service.resolveThumbnail('nope', thumbs[0]!)).toBeNull();
+    // On-demand thumbnails (the default): none written by the build, each made when first asked
+    // for, inside the index only.
+    expect(fs.readdirSync(path.join(out, 'thumbs'))).toEqual([]);
+    expect(await service.resolveThumbnail(summary.id, '0.webp')).toBe(path.join(fs.realpathSync(out), 'thumbs', '0.webp'));
+    expect(fs.readdirSync(path.join(out, 'thumbs'))).toEqual(['0.webp']);
+    expect(await service.resolveThumbnail(summary.id, '../index.sqlite')).toBeNull();
+    expect(await service.resolveThumbnail('nope', '0.webp')).toBeNull();
   });
 
   it('a restarted service reopens the last index and knows its id', async () => {
@@ -69,7 +71,10 @@ describe('service: index jobs in a worker thread, events, reopening', () => {
 
   it('cancel stops a job after a checkpoint; starting it again resumes and completes', async () => {
     const out = path.join(work, 'cancelled');
-    const req = { model: vit.manifestPath, layer: 'block_1', sae: saePath, data: dataDir, out, batch: 1, provider: 'cpu' as const };
+    // Enough items that indexing is still running when the cancel lands (image indexes no longer
+    // spend time writing thumbnails after the pass, which is where 30 items used to be cancelled).
+    const bigger = (await makeImageFolder(path.join(work, 'data-300'), { perLabel: 100 })).dir;
+    const req = { model: vit.manifestPath, layer: 'block_1', sae: saePath, data: bigger, out, batch: 1, provider: 'cpu' as const };
     const job = await service.startIndex(req);
     await new Promise<void>((resolve) => {
       const off = service.onEvent((e) => {
@@ -87,7 +92,7 @@ describe('service: index jobs in a worker thread, events, reopening', () => {
     const second = await service.startIndex(req);
     const done = await service.waitForJob(second.jobId);
     expect(done.state).toBe('done');
-    expect((await service.openIndex({ path: out })).items).toBe(30);
+    expect((await service.openIndex({ path: out })).items).toBe(300);
   });
 
   it('a job with bad inputs fails with the reason', async () => {

@@ -36,17 +36,17 @@ beforeAll(() => {
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 describe('thumbRequestToPath', () => {
-  it('resolves studio-thumb://<indexId>/<file> through the backend', () => {
-    expect(thumbRequestToPath(`studio-thumb://${FAKE_INDEX_ID}/7.webp`, 'GET', backend)).toEqual({
+  it('resolves studio-thumb://<indexId>/<file> through the backend', async () => {
+    expect(await thumbRequestToPath(`studio-thumb://${FAKE_INDEX_ID}/7.webp`, 'GET', backend)).toEqual({
       status: 200,
       path: path.join(base, 'thumbs', '7.webp'),
     });
-    expect(thumbRequestToPath(`studio-thumb://${FAKE_INDEX_ID}/7.webp?v=2`, 'GET', backend).status).toBe(200);
+    expect((await thumbRequestToPath(`studio-thumb://${FAKE_INDEX_ID}/7.webp?v=2`, 'GET', backend)).status).toBe(200);
   });
 
-  it('only answers GET', () => {
+  it('only answers GET', async () => {
     for (const method of ['POST', 'PUT', 'DELETE', 'HEAD']) {
-      expect(thumbRequestToPath(`studio-thumb://${FAKE_INDEX_ID}/7.webp`, method, backend).status).toBe(405);
+      expect((await thumbRequestToPath(`studio-thumb://${FAKE_INDEX_ID}/7.webp`, method, backend)).status).toBe(405);
     }
   });
 
@@ -77,8 +77,8 @@ describe('thumbRequestToPath', () => {
     [`studio-thumb://${FAKE_INDEX_ID}/`, 400],
     ['file:///etc/passwd', 400],
     ['https://evil.example/7.webp', 400],
-  ])('refuses %s', (url, status) => {
-    expect(thumbRequestToPath(url, 'GET', backend).status).toBe(status);
+  ])('refuses %s', async (url, status) => {
+    expect((await thumbRequestToPath(url, 'GET', backend)).status).toBe(status);
   });
 });
 

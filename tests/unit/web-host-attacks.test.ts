@@ -232,7 +232,8 @@ describe('the attack end to end, against the real service', () => {
 
   beforeAll(async () => {
     work = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'web-attacks-real-')));
-    const fixture = await buildFixtureIndex(path.join(work, 'fixture'), { perLabel: 1, dSae: 32 });
+    // Eager: the honest index's thumbnails are files (on-demand ones are tested in thumbnails-on-demand.test.ts).
+    const fixture = await buildFixtureIndex(path.join(work, 'fixture'), { perLabel: 1, dSae: 32, thumbnails: 'eager' });
     // The attacker's copy of a real index, its thumbs folder swapped for a link to the victim's home.
     const attackerIndex = path.join(work, 'attacker-index');
     cpSync(fixture.indexDir, attackerIndex, { recursive: true });

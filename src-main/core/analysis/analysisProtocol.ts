@@ -22,7 +22,7 @@ const side = z.object({ indexId: z.string(), path: z.string(), name: z.string(),
 const queryIndex = z.object({ indexId: z.string(), name: z.string(), config: z.any() });
 
 export const analysisRequestSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('match'), id: z.number(), a: side, b: side }),
+  z.object({ type: z.literal('match'), id: z.number(), a: side, b: side, memoryBudget: z.number().int().positive().optional() }),
   z.object({ type: z.literal('pair'), id: z.number(), aPath: z.string(), bPath: z.string(), a: z.number().int(), b: z.number().int(), score: z.number().nullable() }),
   /** Decoder similarity in the index folder `dir` (its saved directions, else the checkpoint at saePath). */
   z.object({ type: z.literal('similar'), id: z.number(), dir: z.string(), saeHash: z.string(), saePath: z.string().nullable(), feature: z.number().int().nonnegative(), limit: z.number().int().positive() }),

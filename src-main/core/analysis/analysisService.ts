@@ -74,10 +74,10 @@ export class AnalysisService implements AnalysisApi {
     return new StudioError('not-found', `${a.config.name} has not been matched with ${b.config.name} (${b.dir}) yet. Run the match first.`);
   }
 
-  async matchIndexes({ indexId, otherId }: { indexId: string; otherId: string }): Promise<MatchSummary> {
+  async matchIndexes({ indexId, otherId, memoryBudget }: { indexId: string; otherId: string; memoryBudget?: number }): Promise<MatchSummary> {
     const [a, b] = this.pairOf(indexId, otherId);
     let last = 0;
-    return this.client.call({ type: 'match', a: this.side(a), b: this.side(b) }, [], (p) => {
+    return this.client.call({ type: 'match', a: this.side(a), b: this.side(b), memoryBudget }, [], (p) => {
       const now = Date.now();
       if (now - last < 200 && p.phase !== 'saving') return;
       last = now;

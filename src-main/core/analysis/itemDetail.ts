@@ -9,8 +9,7 @@ import sharp from 'sharp';
 import type { ItemDetail, ItemFeature, PatchQuery, PatchQueryResult, QueryImage, QueryImageSource } from '../../contract/index.js';
 import { StudioError } from '../errors.js';
 import type { IndexReader } from '../store/indexReader.js';
-import { THUMBS_DIR } from '../store/indexConfig.js';
-import { thumbnailFile } from '../indexer/writeThumbnails.js';
+import { thumbnailShown } from '../thumbnails/thumbnailAvailability.js';
 
 /** The patch query calls of the service (run in the analysis worker). */
 export interface ItemQueryEngine {
@@ -103,7 +102,7 @@ export async function itemDetail(reader: IndexReader, args: { item: number; maps
       path: row.path,
       file,
       label: row.label,
-      thumbnail: fs.existsSync(path.join(reader.dir, THUMBS_DIR, thumbnailFile(id))),
+      thumbnail: thumbnailShown(reader)(id),
       width,
       height,
       frames: row.frames,

@@ -2,7 +2,6 @@
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { FeatureMatches, MatchBest, MatchEntry, MatchListPage, MatchListQuery, MatchSummary } from '../../contract/index.js';
-import { fromHalf } from '../util/float16.js';
 import { openDatabase } from '../store/openDatabase.js';
 import { unpackExemplars } from '../store/exemplarBlobs.js';
 import { decodePatchMap } from '../store/patchMapCodec.js';
@@ -10,6 +9,7 @@ import { INDEX_DB_FILE, type IndexConfig } from '../store/indexConfig.js';
 import { migrate } from '../store/schema.js';
 import type { MatchList, MatchResult, SparseItemTable } from './matchFeatures.js';
 import { MATCH_BEST_RANK_INDEX } from './matchTables.js';
+import { decodeItemActs } from './pairedItemsDb.js';
 
 /** Default threshold under which a feature's best match counts as "no counterpart". */
 export const NO_COUNTERPART_THRESHOLD = 0.3;
@@ -33,7 +33,8 @@ function aligned(b: Buffer): ArrayBuffer {
 /**
  * Every indexed item's top features as one CSR table (values decoded from float16). Sized by one
  * COUNT first and filled in place: no per-item arrays, so the table is all the memory it takes
- * (8 bytes per stored activation, plus the path and id of each item).
+ * (8 bytes per stored activation, plus the path and id of each item). Matching streams the items
+ * instead (pairedItemsDb.ts); this is for callers that want them all at once.
  */
 export function readItemTable(db: Database.Database, features: number, onProgress?: (done: number, total: number) => void): SparseItemTable {
   const live = 'FROM item_acts a JOIN items i ON i.id = a.item WHERE i.status = 1';
@@ -47,12 +48,8 @@ export function readItemTable(db: Database.Database, features: number, onProgres
   let o = 0;
   let r = 0;
   for (const [item, p, f, v] of rows) {
-    const k = f.length / 4;
-    if (r === size.n || o + k > feat.length || v.length !== 2 * k) throw new Error(`item_acts changed while it was read (item ${item})`);
-    feat.set(f.byteOffset % 4 === 0 ? new Int32Array(f.buffer, f.byteOffset, k) : new Int32Array(aligned(f)), o);
-    const half = v.byteOffset % 2 === 0 ? new Uint16Array(v.buffer, v.byteOffset, k) : new Uint16Array(aligned(v));
-    for (let j = 0; j < k; j++) val[o + j] = fromHalf(half[j]!);
-    o += k;
+    if (r === size.n || o + f.length / 4 > feat.length) throw new Error(`item_acts changed while it was read (item ${item})`);
+    o += decodeItemActs(f, v, feat, val, o);
     paths.push(p);
     itemIds[r] = item;
     rowPtr[++r] = o;

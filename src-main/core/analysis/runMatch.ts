@@ -1,8 +1,12 @@
+import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { MatchSummary } from '../../contract/index.js';
 import { StudioError } from '../errors.js';
-import { matchFeatures } from './matchFeatures.js';
-import { openIndexDb, readConfig, readExemplarItems, readItemTable, saveMatch, summariesOf } from './matchStore.js';
+import { DEFAULT_MEMORY_BUDGET_MIB } from '../indexer/memoryBudget.js';
+import { INDEX_DB_FILE } from '../store/indexConfig.js';
+import { matchPairedItems } from './matchFeatures.js';
+import { openIndexDb, readConfig, readExemplarItems, saveMatch, summariesOf } from './matchStore.js';
+import { withPairedItems } from './pairedItemsDb.js';
 
 export interface MatchSide {
   indexId: string;
@@ -26,9 +30,16 @@ export function withDb<T>(dir: string, fn: (db: Database.Database) => T): T {
 /**
  * Matches the features of two index folders of the same dataset and saves the result into both.
  * Synchronous and CPU-bound: callers run it in a worker (the analysis worker, or the demo builder
- * inside the index worker).
+ * inside the index worker). The items are streamed from both databases in passes that each hold
+ * at most `memoryBudgetMiB` (default: the indexer's budget) besides the per-feature lists, so
+ * memory does not grow with the item count; a smaller budget means more passes, not less accuracy.
  */
-export function matchIndexFolders(a: MatchSide, b: MatchSide, onProgress: (phase: MatchPhase, done: number, total: number) => void = () => {}): MatchSummary {
+export function matchIndexFolders(
+  a: MatchSide,
+  b: MatchSide,
+  onProgress: (phase: MatchPhase, done: number, total: number) => void = () => {},
+  options: { memoryBudgetMiB?: number } = {},
+): MatchSummary {
   const t0 = performance.now();
   return withDb(a.path, (dbA) =>
     withDb(b.path, (dbB) => {
@@ -36,13 +47,14 @@ export function matchIndexFolders(a: MatchSide, b: MatchSide, onProgress: (phase
       const cfgB = readConfig(dbB);
       const exA = readExemplarItems(dbA);
       const exB = readExemplarItems(dbB);
-      const tableA = readItemTable(dbA, cfgA.sae.dSae, (d, t) => onProgress('reading', d, 2 * t));
-      const tableB = readItemTable(dbB, cfgB.sae.dSae, (d, t) => onProgress('reading', t + d, 2 * t));
-      const result = matchFeatures(tableA, tableB, {
-        exemplarsA: (f) => exA.get(f) ?? null,
-        exemplarsB: (f) => exB.get(f) ?? null,
-        onProgress: (d, t) => onProgress('matching', d, t),
-      });
+      const result = withPairedItems(dbA, path.join(b.path, INDEX_DB_FILE), (items) =>
+        matchPairedItems(items, cfgA.sae.dSae, cfgB.sae.dSae, {
+          exemplarsA: (f) => exA.get(f) ?? null,
+          exemplarsB: (f) => exB.get(f) ?? null,
+          memoryBudgetBytes: (options.memoryBudgetMiB ?? DEFAULT_MEMORY_BUDGET_MIB) * 1024 * 1024,
+          onProgress,
+        }),
+      );
       onProgress('saving', 0, 1);
       if (result.itemsCommon < 2) {
         throw new StudioError(

@@ -58,6 +58,11 @@ export class FeatureAccumulator {
   pendingItems: ItemActivations[] = [];
   /** Per-clip traces since the last checkpoint (addClip only); the writer drains it. */
   pendingTraces: ClipTraces[] = [];
+  /**
+   * Called with a feature just before its exemplars or range samples may change: a checkpoint
+   * being written in slices reads them first (CheckpointWrite.freezeSamples). Null when none is.
+   */
+  beforeSampleChange: ((feature: number) => void) | null = null;
 
   // Per-item scratch, reused across items so the hot loop allocates nothing.
   private readonly stamp: Int32Array;
@@ -266,6 +271,7 @@ export class FeatureAccumulator {
       const f = this.touched[t]!;
       const s = this.slotOf[f]!;
       if (s < 0) continue;
+      this.beforeSampleChange?.(f);
       if (this.heaps.offer(f, this.itemMax[f]!, item, scratch, s * P)) this.exemplarsDirty[f] = 1;
       const r = this.rangeSlot[f]!;
       if (r >= 0) {

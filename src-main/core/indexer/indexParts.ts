@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3';
 import { StudioError } from '../errors.js';
 import { openDatabase } from '../store/openDatabase.js';
 import { assertReadable, schemaVersionOf } from '../store/schema.js';
-import { INDEX_DB_FILE, type IndexConfig, type IndexProgress } from '../store/indexConfig.js';
+import { INDEX_DB_FILE, thumbnailMode, type IndexConfig, type IndexProgress } from '../store/indexConfig.js';
 import { RANGE_SPEC_KEY } from '../store/indexWriter.js';
 import type { RangeSpec } from './rangeSamples.js';
 import { formatShardSpec, parseShardSpec, type ShardSpec } from './shardSpec.js';
@@ -91,6 +91,8 @@ function identity(p: IndexPart): [string, string][] {
     ['histogram', JSON.stringify(c.histogram)],
     ['range samples', JSON.stringify(p.rangeSpec)],
     ['kind', c.kind ?? 'images'],
+    // A merge keeps the parts' mode (mergeParts copies the first config): they must agree.
+    ['thumbnails', thumbnailMode(c)],
     ['frames per clip', String(c.framesPerClip ?? '')],
     ['number of parts', String(p.shard.count)],
     ['dataset', `${p.items} items (digest ${p.itemsDigest.slice(0, 12)})`],

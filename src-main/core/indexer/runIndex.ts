@@ -5,7 +5,8 @@ import { checkSaeFitsLayer, loadSae, saeInfo } from '../sae/loadSae.js';
 import { SaeEncoderSession } from '../sae/encoderSession.js';
 import type { SaeRecord } from '../sae/types.js';
 import type { IndexWriter } from '../store/indexWriter.js';
-import type { IndexConfig, IndexProgress } from '../store/indexConfig.js';
+import { thumbnailMode, type IndexConfig, type IndexProgress } from '../store/indexConfig.js';
+import type { ThumbnailMode } from '../../contract/index.js';
 import { FeatureAccumulator } from './featureAccumulator.js';
 import { DEFAULT_HISTOGRAM } from './histogram.js';
 import { indexName } from './indexName.js';
@@ -43,7 +44,12 @@ export async function runIndex(req: IndexRequest, opts: IndexRunOptions = {}): P
   const report = opts.onProgress ?? (() => {});
   const topK = req.topK ?? DEFAULT_TOP_K;
   const batchSize = req.batch ?? DEFAULT_BATCH;
-  if (isVideoRequest(req)) return runVideoIndex(req, opts);
+  if (isVideoRequest(req)) {
+    if (req.thumbnails === 'on-demand') {
+      throw new StudioError('bad-request', 'Video indexes always write their thumbnails (frame strips need the clips decoded); drop --thumbnails on-demand.');
+    }
+    return runVideoIndex(req, opts);
+  }
   if (req.saes && req.saes.length > 0) {
     throw new StudioError('bad-request', 'not supported yet: several --sae for an image folder or shards (supported for --kind videos).');
   }
@@ -119,6 +125,8 @@ async function indexFromSource(
     histogram: DEFAULT_HISTOGRAM,
     labels: source.labels,
     request: { ...source.identity, sae: path.resolve(req.sae), ...shardRequest(req) },
+    thumbnails: req.thumbnails ?? 'on-demand',
+    ...(source.preprocess ? { preprocess: source.preprocess } : {}),
   };
 
   // One part of a split run indexes only its items; ids stay the whole dataset's, so the parts merge.
@@ -130,6 +138,7 @@ async function indexFromSource(
   const doneOf = (cursor: number) => (partIds ? firstAtOrAfter(partIds, cursor) : cursor);
   let state: IndexProgress = { cursor: 0, tokens: 0, activeEntries: 0, skipped: 0, provider, complete: false, thumbnailsDone: false };
   try {
+    const thumbnails = thumbnailsOf(writer, req);
     if (resumedFrom) {
       if (resumedFrom.complete) {
         return { out, items: total - resumedFrom.skipped, skipped: resumedFrom.skipped, provider: resumedFrom.provider, resumed: true };
@@ -160,6 +169,7 @@ async function indexFromSource(
       const cursor = inFlight.cursor;
       inFlight.finish();
       inFlight = null;
+      acc.beforeSampleChange = null;
       opts.afterCheckpoint?.(cursor);
     };
     // With an interval of 0 (every batch) a checkpoint is written at once; otherwise in slices.
@@ -167,7 +177,11 @@ async function indexFromSource(
       land();
       state.tokens = acc.tokens;
       state.activeEntries = acc.activeEntries;
-      pacer.checkpoint(() => (inFlight = writer.beginCheckpoint(acc, state, pendingSkips)));
+      pacer.checkpoint(() => {
+        const flight = writer.beginCheckpoint(acc, state, pendingSkips);
+        inFlight = flight;
+        acc.beforeSampleChange = (f) => flight.freezeSamples(f);
+      });
       pendingSkips = [];
       if (!inSlices) land();
     };
@@ -197,12 +211,12 @@ async function indexFromSource(
         const codes = await whilePending(encodeWithin(encoder, rows, items.length * rowsPerItem, encoderRows), () => {
           const flight = inFlight as CheckpointWrite | null; // assigned in commit()
           if (!flight) return;
-          // As long as the last encode took, within 50–200 ms: overlapped, and never a long block.
-          flight.step(Math.min(200, Math.max(50, lastEncodeMs)));
+          // Most of what the last encode took (onnxruntime is busy that long on its own threads),
+          // at least 50 ms and at most a second, so progress still goes out between slices.
+          flight.step(Math.min(1000, Math.max(50, 0.8 * lastEncodeMs)));
           if (flight.written) land();
         });
         lastEncodeMs = performance.now() - t0;
-        (inFlight as CheckpointWrite | null)?.freeze(codes.feature); // keep its state as of its cursor
         items.forEach((item, j) => acc.addItem(item, codes, j * rowsPerItem, hasCls));
       }
       state.cursor = batch.end;
@@ -212,7 +226,9 @@ async function indexFromSource(
         throw new StudioError('cancelled', `Indexing cancelled at item ${doneOf(state.cursor)} of ${total}. Start it again with the same inputs and output folder to resume.`);
       }
       // The last batch is committed by the final, complete write below.
-      if (pacer.checkpointDue(doneOf(state.cursor))) commit(opts.checkpointIntervalMs !== 0);
+      // The next checkpoint waits until the one in flight is written: finishing it early would stop
+      // indexing for what is left of it (seconds at 100k features).
+      if (!inFlight && pacer.checkpointDue(doneOf(state.cursor))) commit(opts.checkpointIntervalMs !== 0);
       emit();
     }
     emit(true);
@@ -230,7 +246,8 @@ async function indexFromSource(
     state.activeEntries = acc.activeEntries;
     writer.checkpoint(acc, state, pendingSkips, true);
 
-    if (source.imageRoot && source.preprocess) {
+    // On-demand indexes skip this phase: each thumbnail is made when first shown (thumbnailCache.ts).
+    if (source.imageRoot && source.preprocess && thumbnails === 'eager') {
       await writeThumbnails(writer, source.imageRoot, source.preprocess, {
         signal,
         onProgress: (done, total) => report({ phase: 'thumbnails', done, total, skipped: state.skipped, itemsPerSec: 0, etaSec: null }, provider),
@@ -247,6 +264,21 @@ async function indexFromSource(
   } finally {
     writer.close();
   }
+}
+
+/**
+ * The thumbnail mode of the index being written: a resumed run keeps the one it was started with
+ * (older indexes, with none recorded, were eager); asking for the other one explicitly is refused.
+ */
+function thumbnailsOf(writer: IndexWriter, req: IndexRequest): ThumbnailMode {
+  const recorded = thumbnailMode(writer.config() ?? {});
+  if (req.thumbnails && req.thumbnails !== recorded) {
+    throw new StudioError(
+      'bad-input',
+      `${writer.dir} was started with --thumbnails ${recorded}; resume it with the same (or no) --thumbnails, or index into a new output folder.`,
+    );
+  }
+  return recorded;
 }
 
 /** Runs `work` while `promise` is pending; if `work` throws, the promise settles before the error goes on. */

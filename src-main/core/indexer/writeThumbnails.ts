@@ -17,10 +17,21 @@ export function stripFile(itemId: number): string {
   return `${itemId}-strip.webp`;
 }
 
+/** One item's thumbnail as the build writes it: the model's exact input pixels, scaled to the thumbnail side. */
+export async function eagerThumbnail(file: string, spec: PreprocessSpec): Promise<Buffer> {
+  const { rgb } = await preprocessImage(file, spec);
+  const side = Math.min(spec.crop, THUMBNAIL_MAX_SIDE);
+  return sharp(rgb, { raw: { width: spec.crop, height: spec.crop, channels: 3 } })
+    .resize(side, side, { kernel: 'lanczos3' })
+    .webp({ quality: 85 })
+    .toBuffer();
+}
+
 /**
  * Thumbnails for exemplar items only, written after the pass when the exemplar set is final: each
  * is exactly the crop the model saw (so the patch grid lines up with the heatmap), shared by every
  * feature that item is an exemplar of. Existing files are kept, so a resumed run skips them.
+ * Only eager indexes (IndexConfig.thumbnails); on-demand ones make them when shown (thumbnailCache.ts).
  */
 export async function writeThumbnails(
   writer: IndexWriter,
@@ -34,19 +45,14 @@ export async function writeThumbnails(
   const todo = items.filter((it) => !fs.existsSync(path.join(dir, thumbnailFile(it.id))));
   let done = items.length - todo.length;
   opts.onProgress?.(done, items.length);
-  const side = Math.min(spec.crop, THUMBNAIL_MAX_SIDE);
   let next = 0;
   const worker = async () => {
     while (next < todo.length && !opts.signal?.aborted) {
       const it = todo[next++]!;
       const target = path.join(dir, thumbnailFile(it.id));
       try {
-        const { rgb } = await preprocessImage(path.join(dataRoot, it.path), spec);
         const tmp = `${target}.tmp`;
-        await sharp(rgb, { raw: { width: spec.crop, height: spec.crop, channels: 3 } })
-          .resize(side, side, { kernel: 'lanczos3' })
-          .webp({ quality: 85 })
-          .toFile(tmp);
+        fs.writeFileSync(tmp, await eagerThumbnail(path.join(dataRoot, it.path), spec));
         fs.renameSync(tmp, target);
       } catch {
         // The image decoded during the pass; if it vanished since, the tile shows a placeholder.

@@ -6,8 +6,10 @@ export interface CheckpointFeatures {
   count: number;
   /** The features this checkpoint writes, in order. */
   list: number[];
-  /** A feature's writes, read from the accumulator when called. */
-  prepare: (f: number) => (() => unknown)[];
+  /** A feature's statistics row (from the copy taken when the checkpoint began, so never stale). */
+  prepareStats: (f: number) => () => unknown;
+  /** A feature's exemplar and range-sample writes, read and packed when called (the costly part); [] when unchanged. */
+  prepareSamples: (f: number) => (() => unknown)[];
 }
 
 const WRITTEN = 0;
@@ -17,18 +19,20 @@ const FROZEN = 2;
 /**
  * One checkpoint's writes, applied in one transaction either at once (`finish`) or a slice at a
  * time (`step`) while the next batches run in onnxruntime, so a wide SAE's checkpoint (tens of
- * thousands of feature rows) no longer stops indexing for seconds. A feature's row is read when it
- * is written; before a batch changes features this checkpoint has not written yet, the run calls
- * `freeze` with them and their rows are read first (copy on write), so the checkpoint holds the
- * state at its cursor. The transaction stays open between slices and commits in `finish`: a run
- * killed before that keeps the previous checkpoint, exactly as if this one had not begun.
+ * thousands of feature rows) does not stop indexing for seconds. It holds the state at its cursor
+ * although later batches go on changing the accumulator: the statistics were copied in bulk when
+ * it began (indexWriter.beginCheckpoint), and a feature's exemplars and range samples, packed only
+ * when written (the costly part), are packed early by `freezeSamples` just before a batch changes
+ * them (copy on write; after the first batches, few features' top-k still change). The
+ * transaction stays open between slices and commits in `finish`: a run killed before that keeps
+ * the previous checkpoint, exactly as if this one had not begun.
  */
 export class CheckpointWrite {
   private head = 0;
   private nextFeature = 0;
   private committed = false;
-  private readonly state: Uint8Array;
-  private readonly frozen = new Map<number, (() => unknown)[]>();
+  private readonly samples: Uint8Array;
+  private readonly frozenSamples = new Map<number, (() => unknown)[]>();
 
   constructor(
     private readonly db: Database.Database,
@@ -40,8 +44,8 @@ export class CheckpointWrite {
     /** The last write (the progress row with the cursor). */
     private readonly last: () => unknown,
   ) {
-    this.state = new Uint8Array(features.count);
-    for (const f of features.list) this.state[f] = PENDING;
+    this.samples = new Uint8Array(features.count);
+    for (const f of features.list) this.samples[f] = PENDING;
   }
 
   /** All writes applied (the transaction still needs `finish` to commit). */
@@ -49,14 +53,11 @@ export class CheckpointWrite {
     return this.head >= this.ops.length && this.nextFeature >= this.features.list.length;
   }
 
-  /** Reads the rows of these features (a batch is about to change them) unless already written. */
-  freeze(features: ArrayLike<number>): void {
-    for (let i = 0; i < features.length; i++) {
-      const f = features[i]!;
-      if (this.state[f] !== PENDING) continue;
-      this.state[f] = FROZEN;
-      this.frozen.set(f, this.features.prepare(f));
-    }
+  /** Reads feature f's exemplars and range samples (about to change) unless already written. */
+  freezeSamples(f: number): void {
+    if (this.samples[f] !== PENDING) return;
+    this.samples[f] = FROZEN;
+    this.frozenSamples.set(f, this.features.prepareSamples(f));
   }
 
   /** Applies writes for about `ms` milliseconds (at least a few). */
@@ -73,10 +74,11 @@ export class CheckpointWrite {
       const list = this.features.list;
       while (this.nextFeature < list.length) {
         const f = list[this.nextFeature++]!;
-        const ops = this.state[f] === FROZEN ? this.frozen.get(f)! : this.features.prepare(f);
-        this.state[f] = WRITTEN;
-        this.frozen.delete(f);
-        for (const op of ops) op();
+        const samples = this.samples[f] === FROZEN ? this.frozenSamples.get(f)! : this.features.prepareSamples(f);
+        this.samples[f] = WRITTEN;
+        this.frozenSamples.delete(f);
+        this.features.prepareStats(f)();
+        for (const op of samples) op();
         if ((this.nextFeature & 15) === 0 && performance.now() >= end) return;
       }
     } catch (err) {

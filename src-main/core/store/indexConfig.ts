@@ -1,4 +1,5 @@
-import type { HistogramSpec, ModelInfo, SaeInfo } from '../../contract/index.js';
+import type { HistogramSpec, ModelInfo, SaeInfo, ThumbnailMode } from '../../contract/index.js';
+import type { PreprocessSpec } from '../backbone/manifest.js';
 
 /** What an index was built from; written once, compared on resume. */
 export interface IndexConfig {
@@ -17,6 +18,19 @@ export interface IndexConfig {
   kind?: 'images' | 'videos';
   /** Videos with segment sampling: frames (or tubelet steps) per clip. */
   framesPerClip?: number | null;
+  /**
+   * Image indexes: whether every exemplar's thumbnail was written by the build ('eager') or each is
+   * made from the dataset when first shown ('on-demand', core/thumbnails/thumbnailCache.ts).
+   * Absent (older indexes, video indexes): eager, their files exist.
+   */
+  thumbnails?: ThumbnailMode;
+  /** The crop the model saw, so a thumbnail made later lines up with the patch grid. */
+  preprocess?: PreprocessSpec;
+}
+
+/** How thumbnails of this index come about; indexes from before the choice wrote them all. */
+export function thumbnailMode(config: Pick<IndexConfig, 'thumbnails'>): ThumbnailMode {
+  return config.thumbnails ?? 'eager';
 }
 
 /** Streaming state saved with every checkpoint. */
@@ -28,6 +42,7 @@ export interface IndexProgress {
   skipped: number;
   provider: string;
   complete: boolean;
+  /** The build's thumbnail phase is over: eager, every exemplar's written; on-demand, none to write. */
   thumbnailsDone: boolean;
 }
 

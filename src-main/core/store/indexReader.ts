@@ -34,6 +34,10 @@ const USER_NAME_KEY = 'user_name';
 /** Meta key of the summary's counts, kept per finished build (see IndexReader.summaryCounts). */
 const SUMMARY_COUNTS_KEY = 'summary_counts';
 
+/** Meta keys of the scatter's columns (a float32 blob) and the progress record they were read under. */
+const SCATTER_COLUMNS_KEY = 'scatter_columns';
+const SCATTER_STAMP_KEY = 'scatter_columns_progress';
+
 interface SummaryCounts {
   items: number;
   dead: number;
@@ -331,12 +335,38 @@ export class IndexReader {
     return out;
   }
 
+  /**
+   * Both scatter columns. Reading them scans the whole features table (histograms and range
+   * counts are in its rows: 0.1-0.5 s at 100,000 features, holding the host meanwhile), so a
+   * finished build's columns are kept in meta as one blob of float32 (log frequency, then log mean),
+   * stamped like the summary counts with the progress record they were read under.
+   */
   scatter(): ScatterData {
-    const rows = this.db.prepare('SELECT log_freq, mean FROM features ORDER BY id').raw().all() as [number, number][];
-    return {
-      logFrequency: rows.map((r) => r[0]),
-      logMean: rows.map((r) => Math.log10(r[1] + 1e-10)),
-    };
+    const progress = (this.db.prepare("SELECT value FROM meta WHERE key = 'progress'").get() as { value: string } | undefined)?.value ?? '';
+    const keptStamp = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(SCATTER_STAMP_KEY) as string | undefined;
+    const kept = keptStamp === progress ? (this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(SCATTER_COLUMNS_KEY) as unknown) : null;
+    if (kept instanceof Uint8Array && kept.byteLength % 8 === 0) {
+      // A copy, aligned for Float32Array (a Buffer may sit at any offset of a shared pool).
+      const columns = new Float32Array(new Uint8Array(kept).buffer);
+      const n = columns.length / 2;
+      return { logFrequency: columns.subarray(0, n), logMean: columns.subarray(n) };
+    }
+    const n = this.db.prepare('SELECT COUNT(*) FROM features').pluck().get() as number;
+    const columns = new Float32Array(2 * n);
+    // Rows are features 0 … n − 1; iterating fills the columns without an array of rows.
+    let i = 0;
+    for (const [logFreq, mean] of this.db.prepare('SELECT log_freq, mean FROM features ORDER BY id').raw().iterate() as Iterable<[number, number]>) {
+      columns[i] = logFreq;
+      columns[n + i++] = Math.log10(mean + 1e-10);
+    }
+    if (this.progress().complete) {
+      const keep = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+      this.db.transaction(() => {
+        keep.run(SCATTER_COLUMNS_KEY, Buffer.from(columns.buffer));
+        keep.run(SCATTER_STAMP_KEY, progress);
+      })();
+    }
+    return { logFrequency: columns.subarray(0, n), logMean: columns.subarray(n) };
   }
 
   skipped(): SkippedItem[] {

@@ -1,11 +1,9 @@
 // The items of an index, searchable by path or label: what the flicker view lists as clips to
-// pick instead of asking for a typed path. Only indexed items (status 1); thumbnails exist for
-// exemplar items only, so each row says whether it has one.
-import fs from 'node:fs';
-import path from 'node:path';
+// pick instead of asking for a typed path. Only indexed items (status 1). An eager index has
+// thumbnails for exemplar items only, an on-demand one for any item while its dataset is present,
+// so each row says whether it can show one.
 import type { ItemPage } from '../../contract/index.js';
-import { THUMBS_DIR } from './indexConfig.js';
-import { thumbnailFile } from '../indexer/writeThumbnails.js';
+import { thumbnailShown } from '../thumbnails/thumbnailAvailability.js';
 import type { IndexReader } from './indexReader.js';
 
 /** More rows than this in one answer is more than a picker list can show. */
@@ -27,9 +25,9 @@ export function listItems(reader: IndexReader, args: { search?: string; offset?:
     path: string;
     label: string | null;
   }[];
-  const thumbs = path.join(reader.dir, THUMBS_DIR);
+  const shown = thumbnailShown(reader);
   return {
     total,
-    items: rows.map((r) => ({ id: r.id, path: r.path, label: r.label, thumbnail: fs.existsSync(path.join(thumbs, thumbnailFile(r.id))) })),
+    items: rows.map((r) => ({ id: r.id, path: r.path, label: r.label, thumbnail: shown(r.id) })),
   };
 }

@@ -89,6 +89,12 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .option('--memory-budget <MiB>', 'memory one indexing step may hold, sizing batches in tokens x SAE features (default 1024)', integerAtLeast(1))
     .addOption(new Option('--provider <name>', 'execution provider').choices(PROVIDERS).default('auto'))
     .addOption(
+      new Option(
+        '--thumbnails <mode>',
+        'images: on-demand (default) makes each thumbnail from the dataset when first shown, cached with a size cap; eager writes them all during the build, so the index works without its dataset (video indexes are always eager)',
+      ).choices(['eager', 'on-demand']),
+    )
+    .addOption(
       new Option('--norm <mode>', "override the SAE's input normalisation").choices(['none', 'scale', 'constant_norm_rescale', 'layer_norm']),
     )
     .option('--norm-scale <x>', "with --norm scale: (x - mean) * X, e.g. SAELens expected_average_only_in's factor", Number)
@@ -196,7 +202,8 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .argument('<a>', 'first index folder')
     .argument('<b>', 'second index folder')
     .option('--json', 'print {"a_to_b": [...], "b_to_a": [...], "mutual": [...]} (each live feature\'s best match, mutual best pairs)')
-    .action((a: string, b: string, opts: { json?: boolean }) =>
+    .option('--memory-budget <MiB>', 'memory one pass over the items may hold (default 1024); smaller means more passes, the same result', integerAtLeast(1))
+    .action((a: string, b: string, opts: { json?: boolean; memoryBudget?: number }) =>
       run(async () => {
         const { matchCommand } = await import('./commands/matchCommand.js');
         return matchCommand(a, b, opts, deps);

@@ -37,24 +37,24 @@ export type ThumbResolution = { status: 200; path: string } | { status: 400 | 40
 
 const THUMB_URL = new RegExp(`^${THUMB_SCHEME}://([^/?#]+)/([^?#]+)(?:[?#].*)?$`, 'i');
 
-/** Maps a thumbnail request to a file path. Pure apart from the backend's file lookup. */
-export function thumbRequestToPath(
+/** Maps a thumbnail request to a file path. Pure apart from the backend's file lookup (which may make it, see thumbnailCache.ts). */
+export async function thumbRequestToPath(
   url: string,
   method: string,
   backend: Pick<StudioBackend, 'resolveThumbnail'>,
-): ThumbResolution {
+): Promise<ThumbResolution> {
   if (method !== 'GET') return { status: 405, reason: 'Thumbnails are read-only.' };
   // The file part stays percent-encoded: resolveContained decodes it exactly once.
   const [, indexId, file] = THUMB_URL.exec(url) ?? [];
   if (!indexId || !file) return { status: 400, reason: `Not a thumbnail URL: ${url}` };
   if (!isThumbnailRequest(file)) return { status: 404, reason: 'No such thumbnail.' };
-  const path = backend.resolveThumbnail(indexId, file);
+  const path = await backend.resolveThumbnail(indexId, file);
   return path ? { status: 200, path } : { status: 404, reason: 'No such thumbnail.' };
 }
 
 export function registerThumbProtocol(protocol: Pick<Protocol, 'handle'>, backend: StudioBackend, devServerUrl?: string): void {
   protocol.handle(THUMB_SCHEME, async (request) => {
-    const resolved = thumbRequestToPath(request.url, request.method, backend);
+    const resolved = await thumbRequestToPath(request.url, request.method, backend);
     if (resolved.status !== 200) return new Response(resolved.reason, { status: resolved.status });
     try {
       const body = await readFile(resolved.path);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { StudioApi, StudioErrorCode } from '../../contract/index.js';
-import { callApi, type ApiEnvelope } from '../dispatch.js';
+import { API_TABLE, type MethodSpec, type StudioApi, type StudioErrorCode } from '../../contract/index.js';
+import { toErrorPayload } from '../../core/errors.js';
+import { callApi, isApiMethod, type ApiEnvelope } from '../dispatch.js';
 import { sendJson } from './responses.js';
 
 // `POST /api/<method>`: the HTTP face of the transport-free dispatcher. Body = JSON of the single
@@ -99,7 +100,7 @@ export async function handleRpc(
   let envelope: ApiEnvelope;
   try {
     const arg = parseArgument(await readBody(req, MAX_BODY_BYTES));
-    envelope = await callApi(api, method, arg);
+    envelope = jsonWire(method, await callApi(api, method, arg));
   } catch (err) {
     if (!(err instanceof BodyError)) throw err;
     envelope = { ok: false, error: { code: err.code, message: err.message } };
@@ -107,6 +108,18 @@ export async function handleRpc(
     if (err.code === 'payload-too-large') res.setHeader('Connection', 'close');
   }
   sendEnvelope(res, envelope);
+}
+
+/** A result whose method declares a JSON encoding (typed arrays: the scatter) goes out in it. */
+function jsonWire(method: string, envelope: ApiEnvelope): ApiEnvelope {
+  if (!envelope.ok || !isApiMethod(method)) return envelope;
+  const wire = (API_TABLE[method] as MethodSpec).wire;
+  if (!wire) return envelope;
+  try {
+    return { ok: true, result: wire.toJson(envelope.result) };
+  } catch (err) {
+    return { ok: false, error: toErrorPayload(err) };
+  }
 }
 
 function sendEnvelope(res: ServerResponse, envelope: ApiEnvelope, status?: number): void {

@@ -37,19 +37,20 @@ export function splitThumbPath(rest: string): { indexId: string; file: string } 
   return { indexId, file: rest.slice(slash + 1) };
 }
 
-export function serveThumbnail(
+export async function serveThumbnail(
   req: IncomingMessage,
   res: ServerResponse,
   backend: Pick<StudioBackend, 'resolveThumbnail'>,
   rest: string,
-): void {
+): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     sendText(res, 405, 'Thumbnails are read-only: use GET.');
     return;
   }
   const parts = splitThumbPath(rest);
-  const file = parts && isThumbnailRequest(parts.file) ? backend.resolveThumbnail(parts.indexId, parts.file) : null;
+  // For an on-demand index this may first make the thumbnail from the dataset (thumbnailCache.ts).
+  const file = parts && isThumbnailRequest(parts.file) ? await backend.resolveThumbnail(parts.indexId, parts.file) : null;
   const stats = file ? regularFileStats(file) : null;
   if (!file || !stats) {
     sendText(res, 404, 'No such thumbnail.');

@@ -122,7 +122,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       } else if (path.startsWith('/api/')) {
         await handleRpc(req, res, api, path.slice('/api/'.length));
       } else if (path.startsWith('/thumb/')) {
-        serveThumbnail(req, res, backend, path.slice('/thumb/'.length));
+        await serveThumbnail(req, res, backend, path.slice('/thumb/'.length));
       } else {
         serveRenderer(req, res, rendererDir, path);
       }

@@ -1,5 +1,5 @@
-import type { ApiMethod, StudioApi, StudioClient, StudioEvent } from '@contract';
-import { API_METHODS } from '@contract';
+import type { ApiMethod, MethodSpec, StudioApi, StudioClient, StudioEvent } from '@contract';
+import { API_METHODS, API_TABLE } from '@contract';
 import { StudioError } from './studioError.js';
 import { unwrapReply } from './unwrapReply.js';
 
@@ -41,7 +41,15 @@ export function createHttpClient(options: HttpClientOptions = {}): StudioClient 
     } catch {
       throw new StudioError('bad-reply', `The host answered ${method} with HTTP ${response.status} and no JSON body.`);
     }
-    return unwrapReply(method, reply);
+    const result = unwrapReply(method, reply);
+    // Results JSON cannot carry as they are (typed arrays) come in their method's encoding.
+    const wire = (API_TABLE[method] as MethodSpec).wire;
+    if (!wire) return result;
+    try {
+      return wire.fromJson(result);
+    } catch (error) {
+      throw new StudioError('bad-reply', `The host's answer to ${method} does not decode: ${(error as Error).message}`);
+    }
   }
 
   const api = Object.fromEntries(

@@ -30,9 +30,12 @@ export const useIndexStore = defineStore('index', () => {
   let skippedRequest = 0;
 
   function setSummary(next: IndexSummary): void {
-    if (summary.value?.id !== next.id) {
+    // Another index's scatter and skipped list go; this index's, asked for with the summary, stay.
+    if (scatterFor.value !== next.id) {
       scatter.value = null;
       scatterFor.value = null;
+    }
+    if (skippedFor.value !== next.id) {
       skipped.value = null;
       skippedFor.value = null;
     }

@@ -100,6 +100,7 @@ export interface IndexOptions {
   batch?: number;
   memoryBudget?: number;
   provider?: IndexRequest['provider'];
+  thumbnails?: IndexRequest['thumbnails'];
 }
 
 export async function indexCommand(options: IndexOptions, deps: CliDeps): Promise<number> {
@@ -131,6 +132,7 @@ export async function indexCommand(options: IndexOptions, deps: CliDeps): Promis
     normalization: options.norm ? { mode: options.norm, scale: options.normScale ?? null } : undefined,
     ...(options.groups !== undefined ? { groups: parseGroups(options.groups) } : {}),
     ...(options.shard !== undefined ? { shard: options.shard } : {}),
+    ...(options.thumbnails ? { thumbnails: options.thumbnails } : {}),
   };
   const started = deps.now();
   return withBackend(deps, {}, async (backend) => {

@@ -2,16 +2,17 @@ import path from 'node:path';
 import { featureName } from '../../../contract/index.js';
 import { EXIT, withBackend, type CliDeps } from '../context.js';
 
-// `studio match A_DIR B_DIR [--json]`: matches the features of two indexes of the same dataset
-// (in the analysis worker) and saves the result into both. --json prints each live feature's best
-// match both ways and the mutual best pairs.
+// `studio match A_DIR B_DIR [--json] [--memory-budget MiB]`: matches the features of two indexes
+// of the same dataset (in the analysis worker) and saves the result into both. --json prints each
+// live feature's best match both ways and the mutual best pairs. The budget bounds what one pass
+// over the items holds (runMatch.ts); memory does not grow with the item count.
 
-export async function matchCommand(aDir: string, bDir: string, opts: { json?: boolean }, deps: CliDeps): Promise<number> {
+export async function matchCommand(aDir: string, bDir: string, opts: { json?: boolean; memoryBudget?: number }, deps: CliDeps): Promise<number> {
   return withBackend(deps, {}, async (backend) => {
     const a = await backend.openIndex({ path: path.resolve(aDir) });
     const b = await backend.openIndex({ path: path.resolve(bDir) });
     const t0 = deps.now();
-    const s = await backend.matchIndexes({ indexId: a.id, otherId: b.id });
+    const s = await backend.matchIndexes({ indexId: a.id, otherId: b.id, memoryBudget: opts.memoryBudget });
     if (!opts.json) {
       const out = deps.stdout;
       // Two SAEs of the same family and width share a name: tell them apart by folder.

@@ -55,6 +55,7 @@ export function partArgs(o: IndexOptions, device: Device, shard: string, out: st
   opt('--norm', o.norm);
   opt('--norm-scale', o.normScale);
   opt('--groups', o.groups);
+  opt('--thumbnails', o.thumbnails);
   args.push('--provider', device.provider, '--shard', shard, '--out', out);
   return args;
 }
