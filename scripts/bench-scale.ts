@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { FeatureFilter, FeatureSortKey } from '../src-main/contract/index.js';
+import { scatterWire, type FeatureFilter, type FeatureSortKey } from '../src-main/contract/index.js';
 import type { StudioService } from '../src-main/core/service.js';
 import { folderBytes, timedStudio, writeSyntheticShards } from './lib/syntheticShards.js';
 import { makeSae } from '../tests/helpers/makeSae.js';
@@ -163,7 +163,8 @@ async function measure(service: StudioService, dir: string, other: string | null
 
   const [scatterMs, scatter] = await timed(() => service.scatter({ indexId }));
   out.set('scatter ms', scatterMs);
-  out.set('scatter JSON KB', JSON.stringify(scatter).length / 1024);
+  // What the web host sends (the float32 columns as base64, scatterWire); IPC carries the arrays as they are.
+  out.set('scatter wire KB', JSON.stringify(scatterWire.toJson(scatter)).length / 1024);
 
   const top = (await service.queryFeatures({ indexId, sort: 'frequency', desc: true, offset: 0, limit: 1 })).rows[0]!.feature;
   const [detailMs] = await timed(() => service.featureDetail({ indexId, feature: top }));

@@ -3,6 +3,7 @@ import { markRaw, ref, shallowRef } from 'vue';
 import type { ApiErrorPayload, FeatureDetail } from '@contract';
 import { useStoreClient } from '../api/storeClient';
 import { describeError } from '../api/studioError';
+import { warmImages } from '../lib/warmImages';
 
 /** Details kept for quick back-and-forth between neighbouring features. */
 const CACHE_SIZE = 24;
@@ -52,6 +53,7 @@ export const useFeatureDetailStore = defineStore('feature', () => {
     try {
       const result = await fetchDetail(indexId, feature);
       if (id !== requestId) return;
+      warmImages(result.exemplars.map((e) => client.thumbnailUrl(indexId, e.itemId)));
       detail.value = result;
     } catch (e) {
       if (id !== requestId) return;
