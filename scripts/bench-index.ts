@@ -10,7 +10,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadManifest } from '../src-main/core/backbone/manifest.js';
 import { BackboneSession } from '../src-main/core/backbone/backboneSession.js';
@@ -19,9 +18,9 @@ import { loadSae } from '../src-main/core/sae/loadSae.js';
 import { SaeEncoderSession } from '../src-main/core/sae/encoderSession.js';
 import { runIndex } from '../src-main/core/indexer/runIndex.js';
 import type { ProviderChoice } from '../src-main/contract/index.js';
+import { requireSharedVitTiny, SHARED_VIT_TINY, writeVitTinyManifest } from './lib/sharedVitTiny.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const fixture = path.resolve(here, '../../shared/fixtures/vit-tiny-224');
+const fixture = SHARED_VIT_TINY;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,29 +28,14 @@ function arg(name: string, fallback: string): string {
 }
 
 async function main() {
-  if (!fs.existsSync(path.join(fixture, 'model.onnx'))) {
-    console.error(`bench:index needs ${fixture} (the shared fixtures folder beside the repository).`);
-    process.exit(2);
-  }
+  requireSharedVitTiny('bench:index');
   const nImages = Number(arg('images', '256'));
   const batch = Number(arg('batch', '16'));
   const provider = arg('provider', 'cpu') as ProviderChoice;
   const rounds = Number(arg('rounds', '3'));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'studio-bench-'));
-  const facts = JSON.parse(fs.readFileSync(path.join(fixture, 'facts.json'), 'utf8'));
 
-  const manifestPath = path.join(work, 'vit-tiny.json');
-  fs.writeFileSync(
-    manifestPath,
-    JSON.stringify({
-      name: 'ViT-Ti/16 (random weights)',
-      family: facts.family,
-      model: path.join(fixture, 'model.onnx'),
-      input: { name: 'pixel_values', size: 224, resize: 'shortest-side', resize_to: 224, interpolation: 'bicubic', crop: 224, mean: facts.mean, std: facts.std },
-      tokens: { cls: true, registers: 0, patch_size: 16, grid: [14, 14] },
-      layers: { block_10: 'block_10' },
-    }),
-  );
+  const manifestPath = writeVitTinyManifest(work);
 
   // JPEGs of 256x256 with smooth random content (typical decode cost for a photo dataset).
   const data = path.join(work, 'images');
@@ -96,7 +80,8 @@ async function main() {
     let passEnd = 0;
     const t1 = performance.now();
     await runIndex(
-      { model: manifestPath, layer: 'block_10', sae: path.join(fixture, 'sae-topk-3072'), data, out: path.join(work, `index-${round}`), batch, provider },
+      // Eager thumbnails: the pass and the thumbnail phase are timed apart (bench:thumbnails compares the modes).
+      { model: manifestPath, layer: 'block_10', sae: path.join(fixture, 'sae-topk-3072'), data, out: path.join(work, `index-${round}`), batch, provider, thumbnails: 'eager' },
       {
         onProgress: (p) => {
           if (p.phase === 'indexing' && passStart === 0) passStart = performance.now();

@@ -13,16 +13,15 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { ProviderChoice } from '../src-main/contract/index.js';
 import { runIndex } from '../src-main/core/indexer/runIndex.js';
 import { createStudioService } from '../src-main/core/service.js';
 import { IndexReader } from '../src-main/core/store/indexReader.js';
 import { startWebHost, type WebHost } from '../src-main/hosts/web/webHost.js';
+import { requireSharedVitTiny, SHARED_VIT_TINY, writeVitTinyManifest } from './lib/sharedVitTiny.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const fixture = path.resolve(here, '../../shared/fixtures/vit-tiny-224');
+const fixture = SHARED_VIT_TINY;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -56,28 +55,13 @@ function get(host: WebHost, rawPath: string): Promise<number> {
 }
 
 async function main() {
-  if (!fs.existsSync(path.join(fixture, 'model.onnx'))) {
-    console.error(`bench:thumbnails needs ${fixture} (the shared fixtures folder beside the repository).`);
-    process.exit(2);
-  }
+  requireSharedVitTiny('bench:thumbnails');
   const nImages = Number(arg('images', '512'));
   const batch = Number(arg('batch', '16'));
   const provider = arg('provider', 'cpu') as ProviderChoice;
   const pageSize = Number(arg('page', '24'));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'studio-bench-thumbs-'));
-  const facts = JSON.parse(fs.readFileSync(path.join(fixture, 'facts.json'), 'utf8'));
-  const manifestPath = path.join(work, 'vit-tiny.json');
-  fs.writeFileSync(
-    manifestPath,
-    JSON.stringify({
-      name: 'ViT-Ti/16 (random weights)',
-      family: facts.family,
-      model: path.join(fixture, 'model.onnx'),
-      input: { name: 'pixel_values', size: 224, resize: 'shortest-side', resize_to: 224, interpolation: 'bicubic', crop: 224, mean: facts.mean, std: facts.std },
-      tokens: { cls: true, registers: 0, patch_size: 16, grid: [14, 14] },
-      layers: { block_10: 'block_10' },
-    }),
-  );
+  const manifestPath = writeVitTinyManifest(work);
 
   // ImageNet-like JPEGs: 500x375 or 375x500, smooth structure plus fine texture, quality 90.
   const data = path.join(work, 'images');

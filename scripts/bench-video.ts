@@ -15,7 +15,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { loadManifest } from '../src-main/core/backbone/manifest.js';
 import { BackboneSession } from '../src-main/core/backbone/backboneSession.js';
 import { loadSae } from '../src-main/core/sae/loadSae.js';
@@ -24,9 +23,9 @@ import { runIndex } from '../src-main/core/indexer/runIndex.js';
 import { decodeClip } from '../src-main/core/indexer/sources/videoClipSource.js';
 import { ffmpegPath } from '../src-main/core/video/ffmpegPath.js';
 import type { ProviderChoice } from '../src-main/contract/index.js';
+import { requireSharedVitTiny, SHARED_VIT_TINY, writeVitTinyManifest } from './lib/sharedVitTiny.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const fixture = path.resolve(here, '../../shared/fixtures/vit-tiny-224');
+const fixture = SHARED_VIT_TINY;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -60,10 +59,7 @@ function writeClip(file: string, seed: number, frames: number): void {
 }
 
 async function main() {
-  if (!fs.existsSync(path.join(fixture, 'model.onnx'))) {
-    console.error(`bench:video needs ${fixture} (the shared fixtures folder beside the repository).`);
-    process.exit(2);
-  }
+  requireSharedVitTiny('bench:video');
   const nClips = Number(arg('clips', '16'));
   const nFrames = Number(arg('frames', '16'));
   const batch = Number(arg('batch', '16'));
@@ -71,20 +67,8 @@ async function main() {
   const rounds = Number(arg('rounds', '3'));
   const nSae = Number(arg('sae', '1'));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'studio-bench-video-'));
-  const facts = JSON.parse(fs.readFileSync(path.join(fixture, 'facts.json'), 'utf8'));
 
-  const manifestPath = path.join(work, 'vit-tiny.json');
-  fs.writeFileSync(
-    manifestPath,
-    JSON.stringify({
-      name: 'ViT-Ti/16 (random weights)',
-      family: facts.family,
-      model: path.join(fixture, 'model.onnx'),
-      input: { name: 'pixel_values', size: 224, resize: 'shortest-side', resize_to: 224, interpolation: 'bicubic', crop: 224, mean: facts.mean, std: facts.std },
-      tokens: { cls: true, registers: 0, patch_size: 16, grid: [14, 14] },
-      layers: { block_10: 'block_10' },
-    }),
-  );
+  const manifestPath = writeVitTinyManifest(work);
   const data = path.join(work, 'clips');
   fs.mkdirSync(data);
   // Source clips are twice as long as the sample: segments pick every other frame.

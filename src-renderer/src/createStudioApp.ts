@@ -7,6 +7,7 @@ import { createStudioRouter } from './router';
 import { STUDIO_CLIENT } from './api/studioClientKey';
 import { bindStoreClient } from './api/storeClient';
 import './styles/theme.css';
+import './styles/chips.css';
 
 /**
  * Builds the renderer around an injected client (preload bridge, HTTP client, or a fake in the

@@ -6,8 +6,9 @@ import { IndexReader } from '../../src-main/core/store/indexReader.js';
 import { buildFixtureIndex } from '../helpers/buildFixtureIndex.js';
 
 // The scatter's columns come from a real index's features table, one float32 pair per feature by
-// number; a finished build's columns are kept in meta, so a later open reads one blob instead of
-// scanning the table, and another progress record (a resumed or rebuilt index) reads them again.
+// number; a finished build keeps them in meta (computed in the build, not by the host that opens
+// it), an index from before gets them kept on its first read, and another progress record (a
+// resumed or rebuilt index) reads them again.
 
 const D_SAE = 40;
 let work: string;
@@ -34,7 +35,10 @@ afterAll(() => {
 });
 
 describe('scatter columns', () => {
-  it('hold every feature by number, and are kept after the first read of a finished build', () => {
+  it('hold every feature by number, kept by the finished build and, for an older index, by the first read', () => {
+    expect(keptCount()).toBe(2); // the build kept them
+    expect(plain(reader.scatter())).toEqual(fromTable(reader));
+    reader.db.prepare("DELETE FROM meta WHERE key IN ('scatter_columns', 'scatter_columns_progress')").run();
     expect(keptCount()).toBe(0);
     const first = reader.scatter();
     expect(first.logFrequency).toBeInstanceOf(Float32Array);

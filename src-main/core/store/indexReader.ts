@@ -18,7 +18,8 @@ import type {
 import { StudioError } from '../errors.js';
 import { fromHalf, halfArrayToFloat } from '../util/float16.js';
 import { openDatabase } from './openDatabase.js';
-import { DENSE_FREQUENCY, FeatureOrder } from './featureOrder.js';
+import { FeatureOrder } from './featureOrder.js';
+import { scatterColumns, summaryCounts, type SummaryCounts } from './derivedInMeta.js';
 import { allDeadWarning } from '../indexer/allDeadWarning.js';
 import { assertReadable, migrate, schemaVersionOf } from './schema.js';
 import { INDEX_DB_FILE, type IndexConfig, type IndexProgress } from './indexConfig.js';
@@ -31,18 +32,6 @@ import { indexNameProblem, splitMemberName } from '../indexer/indexName.js';
 
 /** Meta key of the user's name for an index (renameIndex); the config keeps the indexer's name. */
 const USER_NAME_KEY = 'user_name';
-/** Meta key of the summary's counts, kept per finished build (see IndexReader.summaryCounts). */
-const SUMMARY_COUNTS_KEY = 'summary_counts';
-
-/** Meta keys of the scatter's columns (a float32 blob) and the progress record they were read under. */
-const SCATTER_COLUMNS_KEY = 'scatter_columns';
-const SCATTER_STAMP_KEY = 'scatter_columns_progress';
-
-interface SummaryCounts {
-  items: number;
-  dead: number;
-  dense: number;
-}
 
 const SORT_KEYS = new Set<FeatureQuery['sort']>(['index', 'frequency', 'mean', 'max', 'category', 'reviewed', 'autocorrelation', 'switchRate']);
 
@@ -199,33 +188,9 @@ export class IndexReader {
     };
   }
 
-  /**
-   * Indexed items, dead and dense features. Counting them scans the items and features tables
-   * (seconds at a million items), so a finished build's counts are kept in meta, stamped with the
-   * progress record they were counted under: a resumed or rebuilt index has another one. Tags do
-   * not enter these counts.
-   */
+  /** Indexed items, dead and dense features, kept in meta once a build is finished (derivedInMeta.ts). */
   private summaryCounts(): SummaryCounts {
-    const progress = (this.db.prepare("SELECT value FROM meta WHERE key = 'progress'").get() as { value: string } | undefined)?.value ?? '';
-    const kept = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(SUMMARY_COUNTS_KEY) as { value: string } | undefined;
-    if (kept) {
-      const c = JSON.parse(kept.value) as SummaryCounts & { progress: string };
-      if (c.progress === progress) return { items: c.items, dead: c.dead, dense: c.dense };
-    }
-    const p = this.progress();
-    const count = (sql: string, ...args: number[]) => (this.db.prepare(sql).get(...args) as { n: number }).n;
-    const counts: SummaryCounts = {
-      items: count('SELECT COUNT(*) AS n FROM items WHERE status = 1'),
-      dead: count('SELECT COUNT(*) AS n FROM features WHERE count = 0'),
-      dense: count('SELECT COUNT(*) AS n FROM features WHERE count > ?', DENSE_FREQUENCY * p.tokens),
-    };
-    // Only a finished build's counts are final; while one runs, its writer holds the lock anyway.
-    if (p.complete) {
-      this.db
-        .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
-        .run(SUMMARY_COUNTS_KEY, JSON.stringify({ progress, ...counts }));
-    }
-    return counts;
+    return summaryCounts(this.db, this.progress().tokens);
   }
 
   /** Whole-SAE temporal statistics (meta 'temporal'), null for image indexes. */
@@ -335,37 +300,10 @@ export class IndexReader {
     return out;
   }
 
-  /**
-   * Both scatter columns. Reading them scans the whole features table (histograms and range
-   * counts are in its rows: 0.1-0.5 s at 100,000 features, holding the host meanwhile), so a
-   * finished build's columns are kept in meta as one blob of float32 (log frequency, then log mean),
-   * stamped like the summary counts with the progress record they were read under.
-   */
+  /** Both scatter columns, kept in meta once a build is finished (derivedInMeta.ts). */
   scatter(): ScatterData {
-    const progress = (this.db.prepare("SELECT value FROM meta WHERE key = 'progress'").get() as { value: string } | undefined)?.value ?? '';
-    const keptStamp = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(SCATTER_STAMP_KEY) as string | undefined;
-    const kept = keptStamp === progress ? (this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(SCATTER_COLUMNS_KEY) as unknown) : null;
-    if (kept instanceof Uint8Array && kept.byteLength % 8 === 0) {
-      // A copy, aligned for Float32Array (a Buffer may sit at any offset of a shared pool).
-      const columns = new Float32Array(new Uint8Array(kept).buffer);
-      const n = columns.length / 2;
-      return { logFrequency: columns.subarray(0, n), logMean: columns.subarray(n) };
-    }
-    const n = this.db.prepare('SELECT COUNT(*) FROM features').pluck().get() as number;
-    const columns = new Float32Array(2 * n);
-    // Rows are features 0 … n − 1; iterating fills the columns without an array of rows.
-    let i = 0;
-    for (const [logFreq, mean] of this.db.prepare('SELECT log_freq, mean FROM features ORDER BY id').raw().iterate() as Iterable<[number, number]>) {
-      columns[i] = logFreq;
-      columns[n + i++] = Math.log10(mean + 1e-10);
-    }
-    if (this.progress().complete) {
-      const keep = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
-      this.db.transaction(() => {
-        keep.run(SCATTER_COLUMNS_KEY, Buffer.from(columns.buffer));
-        keep.run(SCATTER_STAMP_KEY, progress);
-      })();
-    }
+    const columns = scatterColumns(this.db);
+    const n = columns.length / 2;
     return { logFrequency: columns.subarray(0, n), logMean: columns.subarray(n) };
   }
 

@@ -8,6 +8,7 @@ import { migrate } from './schema.js';
 import { INDEX_DB_FILE, THUMBS_DIR, type IndexConfig, type IndexProgress } from './indexConfig.js';
 import { packExemplars, packRangeSamples, unpackExemplars, unpackRangeSamples } from './exemplarBlobs.js';
 import { CheckpointWrite } from './checkpointWrite.js';
+import { scatterColumns, summaryCounts } from './derivedInMeta.js';
 import { DEFAULT_RANGES, RangeSampler, type RangeSpec } from '../indexer/rangeSamples.js';
 import { logFrequency, meanActivation, type FeatureRowDb } from './featureRow.js';
 
@@ -342,10 +343,19 @@ export class IndexWriter {
     })();
   }
 
+  /**
+   * Records the progress; once it says complete, also computes and keeps what readers would
+   * otherwise scan for on first open (the summary's counts, the scatter's columns), here in the
+   * build's own thread rather than on the host that opens the index.
+   */
   setProgress(progress: IndexProgress): void {
     this.db
       .prepare("INSERT INTO meta (key, value) VALUES ('progress', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
       .run(JSON.stringify(progress));
+    if (progress.complete) {
+      summaryCounts(this.db, progress.tokens);
+      scatterColumns(this.db);
+    }
   }
 
   /** Distinct items that are some feature's exemplar or range sample: the ones that need a thumbnail. */
