@@ -40,9 +40,25 @@ async function child(): Promise<void> {
   // about to change (summed per batch), and finishing one outside the encoder's time. The write
   // after the last batch (finishing the last checkpoint, then the complete final one) is left
   // out: no inference is left to hold up.
-  const calls: { name: string; ms: number; encodes: number }[] = [];
+  // Kept as running maxima, not a list of calls: a million-item run makes millions of calls, and
+  // the list (about 14 MiB there) counted in the RSS this bench reports.
+  const longest: Record<string, number> = {};
   let encodes = 0;
   let finalWrite = false;
+  /** freezeSamples summed over the current batch, and finish calls since the last encode. */
+  let batchFreeze = 0;
+  let finishSinceEncode = 0;
+  const commitBatch = () => {
+    if (batchFreeze > 0) longest['freezeSamples per batch'] = Math.max(longest['freezeSamples per batch'] ?? 0, batchFreeze);
+    if (finishSinceEncode > 0) longest.finish = Math.max(longest.finish ?? 0, finishSinceEncode);
+    batchFreeze = 0;
+    finishSinceEncode = 0;
+  };
+  const record = (name: string, ms: number) => {
+    if (name === 'freezeSamples') batchFreeze += ms;
+    else if (name === 'finish') finishSinceEncode = Math.max(finishSinceEncode, ms);
+    else longest[name] = Math.max(longest[name] ?? 0, ms);
+  };
   const timeCalls = (proto: Record<string, unknown> | undefined, name: string, isFinal: (args: unknown[]) => boolean = () => false) => {
     const orig = proto?.[name] as ((...a: unknown[]) => unknown) | undefined;
     if (!proto || !orig) return;
@@ -50,7 +66,7 @@ async function child(): Promise<void> {
       const final = isFinal(args);
       const t0 = performance.now();
       const r = orig.apply(this, args);
-      if (!final && !finalWrite) calls.push({ name, ms: performance.now() - t0, encodes });
+      if (!final && !finalWrite) record(name, performance.now() - t0);
       return r;
     };
   };
@@ -59,6 +75,7 @@ async function child(): Promise<void> {
   const encoderProto = ((await load('src-main/core/sae/encoderSession.ts')) as { SaeEncoderSession: { prototype: Record<string, unknown> } }).SaeEncoderSession.prototype;
   const encode = encoderProto.encode as (...a: unknown[]) => unknown;
   encoderProto.encode = function (this: unknown, ...args: unknown[]) {
+    commitBatch();
     encodes++;
     return encode.apply(this, args);
   };
@@ -68,28 +85,29 @@ async function child(): Promise<void> {
   timeCalls(sliceProto, 'finish');
   timeCalls(sliceProto, 'freeze');
   timeCalls(sliceProto, 'freezeSamples');
-  /** The longest of each kind; per batch for freezeSamples (many tiny calls). */
+  /** Finishing after the last batch is left out (batchFreeze of the last batch still counts). */
   const summarise = () => {
-    const lastEncode = encodes;
-    const longest: Record<string, number> = {};
-    const perBatch = new Map<number, number>();
-    for (const c of calls) {
-      if (c.name === 'finish' && c.encodes === lastEncode) continue; // after the last batch
-      if (c.name === 'freezeSamples') perBatch.set(c.encodes, (perBatch.get(c.encodes) ?? 0) + c.ms);
-      else longest[c.name] = Math.max(longest[c.name] ?? 0, c.ms);
-    }
-    if (perBatch.size > 0) longest['freezeSamples per batch'] = Math.max(...perBatch.values());
+    finishSinceEncode = 0;
+    commitBatch();
     const blocking = Object.entries(longest).filter(([k]) => k !== 'step').map(([, v]) => v);
-    if (longest.step !== undefined) {
-      longest['step (overlaps the encoder)'] = longest.step;
-      delete longest.step;
+    const byCall = { ...longest };
+    if (byCall.step !== undefined) {
+      byCall['step (overlaps the encoder)'] = byCall.step;
+      delete byCall.step;
     }
-    return { longestCheckpointMs: Math.max(0, ...blocking), longestByCall: Object.fromEntries(Object.entries(longest).map(([k, v]) => [k, Math.round(v)])) };
+    return { longestCheckpointMs: Math.max(0, ...blocking), longestByCall: Object.fromEntries(Object.entries(byCall).map(([k, v]) => [k, Math.round(v)])) };
   };
+  // Where the memory is, sampled: V8's heap, and memory outside it (ArrayBuffers, native).
+  const heap = { usedMiB: 0, externalMiB: 0 };
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    heap.usedMiB = Math.max(heap.usedMiB, m.heapUsed / 2 ** 20);
+    heap.externalMiB = Math.max(heap.externalMiB, m.external / 2 ** 20);
+  }, 1000);
   // Gaps between consecutive 'indexing' reports (every 250 ms while batches flow): a longer one
   // is a batch or a checkpoint holding the run up.
   let last = 0;
-  let longest = 0;
+  let longestGap = 0;
   const t0 = Date.now();
   await runIndex(
     { shards, layer: '0', sae, out, memoryBudget: Number(budget) },
@@ -97,12 +115,13 @@ async function child(): Promise<void> {
       onProgress: (p) => {
         const now = Date.now();
         if (p.phase !== 'indexing') return;
-        if (last > 0 && p.done > 0) longest = Math.max(longest, now - last);
+        if (last > 0 && p.done > 0) longestGap = Math.max(longestGap, now - last);
         last = now;
       },
     },
   );
-  process.stdout.write(`CHILD ${JSON.stringify({ longestStallMs: longest, ...summarise(), wallS: (Date.now() - t0) / 1000 })}\n`);
+  clearInterval(sampler);
+  process.stdout.write(`CHILD ${JSON.stringify({ longestStallMs: longestGap, ...summarise(), heapUsedMiB: Math.round(heap.usedMiB), externalMiB: Math.round(heap.externalMiB), wallS: (Date.now() - t0) / 1000 })}\n`);
 }
 
 
@@ -118,6 +137,8 @@ interface Result {
   longestStallMs: number;
   longestCheckpointMs: number;
   longestByCall: Record<string, number>;
+  heapUsedMiB: number;
+  externalMiB: number;
 }
 
 async function build(src: string, shards: string, sae: string, out: string, budget: number, items: number): Promise<Result> {
@@ -136,12 +157,12 @@ async function build(src: string, shards: string, sae: string, out: string, budg
   const childLine = stdout.split('\n').find((l) => l.startsWith('CHILD '));
   if (code !== 0 || !line || !childLine) throw new Error(`build failed (${code}):\n${stderr.slice(-3000)}`);
   const [user, sys, rssKb] = line.slice(6).split(' ').map(Number) as [number, number, number];
-  const { longestStallMs, longestCheckpointMs, longestByCall } = JSON.parse(childLine.slice(6)) as Pick<Result, 'longestStallMs' | 'longestCheckpointMs' | 'longestByCall'>;
+  const reported = JSON.parse(childLine.slice(6)) as Pick<Result, 'longestStallMs' | 'longestCheckpointMs' | 'longestByCall' | 'heapUsedMiB' | 'externalMiB'>;
   const Database = (await import('better-sqlite3')).default;
   const db = new Database(path.join(out, 'index.sqlite'), { readonly: true });
   const row = db.prepare('SELECT SUM(length(maps)) AS bytes, SUM(n) AS maps FROM exemplars').get() as { bytes: number; maps: number };
   db.close();
-  return { items, peakRssMiB: rssKb / 1024, cpuS: user + sys, diskMB: folderBytes(out) / 1e6, peakDiskMB: Math.max(peakDisk, folderBytes(out)) / 1e6, mapBytes: row.bytes, maps: row.maps, longestStallMs, longestCheckpointMs, longestByCall };
+  return { items, peakRssMiB: rssKb / 1024, cpuS: user + sys, diskMB: folderBytes(out) / 1e6, peakDiskMB: Math.max(peakDisk, folderBytes(out)) / 1e6, mapBytes: row.bytes, maps: row.maps, ...reported };
 }
 
 async function main(): Promise<void> {
@@ -163,7 +184,7 @@ async function main(): Promise<void> {
     const r = await build(src, shards, sae, path.join(work, `index-${items}`), budget, items);
     results.push(r);
     console.log(
-      `${String(items).padStart(7)} items: peak RSS ${r.peakRssMiB.toFixed(0)} MiB, CPU ${r.cpuS.toFixed(1)} s, disk ${r.diskMB.toFixed(1)} MB (peak ${r.peakDiskMB.toFixed(1)} MB), ` +
+      `${String(items).padStart(7)} items: peak RSS ${r.peakRssMiB.toFixed(0)} MiB (sampled peaks: V8 heap ${r.heapUsedMiB} MiB, outside it ${r.externalMiB} MiB), CPU ${r.cpuS.toFixed(1)} s, disk ${r.diskMB.toFixed(1)} MB (peak ${r.peakDiskMB.toFixed(1)} MB), ` +
         `patch maps ${(r.mapBytes / 1e6).toFixed(1)} MB = ${(r.mapBytes / Math.max(1, r.maps)).toFixed(0)} B per map (float16 dense: ${patches * 2} B), longest progress stall ${r.longestStallMs} ms, longest checkpoint block outside the encoder ${r.longestCheckpointMs.toFixed(0)} ms ` +
         `(longest, ms: ${Object.entries(r.longestByCall).map(([k, v]) => `${k} ${v}`).join(', ')})`,
     );

@@ -19,6 +19,8 @@ let host: WebHost;
 let vit: TinyVit;
 let saePath: string;
 let dataDir: string;
+/** The features table of the on-demand index the first test builds. */
+let onDemandTable: string | null = null;
 
 test.beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'studio-e2e-thumbs-'));
@@ -76,6 +78,27 @@ test('on demand by default: the build writes no thumbnails, the feature page sti
   // Every exemplar image decoded (a 404 would leave naturalWidth 0 and the placeholder).
   await expect.poll(async () => images.evaluateAll((els) => els.filter((e) => (e as HTMLImageElement).naturalWidth > 0).length)).toBe(shown);
   expect(thumbsOf(out).length).toBeGreaterThan(0);
+
+  onDemandTable = `${host.url}#/index/${/#\/index\/([^/]+)\//.exec(page.url())![1]}/features`;
+});
+
+test('resting the pointer on a row makes its exemplar thumbnails before the click', async ({ page }) => {
+  // A fresh browser (no cached images) on the index the previous test built, its thumbnails gone.
+  expect(onDemandTable, 'the previous test builds the index').not.toBeNull();
+  const out = path.join(work, 'on-demand');
+  for (const f of thumbsOf(out)) fs.rmSync(path.join(out, 'thumbs', f));
+  await page.goto(onDemandTable!);
+  const row = page.getByTestId('feature-row').first();
+  await expect(row).toBeVisible();
+  const feature = Number(await row.getAttribute('data-feature'));
+  const reader = IndexReader.open('hover', out);
+  const wanted = [...new Set(reader.featureDetail(feature).exemplars.map((e) => `${e.itemId}.webp`))].sort();
+  reader.close();
+  expect(wanted.length).toBeGreaterThan(0);
+  expect(thumbsOf(out)).toEqual([]);
+  await row.hover();
+  await expect.poll(() => thumbsOf(out).sort()).toEqual(wanted);
+  await expect(page.getByTestId('feature-table')).toBeVisible(); // still the table: nothing was opened
 });
 
 test('"All now" builds an eager index with every exemplar thumbnail written', async ({ page }) => {

@@ -30,7 +30,7 @@ export async function writeSaevShards(opts: {
     const count = Math.min(opts.examplesPerShard, nEx - first);
     const data = new Float32Array(count * opts.layers.length * tokens * d);
     for (let e = 0; e < count; e++) {
-      const { pixels } = await preprocessImage(path.join(folder.root, folder.items[first + e]!.path), manifest.preprocess);
+      const { pixels } = await preprocessImage(path.join(folder.root, folder.items.path(first + e)), manifest.preprocess);
       for (const [li, session] of sessions.entries()) {
         const out = await session.run(pixels, 1);
         const dst = (e * opts.layers.length + li) * tokens * d;

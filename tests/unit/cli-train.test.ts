@@ -125,7 +125,7 @@ describe('studio train', () => {
     // Rows: per readable clip, 4 frames x 16 patches (CLS dropped); the broken clip is skipped.
     const source = await VideoClipSource.open(vit.manifestPath, 'block_1', clips, 'cpu', videoSampling({ frames: 4 }), null);
     try {
-      expect(source.items.map((i) => i.path)).toEqual(['moving/one.mkv', 'moving/two.gif', 'still/desert_walk', 'zbroken/bad.mp4']);
+      expect(source.items.toArray().map((i) => i.path)).toEqual(['moving/one.mkv', 'moving/two.gif', 'still/desert_walk', 'zbroken/bad.mp4']);
       const read = await clipPatchRows(source).read(0, 4);
       expect(read.items).toBe(3);
       expect(read.skipped.map((s) => s.item)).toEqual([3]);

@@ -63,7 +63,7 @@ describe('video containers and the clip folder scan', () => {
     fs.writeFileSync(path.join(root, '.DS_Store'), 'x');
     fs.writeFileSync(path.join(root, 'labels.json'), '[]');
     const s = scanClipFolder(root, path.join(root, 'labels.json'));
-    expect(s.items.map((i) => i.path)).toEqual(['cats/a.ogv', 'cats/b.mp4', 'cats/notes.txt', 'still.png']);
+    expect(s.items.toArray().map((i) => i.path)).toEqual(['cats/a.ogv', 'cats/b.mp4', 'cats/notes.txt', 'still.png']);
     expect([...s.notClips].sort()).toEqual(['cats/notes.txt', 'still.png']);
     // Without the labels file named, it is just another file that is not a clip.
     expect(scanClipFolder(root).notClips.size).toBe(3);

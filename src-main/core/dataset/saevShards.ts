@@ -68,7 +68,7 @@ export interface SaevShards {
   /** The patch grid when the token count is a square; null otherwise (a manifest must say it). */
   grid: [number, number] | null;
   /** Item labels from labels.bin, when it holds one label per example (or per patch: the most common). */
-  labels: (string | null)[] | null;
+  labels: ExampleLabels | null;
   /** The dataset saev recorded (class and root), from `data` / `dataset`. */
   dataset: SaevDatasetConfig;
   protocol: string | null;
@@ -168,30 +168,36 @@ export function readSaevShards(dir: string): SaevShards {
   };
 }
 
+/** Example i's label (the class number as text). */
+export interface ExampleLabels {
+  at(example: number): string;
+}
+
 /**
  * labels.bin: one label per example (uint8 or int64), or saev's per-patch uint8 labels, in which
  * case an item's label is its most common patch label.
  */
-function readLabels(dir: string, nEx: number, patches: number): (string | null)[] | null {
+function readLabels(dir: string, nEx: number, patches: number): ExampleLabels | null {
   const file = path.join(dir, 'labels.bin');
   if (!fs.existsSync(file)) return null;
   const bytes = readCheckedFileSync(file, 'labels');
-  if (bytes.length === nEx) return Array.from(bytes, (v) => String(v));
+  // Kept as the file's numbers, not a string per example (a million strings held for a whole run).
+  if (bytes.length === nEx) return { at: (i) => String(bytes[i]!) };
   if (bytes.length === nEx * 8) {
     const v = new BigInt64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-    return Array.from(v, (x) => String(x));
+    return { at: (i) => String(v[i]!) };
   }
   if (bytes.length === nEx * patches) {
-    const out: string[] = [];
+    const best = new Uint8Array(nEx);
     const counts = new Uint32Array(256);
     for (let e = 0; e < nEx; e++) {
       counts.fill(0);
       for (let p = 0; p < patches; p++) counts[bytes[e * patches + p]!]!++;
-      let best = 0;
-      for (let v = 1; v < 256; v++) if (counts[v]! > counts[best]!) best = v;
-      out.push(String(best));
+      let b = 0;
+      for (let v = 1; v < 256; v++) if (counts[v]! > counts[b]!) b = v;
+      best[e] = b;
     }
-    return out;
+    return { at: (i) => String(best[i]!) };
   }
   throw new StudioError('bad-input', `${file} has ${bytes.length} bytes: neither one label per example (${nEx}) nor one per patch (${nEx * patches}).`);
 }

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError } from '../errors.js';
-import type { DatasetItem } from '../store/indexWriter.js';
+import { codeUnitCompare, ItemListBuilder, type ItemList } from './packedItemList.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif', '.tif', '.tiff', '.bmp'];
 
 export interface ImageFolder {
   root: string;
-  items: DatasetItem[];
+  items: ItemList;
   labels: string[];
 }
 
@@ -27,30 +27,32 @@ export function scanImageFolder(root: string): ImageFolder {
   }
   if (!stat.isDirectory()) throw new StudioError('bad-input', `Dataset path is not a folder: ${abs}`);
 
-  const files: string[] = [];
-  const walk = (dir: string, rel: string) => {
+  // Each folder's entries are sorted with a folder's name followed by '/', so walking depth-first
+  // lists the files in the order of their whole relative paths without holding them all first.
+  const items = new ItemListBuilder();
+  const walk = (dir: string, rel: string, label: string | null) => {
+    const entries: { key: string; name: string; isDir: boolean }[] = [];
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       if (entry.name.startsWith('.')) continue;
-      const relPath = rel ? `${rel}/${entry.name}` : entry.name;
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full, relPath);
+      if (entry.isDirectory()) entries.push({ key: `${entry.name}/`, name: entry.name, isDir: true });
       else if ((entry.isFile() || entry.isSymbolicLink()) && IMAGE_EXTENSIONS.includes(path.extname(entry.name).toLowerCase())) {
-        files.push(relPath);
+        entries.push({ key: entry.name, name: entry.name, isDir: false });
       }
     }
+    entries.sort((a, b) => codeUnitCompare(a.key, b.key));
+    for (const e of entries) {
+      const relPath = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDir) walk(path.join(dir, e.name), relPath, label ?? e.name);
+      else items.push(relPath, label);
+    }
   };
-  walk(abs, '');
-  if (files.length === 0) {
+  walk(abs, '', null);
+  if (items.length === 0) {
     throw new StudioError(
       'bad-input',
       `No images found in ${abs}. Looked for ${IMAGE_EXTENSIONS.join(' ')} files, in the folder and its subfolders (a subfolder's name is used as the label).`,
     );
   }
-  files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const items = files.map((p) => {
-    const slash = p.indexOf('/');
-    return { path: p, label: slash > 0 ? p.slice(0, slash) : null };
-  });
-  const labels = [...new Set(items.map((i) => i.label).filter((l): l is string => l !== null))].sort();
-  return { root: abs, items, labels };
+  const list = items.finish();
+  return { root: abs, items: list, labels: list.distinctLabels() };
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { IMAGE_EXTENSIONS, type ImageFolder } from './scanImageFolder.js';
 import { StudioError } from '../errors.js';
+import { codeUnitCompare, ItemListBuilder } from './packedItemList.js';
 
 /**
  * The example order of torchvision's ImageFolder, which saev used when it wrote its shards:
@@ -16,20 +17,16 @@ export function torchvisionImageFolder(root: string): ImageFolder {
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort(codeUnitCompare);
-  const items: { path: string; label: string | null }[] = [];
+  const items = new ItemListBuilder();
   const walk = (dir: string, rel: string, label: string) => {
     const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => codeUnitCompare(a.name, b.name));
     // os.walk yields a folder's files before descending into its subfolders.
     for (const e of entries) {
-      if (e.isFile() && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase())) items.push({ path: `${rel}/${e.name}`, label });
+      if (e.isFile() && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase())) items.push(`${rel}/${e.name}`, label);
     }
     for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) walk(path.join(dir, e.name), `${rel}/${e.name}`, label);
   };
   for (const c of classes) walk(path.join(abs, c), c, c);
   if (items.length === 0) throw new StudioError('bad-input', `No images in class subfolders of ${abs} (ImageFolder layout: one folder per class).`);
-  return { root: abs, items, labels: classes };
-}
-
-function codeUnitCompare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return { root: abs, items: items.finish(), labels: classes };
 }

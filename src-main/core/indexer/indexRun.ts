@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { groupWidthsError, type IndexRequest, type JobProgress } from '../../contract/index.js';
 import { StudioError } from '../errors.js';
 import type { SaeRecord } from '../sae/types.js';
+import type { ItemList } from '../dataset/packedItemList.js';
 import { IndexWriter } from '../store/indexWriter.js';
 import { INDEX_DB_FILE, type IndexConfig, type IndexProgress } from '../store/indexConfig.js';
 import { RateMeter } from './rateMeter.js';
@@ -113,7 +114,7 @@ export function applyGroupsOverride(sae: SaeRecord, groups: number[], where: str
 export function openOrCreate(
   out: string,
   config: IndexConfig,
-  items: { path: string; label: string | null }[],
+  items: ItemList,
   /** For one part of a split run (--shard): the ids it indexes, ascending. */
   partIds: number[] | null = null,
 ): { writer: IndexWriter; resumedFrom: IndexProgress | null } {
@@ -140,13 +141,12 @@ export function openOrCreate(
         `${out} already holds an index built from different inputs (${diff.join('; ')}). Choose another output folder, or delete that one to rebuild it.`,
       );
     }
-    const stored = writer.items();
-    const same = stored.length === items.length && stored.every((s, i) => s.path === items[i]!.path);
-    if (!same) {
+    const stored = writer.sameItemPaths(items);
+    if (!stored.same) {
       writer.close();
       throw new StudioError(
         'bad-input',
-        `The dataset changed since the index in ${out} was started (${stored.length} items then, ${items.length} now). Restore the folder or index into a new output folder.`,
+        `The dataset changed since the index in ${out} was started (${stored.count} items then, ${items.length} now). Restore the folder or index into a new output folder.`,
       );
     }
     return { writer, resumedFrom: progress };

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError } from '../errors.js';
+import { ItemListBuilder } from '../dataset/packedItemList.js';
 import { IndexWriter, RANGE_SPEC_KEY } from '../store/indexWriter.js';
 import { INDEX_DB_FILE, THUMBS_DIR, type IndexConfig, type IndexProgress } from '../store/indexConfig.js';
 import { GROUP_FILE, type GroupFile } from '../store/indexGroup.js';
@@ -100,8 +101,9 @@ async function mergeOne(out: string, dirs: string[], member: string | null, opts
     const request = { ...first.config.request };
     delete request[SHARD_REQUEST_KEY];
     const config: IndexConfig = { ...first.config, createdAt: new Date().toISOString(), request };
-    const items = first.db.prepare('SELECT path, label FROM items ORDER BY id').all() as { path: string; label: string | null }[];
-    const writer = IndexWriter.create(out, config, items);
+    const items = new ItemListBuilder();
+    for (const r of first.db.prepare('SELECT path, label FROM items ORDER BY id').iterate() as IterableIterator<{ path: string; label: string | null }>) items.push(r.path, r.label);
+    const writer = IndexWriter.create(out, config, items.finish());
     try {
       const db = writer.db;
       db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`).run(MERGED_FROM_KEY, JSON.stringify({ parts: partList }));

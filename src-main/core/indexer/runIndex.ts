@@ -293,7 +293,7 @@ async function whilePending<T>(promise: Promise<T>, work: () => void): Promise<T
 }
 
 function firstSkip(writer: IndexWriter, pending: { item: number; reason: string }[], source: ActivationSource): string {
-  if (pending[0]) return `${source.items[pending[0].item]!.path}: ${pending[0].reason}`;
+  if (pending[0]) return `${source.items.path(pending[0].item)}: ${pending[0].reason}`;
   const row = writer.db.prepare('SELECT path, reason FROM items WHERE status = 2 LIMIT 1').get() as { path: string; reason: string } | undefined;
   return row ? `${row.path}: ${row.reason}` : 'none recorded';
 }

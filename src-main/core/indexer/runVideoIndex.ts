@@ -244,7 +244,7 @@ export async function runVideoIndex(req: IndexRequest, opts: IndexRunOptions = {
 
     if (skipped === n && !partIds) {
       const first = members[0]!.pendingSkips[0];
-      throw new StudioError('bad-input', `None of the ${n} clips could be read; e.g. ${first ? `${source.items[first.item]!.path}: ${first.reason}` : 'see the index'}.`);
+      throw new StudioError('bad-input', `None of the ${n} clips could be read; e.g. ${first ? `${source.items.path(first.item)}: ${first.reason}` : 'see the index'}.`);
     }
     cursor = n; // a part's last clip may come before the end of the dataset
     commit(true);

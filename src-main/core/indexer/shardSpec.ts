@@ -1,3 +1,4 @@
+import type { ItemList } from '../dataset/packedItemList.js';
 import { StudioError } from '../errors.js';
 
 /**
@@ -57,9 +58,9 @@ export function inShard(key: string, spec: ShardSpec | null): boolean {
 }
 
 /** The ids (ascending) of the items a part indexes; the key is the item's path. */
-export function partItemIds(items: readonly { path: string }[], spec: ShardSpec): number[] {
+export function partItemIds(items: ItemList, spec: ShardSpec): number[] {
   const ids: number[] = [];
-  for (let i = 0; i < items.length; i++) if (inShard(items[i]!.path, spec)) ids.push(i);
+  for (let i = 0; i < items.length; i++) if (inShard(items.path(i), spec)) ids.push(i);
   return ids;
 }
 

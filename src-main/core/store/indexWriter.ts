@@ -5,6 +5,7 @@ import type { FeatureAccumulator } from '../indexer/featureAccumulator.js';
 import { StudioError } from '../errors.js';
 import { openDatabase } from './openDatabase.js';
 import { migrate } from './schema.js';
+import type { ItemList } from '../dataset/packedItemList.js';
 import { INDEX_DB_FILE, THUMBS_DIR, type IndexConfig, type IndexProgress } from './indexConfig.js';
 import { packExemplars, packRangeSamples, unpackExemplars, unpackRangeSamples } from './exemplarBlobs.js';
 import { CheckpointWrite } from './checkpointWrite.js';
@@ -20,11 +21,6 @@ export const RANGE_SPEC_KEY = 'range_spec';
 
 /** The database and the files SQLite keeps beside it. */
 const CREATION_FILES = [INDEX_DB_FILE, `${INDEX_DB_FILE}-wal`, `${INDEX_DB_FILE}-shm`, `${INDEX_DB_FILE}-journal`];
-
-export interface DatasetItem {
-  path: string;
-  label: string | null;
-}
 
 /**
  * Writes an index folder. Every checkpoint is one transaction holding the item cursor together
@@ -46,7 +42,7 @@ export class IndexWriter {
    * `inPart`, for one part of a split run (--shard): items it does not hold are recorded as
    * another part's (status 3) in the same transaction, so no checkpoint ever marks them done.
    */
-  static create(dir: string, config: IndexConfig, items: DatasetItem[], inPart?: (id: number) => boolean): IndexWriter {
+  static create(dir: string, config: IndexConfig, items: ItemList, inPart?: (id: number) => boolean): IndexWriter {
     fs.mkdirSync(path.join(dir, THUMBS_DIR), { recursive: true });
     const db = openDatabase(path.join(dir, INDEX_DB_FILE), { create: true });
     migrate(db, dir);
@@ -64,7 +60,7 @@ export class IndexWriter {
       setMeta.run('config', JSON.stringify(config));
       setMeta.run(RANGE_SPEC_KEY, JSON.stringify(DEFAULT_RANGES));
       const insert = db.prepare('INSERT INTO items (id, path, label, status) VALUES (?, ?, ?, ?)');
-      items.forEach((it, i) => insert.run(i, it.path, it.label, inPart && !inPart(i) ? ITEM_IN_OTHER_PART : 0));
+      for (let i = 0; i < items.length; i++) insert.run(i, items.path(i), items.label(i), inPart && !inPart(i) ? ITEM_IN_OTHER_PART : 0);
     })();
     return writer;
   }
@@ -138,8 +134,19 @@ export class IndexWriter {
     return row ? (JSON.parse(row.value) as IndexProgress) : null;
   }
 
-  items(): DatasetItem[] {
-    return this.db.prepare('SELECT path, label FROM items ORDER BY id').all() as DatasetItem[];
+  /**
+   * Whether the stored items have `items`' paths, id for id; read row by row, so a resume check
+   * at a million items holds no second copy of the list. `count`: how many are stored.
+   */
+  sameItemPaths(items: ItemList): { same: boolean; count: number } {
+    const count = (this.db.prepare('SELECT COUNT(*) AS n FROM items').get() as { n: number }).n;
+    if (count !== items.length) return { same: false, count };
+    let i = 0;
+    for (const row of this.db.prepare('SELECT id, path FROM items ORDER BY id').iterate() as IterableIterator<{ id: number; path: string }>) {
+      if (row.id !== i || row.path !== items.path(i)) return { same: false, count };
+      i++;
+    }
+    return { same: true, count };
   }
 
   /** The range-sample definition this index was started with, or null (started before schema 5). */

@@ -64,9 +64,14 @@ export const useFeatureDetailStore = defineStore('feature', () => {
     }
   }
 
-  /** Warms the cache for a feature the user is likely to open next; failures are ignored. */
+  /**
+   * Warms the cache for a feature the user is likely to open next, its exemplar thumbnails
+   * included (an on-demand index makes them then); failures are ignored.
+   */
   function prefetch(indexId: string, feature: number): void {
-    fetchDetail(indexId, feature).catch(() => undefined);
+    fetchDetail(indexId, feature)
+      .then((r) => warmImages(r.exemplars.map((e) => client.thumbnailUrl(indexId, e.itemId))))
+      .catch(() => undefined);
   }
 
   return { detail, loading, error, requested, overlayVisible, rangesVisible, load, prefetch };

@@ -1,6 +1,6 @@
 import type { ModelInfo } from '../../../contract/index.js';
 import type { PreprocessSpec } from '../../backbone/manifest.js';
-import type { DatasetItem } from '../../store/indexWriter.js';
+import type { ItemList } from '../../dataset/packedItemList.js';
 
 /** A batch as loaded from disk (decoded images, or shard bytes), before any inference. */
 export interface LoadedBatch {
@@ -18,7 +18,7 @@ export interface LoadedBatch {
  * has one) followed by the patch rows in grid order, registers already dropped.
  */
 export interface ActivationSource<B extends LoadedBatch = LoadedBatch> {
-  readonly items: DatasetItem[];
+  readonly items: ItemList;
   readonly labels: string[];
   /** Folder the item paths are relative to, when thumbnails can be made; else null. */
   readonly imageRoot: string | null;

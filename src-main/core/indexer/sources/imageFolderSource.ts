@@ -76,7 +76,7 @@ export class ImageFolderSource implements ActivationSource<DecodedBatch> {
     const jobs: Promise<{ item: number; pixels: Float32Array | null; reason: string }>[] = [];
     for (const i of ids) {
       jobs.push(
-        preprocessImage(path.join(this.dataset.root, this.dataset.items[i]!.path), this.manifest.preprocess).then(
+        preprocessImage(path.join(this.dataset.root, this.dataset.items.path(i)), this.manifest.preprocess).then(
           (r) => ({ item: i, pixels: r.pixels, reason: '' }),
           (err: unknown) => ({ item: i, pixels: null, reason: err instanceof Error ? err.message : String(err) }),
         ),

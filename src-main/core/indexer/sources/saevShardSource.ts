@@ -6,7 +6,7 @@ import { StudioError } from '../../errors.js';
 import { loadManifest, type BackboneManifest, type PreprocessSpec } from '../../backbone/manifest.js';
 import { readSaevShards, readShardExamples, type SaevShards } from '../../dataset/saevShards.js';
 import { torchvisionImageFolder } from '../../dataset/torchvisionOrder.js';
-import type { DatasetItem } from '../../store/indexWriter.js';
+import { ItemListBuilder, type ItemList } from '../../dataset/packedItemList.js';
 import type { ActivationSource, LoadedBatch } from './activationSource.js';
 
 interface ShardBatch extends LoadedBatch {
@@ -29,7 +29,7 @@ export class SaevShardSource implements ActivationSource<ShardBatch> {
     private readonly shards: SaevShards,
     private readonly layer: string,
     private readonly layerIdx: number,
-    readonly items: DatasetItem[],
+    readonly items: ItemList,
     readonly labels: string[],
     readonly imageRoot: string | null,
     readonly preprocess: PreprocessSpec | null,
@@ -57,7 +57,7 @@ export class SaevShardSource implements ActivationSource<ShardBatch> {
       folderPath = found.root;
       imagesNote = found.note;
     }
-    let items: DatasetItem[];
+    let items: ItemList;
     let labels: string[];
     let imageRoot: string | null = null;
     let manifest = given;
@@ -77,8 +77,10 @@ export class SaevShardSource implements ActivationSource<ShardBatch> {
     } else {
       // Items are named by example index; labels.bin (if any) labels them.
       const width = String(shards.nEx - 1).length;
-      items = Array.from({ length: shards.nEx }, (_, i) => ({ path: String(i).padStart(width, '0'), label: shards.labels?.[i] ?? null }));
-      labels = [...new Set(items.map((i) => i.label).filter((l): l is string => l !== null))].sort();
+      const numbered = new ItemListBuilder();
+      for (let i = 0; i < shards.nEx; i++) numbered.push(String(i).padStart(width, '0'), shards.labels?.at(i) ?? null);
+      items = numbered.finish();
+      labels = items.distinctLabels();
     }
     const grid = patchGrid(shards, manifest, manifestPath);
     return new SaevShardSource(shards, String(layer), layerIdx, items, labels, imageRoot, manifest?.preprocess ?? null, grid, manifest, imagesNote);

@@ -7,7 +7,7 @@ import { BackboneSession } from '../../backbone/backboneSession.js';
 import { VideoBackboneSession } from '../../backbone/videoBackboneSession.js';
 import { preprocessRawRgb } from '../../backbone/preprocess.js';
 import { IMAGE_EXTENSIONS } from '../../dataset/scanImageFolder.js';
-import type { DatasetItem } from '../../store/indexWriter.js';
+import { ItemList } from '../../dataset/packedItemList.js';
 import { readClip, VIDEO_EXTENSIONS } from '../../video/frameSources.js';
 import type { FrameSampling } from '../../video/decodeVideo.js';
 import { readSsv2Labels } from '../../video/ssv2Labels.js';
@@ -26,7 +26,7 @@ export const DEFAULT_MAX_FRAMES = 64;
 
 export interface ClipFolder {
   root: string;
-  items: DatasetItem[];
+  items: ItemList;
   labels: string[];
   /** Items (relative paths) that are not clips: loading them gives a skip with the reason. */
   notClips: Set<string>;
@@ -84,7 +84,7 @@ export function scanClipFolder(root: string, labelsFile?: string | null): ClipFo
   const notClips = new Set(others);
   const all = [...clips, ...others].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const ssv2 = labelsFile ? readSsv2Labels(labelsFile) : null;
-  const items = all.map((p) => {
+  const items = ItemList.from(all.map((p) => {
     if (notClips.has(p)) return { path: p, label: null };
     if (ssv2) {
       const id = path.basename(p, path.extname(p));
@@ -92,9 +92,8 @@ export function scanClipFolder(root: string, labelsFile?: string | null): ClipFo
     }
     const slash = p.indexOf('/');
     return { path: p, label: slash > 0 ? p.slice(0, slash) : null };
-  });
-  const labels = [...new Set(items.map((i) => i.label).filter((l): l is string => l !== null))].sort();
-  return { root: abs, items, labels, notClips };
+  }));
+  return { root: abs, items, labels: items.distinctLabels(), notClips };
 }
 
 /** True when the folder (searched a few levels deep) holds video files: `--kind` is then 'videos'. */
@@ -237,7 +236,7 @@ export class VideoClipSource {
 
   /** Decodes clip `item`; null with a reason when it cannot be read. */
   async load(item: number): Promise<{ clip: DecodedClip | null; reason: string }> {
-    const rel = this.dataset.items[item]!.path;
+    const rel = this.dataset.items.path(item);
     if (this.dataset.notClips.has(rel)) return { clip: null, reason: notAClipReason(rel) };
     try {
       const { pixels, rgb } = await decodeClip(this.dataset.root, rel, this.video, this.manifest);

@@ -84,7 +84,7 @@ async function openRows(opts: TrainCliOptions, deps: CliDeps): Promise<OpenedRow
     const source = SaevShardSource.open(path.resolve(opts.shards), opts.layer, null, opts.model ? path.resolve(opts.model) : null);
     return {
       rows: patchRowsOf(source),
-      itemName: (i) => `example ${source.items[i]?.path ?? i}`,
+      itemName: (i) => `example ${i < source.items.length ? source.items.path(i) : i}`,
       dataName: opts.shards,
       modelName: source.model.name,
       close: () => source.close(),
@@ -96,7 +96,7 @@ async function openRows(opts: TrainCliOptions, deps: CliDeps): Promise<OpenedRow
     const source = await VideoClipSource.open(model, opts.layer, data, opts.provider, videoSampling(opts), null);
     return {
       rows: clipPatchRows(source),
-      itemName: (i) => source.items[i]?.path ?? String(i),
+      itemName: (i) => (i < source.items.length ? source.items.path(i) : String(i)),
       dataName: opts.data!,
       modelName: source.model.name,
       close: () => source.close(),
@@ -109,7 +109,7 @@ async function openRows(opts: TrainCliOptions, deps: CliDeps): Promise<OpenedRow
   const source = await ImageFolderSource.open(model, opts.layer, data, opts.provider);
   return {
     rows: patchRowsOf(source),
-    itemName: (i) => source.items[i]?.path ?? String(i),
+    itemName: (i) => (i < source.items.length ? source.items.path(i) : String(i)),
     dataName: opts.data!,
     modelName: source.model.name,
     close: () => source.close(),
