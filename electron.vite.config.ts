@@ -23,6 +23,7 @@ export default defineConfig({
           index: fromRoot('src-main', 'hosts', 'electron', 'main.ts'),
           indexWorker: fromRoot('src-main', 'worker', 'indexWorker.ts'),
           analysisWorker: fromRoot('src-main', 'worker', 'analysisWorker.ts'),
+          walCheckpointWorker: fromRoot('src-main', 'worker', 'walCheckpointWorker.ts'),
         },
       },
     },

@@ -14,7 +14,11 @@
 //   - Chromium against the real web host, a fresh page each round: navigation to the first table
 //     rows, to the scatter on screen and fully painted, the long tasks (> 50 ms) meanwhile, the
 //     /api requests the view sent and when; then the first feature page (the most frequent feature,
-//     the one with the most exemplars) from the click to every exemplar image loaded.
+//     the one with the most exemplars) from the click to every exemplar image loaded;
+//   - for an on-demand index, with its thumbnails deleted before each round: the table's first
+//     row clicked at once, and after the pointer rested on it 150 and 300 ms, from the click to
+//     every exemplar image on screen loaded (what making thumbnails on demand costs a first view,
+//     and what the table's prefetch on resting hides of it).
 // Figures are medians over --rounds.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,6 +30,8 @@ import * as contract from '../src-main/contract/index.js';
 import type { ResultWire, ScatterData } from '../src-main/contract/index.js';
 import { createStudioService } from '../src-main/core/service.js';
 import { startWebHost } from '../src-main/hosts/web/webHost.js';
+import { IndexReader } from '../src-main/core/store/indexReader.js';
+import { thumbnailMode } from '../src-main/core/store/indexConfig.js';
 import { timedStudio, writeSyntheticShards } from './lib/syntheticShards.js';
 import { makeSae } from '../tests/helpers/makeSae.js';
 
@@ -163,6 +169,14 @@ function instrument(): void {
   const mark = (name: string, now: number) => {
     if (!(name in bench.marks)) bench.marks[name] = now;
   };
+  // A real click on a table row (the cold-thumbnail rounds) starts the feature-page clock.
+  document.addEventListener(
+    'click',
+    (e) => {
+      if ((e.target as Element | null)?.closest?.('[data-testid="feature-row"]')) bench.click = performance.now();
+    },
+    true,
+  );
   const tick = (now: number) => {
     if (document.querySelector('[data-testid="feature-row"]')) mark('rows', now);
     const scatter = document.querySelector('[data-testid="scatter"]');
@@ -231,6 +245,29 @@ async function pageRound(page: Page, base: string, indexId: string, feature: num
   };
 }
 
+/**
+ * An on-demand index with none of its thumbnails made: the table's first row in frequency order clicked at once, or
+ * after the pointer rested on it for `restMs` (the table then asks for that feature's page and
+ * thumbnails). Returns ms from the click to every exemplar image on screen loaded.
+ */
+async function coldRowRound(page: Page, base: string, indexId: string, indexDir: string, restMs: number): Promise<number> {
+  const thumbs = path.join(indexDir, 'thumbs');
+  for (const f of fs.readdirSync(thumbs)) if (f.endsWith('.webp')) fs.rmSync(path.join(thumbs, f));
+  // Most frequent first: the first row is the feature with the most exemplars (a full page of them).
+  await page.goto(new URL(`#/index/${encodeURIComponent(indexId)}/features?sort=frequency&dir=desc`, base).href);
+  await page.waitForFunction(() => 'painted' in (window as unknown as { __bench: BenchMarks }).__bench.marks, undefined, { timeout: 60_000 });
+  await page.waitForTimeout(800);
+  const row = page.getByTestId('feature-row').first();
+  if (restMs > 0) {
+    await row.hover();
+    await page.waitForTimeout(restMs);
+  }
+  await row.click();
+  await page.waitForFunction(() => 'images' in (window as unknown as { __bench: BenchMarks }).__bench.marks, undefined, { timeout: 60_000 });
+  const b = await page.evaluate(() => (window as unknown as { __bench: BenchMarks }).__bench);
+  return b.marks.images! - b.click;
+}
+
 async function main(): Promise<void> {
   fs.mkdirSync(work, { recursive: true });
   const indexDir = givenIndex ? path.resolve(givenIndex) : await buildIndex();
@@ -283,6 +320,12 @@ async function main(): Promise<void> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   const figures: PageFigures[] = [];
+  const reader = IndexReader.open('bench-open', indexDir);
+  const onDemand = thumbnailMode(reader.config) === 'on-demand';
+  reader.close();
+  /** Click → images loaded with no thumbnail made, by how long the pointer rested on the row first. */
+  const REST_MS = [0, 150, 300];
+  const cold = new Map<number, number[]>();
   try {
     for (let r = 0; r < rounds; r++) {
       const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -293,6 +336,19 @@ async function main(): Promise<void> {
       await page.goto(host.url);
       figures.push(await pageRound(page, host.url, indexId, topFeature));
       await context.close();
+    }
+    if (onDemand) {
+      for (let r = 0; r < rounds; r++) {
+        for (const restMs of REST_MS) {
+          const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+          const page = await context.newPage();
+          await page.addInitScript('globalThis.__name = (f) => f;');
+          await page.addInitScript(instrument);
+          await page.goto(host.url);
+          cold.set(restMs, [...(cold.get(restMs) ?? []), await coldRowRound(page, host.url, indexId, indexDir, restMs)]);
+          await context.close();
+        }
+      }
     }
   } finally {
     await browser.close();
@@ -314,6 +370,12 @@ async function main(): Promise<void> {
     `| feature page: click → exemplar images on screen loaded | ${m((p) => p.featureImagesMs)} |`,
     `| exemplars / images loaded | ${figures[0]!.images} / ${figures[0]!.imagesLoaded} |`,
   );
+  if (onDemand) {
+    lines.push('', `| no thumbnail made yet: the most frequent feature's row, click → exemplar images loaded (median of ${rounds}, ms) | |`, '|---|---:|');
+    for (const [restMs, v] of cold) lines.push(`| ${restMs ? `pointer rested ${restMs} ms on the row first` : 'clicked at once'} | ${ms(median(v))} |`);
+  } else {
+    lines.push('', 'The index has eager thumbnails: the cold on-demand rounds were left out.');
+  }
   const last = figures[figures.length - 1]!;
   lines.push('', `/api requests of the last round (sent→answered, ms from navigation start / from the click):`, ...last.requests.map((r) => `  ${r}`));
   lines.push(`long tasks of each round (duration @ start, ms): ${figures.map((f) => `[${f.longTasks.map((t) => `${t.duration.toFixed(0)} @ ${t.start.toFixed(0)}`).join(', ')}]`).join(' ')}`);

@@ -23,12 +23,13 @@ import { BUILD_CONFIG_FILES, cliBuildRoot, freshCliBundle, writeCliStamp } from 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KEEP_BUILDS = 3;
 
-// Entry names matter: core/jobs/workerEntry.ts looks for indexWorker.js and analysisWorker.js
-// beside the bundle that spawns them, as in the Electron build (out/main/).
+// Entry names matter: core/jobs/workerEntry.ts looks for each worker as <name>.js beside the
+// bundle that spawns it, as in the Electron build (out/main/).
 const ENTRY_POINTS = {
   main: 'src-main/hosts/cli/main.ts',
   indexWorker: 'src-main/worker/indexWorker.ts',
   analysisWorker: 'src-main/worker/analysisWorker.ts',
+  walCheckpointWorker: 'src-main/worker/walCheckpointWorker.ts',
 };
 
 // Loaded from node_modules at run time: native addons (and the packages that locate them), and

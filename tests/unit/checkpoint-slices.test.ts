@@ -8,6 +8,7 @@ import { FeatureAccumulator } from '../../src-main/core/indexer/featureAccumulat
 import { DEFAULT_HISTOGRAM } from '../../src-main/core/indexer/histogram.js';
 import { IndexReader } from '../../src-main/core/store/indexReader.js';
 import { IndexWriter } from '../../src-main/core/store/indexWriter.js';
+import { WalCheckpointer } from '../../src-main/core/store/walCheckpointer.js';
 import { makeTinyVit, type TinyVit } from '../helpers/makeTinyVit.js';
 import { makeSae } from '../helpers/makeSae.js';
 import { makeImageFolder } from '../helpers/makeImageFolder.js';
@@ -118,5 +119,35 @@ describe('checkpoints written in slices while indexing goes on', () => {
     const ex = db.prepare('SELECT n, items FROM exemplars WHERE feature = ?').get(features - 1) as { n: number; items: Buffer };
     expect([ex.n, [...new Int32Array(ex.items.buffer.slice(ex.items.byteOffset, ex.items.byteOffset + ex.items.byteLength))]]).toEqual([1, [3]]);
     db.close();
+  });
+
+  it('a run whose WAL checkpoints a worker does ends with the same index and no log left', async () => {
+    const out = path.join(work, 'wal-worker');
+    const saved = IndexWriter.backgroundWalAfterMs;
+    IndexWriter.backgroundWalAfterMs = 0; // from the first commit on, as a long build does after a minute
+    const close = IndexWriter.prototype.close;
+    const afterCommit = WalCheckpointer.prototype.afterCommit;
+    let handedOver = false;
+    IndexWriter.prototype.close = function (this: IndexWriter) {
+      handedOver ||= this.checkpointsInBackground;
+      close.call(this);
+    };
+    // The worker takes a moment to load (tsx here); the first commit waits for it, so the next
+    // batches' commits run with the worker checkpointing beside them.
+    WalCheckpointer.prototype.afterCommit = function (this: WalCheckpointer) {
+      this.waitUntilReady(30_000);
+      afterCommit.call(this);
+    };
+    try {
+      // A checkpoint due after every batch: the worker starts at the first commit.
+      await runIndex({ ...base, out }, { checkpointIntervalMs: 1 });
+    } finally {
+      IndexWriter.backgroundWalAfterMs = saved;
+      IndexWriter.prototype.close = close;
+      WalCheckpointer.prototype.afterCommit = afterCommit;
+    }
+    expect(handedOver).toBe(true);
+    expect(snapshot(out)).toEqual(snapshot(clean));
+    expect(fs.existsSync(path.join(out, 'index.sqlite-wal'))).toBe(false);
   });
 });

@@ -1,29 +1,26 @@
 import { fileURLToPath } from 'node:url';
 
+/** The worker threads the studio starts (each an entry of the Electron and CLI builds). */
+export type WorkerName = 'indexWorker' | 'analysisWorker' | 'walCheckpointWorker';
+
 /**
- * Where the indexing worker lives. Running from TypeScript sources (tsx, vitest), the worker is
- * started through a small bootstrap that registers tsx in the new thread; in the Electron build
- * the worker is bundled beside the main bundle as indexWorker.js.
+ * Where a worker lives. Running from TypeScript sources (tsx, vitest), it is started through a
+ * small bootstrap that registers tsx in the new thread; in the Electron and CLI builds each worker
+ * is bundled beside the bundle that starts it, as `<name>.js`.
  */
-export function indexWorkerSpec(): { file: string; workerData: Record<string, unknown> } {
+export function workerSpec(name: WorkerName): { file: string; workerData: Record<string, unknown> } {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
     return {
       file: fileURLToPath(new URL('../../worker/bootstrap.mjs', here)),
-      workerData: { entry: new URL('../../worker/indexWorker.ts', here).href },
+      workerData: { entry: new URL(`../../worker/${name}.ts`, here).href },
     };
   }
-  return { file: fileURLToPath(new URL('./indexWorker.js', here)), workerData: {} };
+  return { file: fileURLToPath(new URL(`./${name}.js`, here)), workerData: {} };
 }
 
-/** Where the analysis worker (matching, patch queries) lives; same scheme as the indexing worker. */
-export function analysisWorkerSpec(): { file: string; workerData: Record<string, unknown> } {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    return {
-      file: fileURLToPath(new URL('../../worker/bootstrap.mjs', here)),
-      workerData: { entry: new URL('../../worker/analysisWorker.ts', here).href },
-    };
-  }
-  return { file: fileURLToPath(new URL('./analysisWorker.js', here)), workerData: {} };
-}
+/** The indexing worker (one per indexing job). */
+export const indexWorkerSpec = () => workerSpec('indexWorker');
+
+/** The analysis worker (matching, patch queries). */
+export const analysisWorkerSpec = () => workerSpec('analysisWorker');

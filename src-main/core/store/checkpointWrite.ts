@@ -43,6 +43,8 @@ export class CheckpointWrite {
     private readonly features: CheckpointFeatures,
     /** The last write (the progress row with the cursor). */
     private readonly last: () => unknown,
+    /** Called once the transaction has committed. */
+    private readonly onCommit: () => void = () => undefined,
   ) {
     this.samples = new Uint8Array(features.count);
     for (const f of features.list) this.samples[f] = PENDING;
@@ -101,5 +103,6 @@ export class CheckpointWrite {
     } finally {
       this.committed = true;
     }
+    this.onCommit();
   }
 }

@@ -9,6 +9,7 @@ import type { ItemList } from '../dataset/packedItemList.js';
 import { INDEX_DB_FILE, THUMBS_DIR, type IndexConfig, type IndexProgress } from './indexConfig.js';
 import { packExemplars, packRangeSamples, unpackExemplars, unpackRangeSamples } from './exemplarBlobs.js';
 import { CheckpointWrite } from './checkpointWrite.js';
+import { WalCheckpointer } from './walCheckpointer.js';
 import { scatterColumns, summaryCounts } from './derivedInMeta.js';
 import { DEFAULT_RANGES, RangeSampler, type RangeSpec } from '../indexer/rangeSamples.js';
 import { logFrequency, meanActivation, type FeatureRowDb } from './featureRow.js';
@@ -33,6 +34,10 @@ export class IndexWriter {
    * cost a full table pass per checkpoint).
    */
   private markedBelow = 0;
+  /** How long a writer runs before its WAL checkpoints move to a worker (lowered by tests). */
+  static backgroundWalAfterMs = 60_000;
+  private readonly openedAt = performance.now();
+  private walCheckpointer: WalCheckpointer | null = null;
   private constructor(
     readonly dir: string,
     readonly db: Database.Database,
@@ -330,7 +335,7 @@ export class IndexWriter {
     acc.rangesDirty.fill(0);
     acc.pendingItems = [];
     acc.pendingTraces = [];
-    return new CheckpointWrite(db, cursor, ops, { count: acc.features, list: features, prepareStats, prepareSamples }, last);
+    return new CheckpointWrite(db, cursor, ops, { count: acc.features, list: features, prepareStats, prepareSamples }, last, () => this.afterCheckpointCommit());
   }
 
   /** A temporal accumulator's sums from the last checkpoint, or null. */
@@ -378,7 +383,24 @@ export class IndexWriter {
     return [...ids].sort((a, b) => a - b).map((id) => ({ id, path: (byId.get(id) as { path: string }).path }));
   }
 
+  /**
+   * A build running longer than `backgroundWalAfterMs` hands its WAL checkpoints to a worker
+   * (WalCheckpointer) from then on; short ones (tests, small datasets) never start it.
+   */
+  private afterCheckpointCommit(): void {
+    if (!this.walCheckpointer && performance.now() - this.openedAt >= IndexWriter.backgroundWalAfterMs) {
+      this.walCheckpointer = new WalCheckpointer(this.db, path.join(this.dir, INDEX_DB_FILE));
+    }
+    this.walCheckpointer?.afterCommit();
+  }
+
+  /** Whether a worker does this writer's WAL checkpoints now (tests). */
+  get checkpointsInBackground(): boolean {
+    return this.walCheckpointer?.active ?? false;
+  }
+
   close(): void {
+    this.walCheckpointer?.close();
     this.db.close();
   }
 }
