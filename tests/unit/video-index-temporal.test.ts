@@ -248,7 +248,7 @@ describe('temporal statistics of a video index (hand computation)', () => {
     const labels = path.join(work, 'labels.json');
     fs.writeFileSync(labels, JSON.stringify([{ id: 'clip', template: 'Moving [Something] up', label: 'Moving a cup up' }]));
     const scanned = scanClipFolder(path.join(work, 'two'), labels);
-    expect(scanned.items).toEqual([
+    expect(scanned.items.toArray()).toEqual([
       { path: 'flicker/clip', label: 'Moving [something] up' },
       { path: 'steady/clip', label: 'Moving [something] up' },
     ]);
