@@ -23,6 +23,18 @@ describe('ItemList', () => {
     expect(list.distinctLabels()).toEqual(['klasse-0', 'klasse-1', 'klasse-2', 'klasse-3', 'klasse-4', 'klasse-5', 'klasse-6']);
   });
 
+  it('gives the same list whether its size was known ahead, overestimated or unknown', () => {
+    const names = Array.from({ length: 3000 }, (_, i) => String(i).padStart(4, '0'));
+    const build = (b: ItemListBuilder) => {
+      names.forEach((n, i) => b.push(n, i % 2 ? 'odd' : null));
+      return b.finish().toArray();
+    };
+    const expected = names.map((n, i) => ({ path: n, label: i % 2 ? 'odd' : null }));
+    expect(build(new ItemListBuilder(3000, 3000 * 4))).toEqual(expected);
+    expect(build(new ItemListBuilder(5000, 50_000))).toEqual(expected);
+    expect(build(new ItemListBuilder(1, 1))).toEqual(expected);
+  });
+
   it('refuses an id outside the list instead of answering with a neighbour', () => {
     const list = ItemList.from([{ path: 'a.jpg', label: null }]);
     expect(() => list.path(1)).toThrow(/Item 1 is not in a list of 1/);

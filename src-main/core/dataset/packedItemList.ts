@@ -49,15 +49,25 @@ export class ItemList {
   }
 }
 
-/** Appends items one at a time, growing its arrays by doubling, so no per-item object is made. */
+/**
+ * Appends items one at a time, growing its arrays by doubling, so no per-item object is made.
+ * Given the item count and path bytes ahead (saev's numbered examples), it allocates them once and
+ * hands them over without a copy; otherwise `finish` copies them to size (a transient double).
+ */
 export class ItemListBuilder {
-  private bytes = Buffer.allocUnsafe(1 << 16);
+  private bytes: Buffer;
   private used = 0;
-  private ends = new Float64Array(1024);
-  private labelIds = new Int32Array(1024);
+  private ends: Float64Array;
+  private labelIds: Int32Array;
   private count = 0;
   private readonly labelIndex = new Map<string, number>();
   private readonly labelNames: string[] = [];
+
+  constructor(expectedItems = 1024, expectedBytes = 1 << 16) {
+    this.bytes = Buffer.allocUnsafe(Math.max(1, expectedBytes));
+    this.ends = new Float64Array(Math.max(1, expectedItems));
+    this.labelIds = new Int32Array(Math.max(1, expectedItems));
+  }
 
   get length(): number {
     return this.count;
@@ -82,8 +92,9 @@ export class ItemListBuilder {
 
   /** The list, in arrays cut to size (the builder must not be used after). */
   finish(): ItemList {
-    const bytes = Buffer.from(this.bytes.subarray(0, this.used));
-    return new ItemList(bytes, this.ends.slice(0, this.count), this.labelIds.slice(0, this.count), this.labelNames);
+    const bytes = this.used === this.bytes.length ? this.bytes : Buffer.from(this.bytes.subarray(0, this.used));
+    const full = this.count === this.ends.length;
+    return new ItemList(bytes, full ? this.ends : this.ends.slice(0, this.count), full ? this.labelIds : this.labelIds.slice(0, this.count), this.labelNames);
   }
 
   private labelId(label: string): number {

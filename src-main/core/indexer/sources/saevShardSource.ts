@@ -77,7 +77,7 @@ export class SaevShardSource implements ActivationSource<ShardBatch> {
     } else {
       // Items are named by example index; labels.bin (if any) labels them.
       const width = String(shards.nEx - 1).length;
-      const numbered = new ItemListBuilder();
+      const numbered = new ItemListBuilder(shards.nEx, shards.nEx * width);
       for (let i = 0; i < shards.nEx; i++) numbered.push(String(i).padStart(width, '0'), shards.labels?.at(i) ?? null);
       items = numbered.finish();
       labels = items.distinctLabels();
