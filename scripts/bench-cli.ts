@@ -22,14 +22,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildFixtureIndex } from '../tests/helpers/buildFixtureIndex.js';
 import { buildCli } from './build-cli.mjs';
+import { arg } from './lib/benchArgs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STUDIO = path.join(REPO, 'bin', 'studio.mjs');
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -24,6 +24,7 @@ import { runIndex } from '../src-main/core/indexer/runIndex.js';
 import { SaeEncoderSession } from '../src-main/core/sae/encoderSession.js';
 import { loadSae } from '../src-main/core/sae/loadSae.js';
 import { makeSae } from '../tests/helpers/makeSae.js';
+import { arg } from './lib/benchArgs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -40,11 +41,6 @@ const VIT_B16 = {
   hidden_act: 'quick_gelu',
   layer_norm_eps: 1e-5,
 };
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 
 function exportVitB(out: string): number {
   fs.mkdirSync(out, { recursive: true });

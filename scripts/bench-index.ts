@@ -19,13 +19,9 @@ import { SaeEncoderSession } from '../src-main/core/sae/encoderSession.js';
 import { runIndex } from '../src-main/core/indexer/runIndex.js';
 import type { ProviderChoice } from '../src-main/contract/index.js';
 import { requireSharedVitTiny, SHARED_VIT_TINY, writeVitTinyManifest } from './lib/sharedVitTiny.js';
+import { arg } from './lib/benchArgs.js';
 
 const fixture = SHARED_VIT_TINY;
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 
 async function main() {
   requireSharedVitTiny('bench:index');

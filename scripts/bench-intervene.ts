@@ -16,14 +16,10 @@ import { Intervener } from '../src-main/core/intervene/intervener.js';
 import { loadManifest } from '../src-main/core/backbone/manifest.js';
 import { preprocessImage } from '../src-main/core/backbone/preprocess.js';
 import { writeSafetensors } from '../src-main/core/sae/safetensors.js';
+import { arg } from './lib/benchArgs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.resolve(here, '../../shared/fixtures/vit-tiny-224');
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-};
-
 async function main() {
   if (!fs.existsSync(path.join(fixture, 'model.onnx'))) {
     console.error(`bench:intervene needs ${fixture} (the shared fixtures folder beside the repository).`);

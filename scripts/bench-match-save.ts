@@ -14,11 +14,7 @@ import { MatchStore, saveMatch } from '../src-main/core/analysis/matchStore.js';
 import { openDatabase } from '../src-main/core/store/openDatabase.js';
 import { migrate } from '../src-main/core/store/schema.js';
 import { mulberry32 as rng } from '../src-main/core/util/prng.js';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : fallback;
-}
+import { numberArg as arg } from './lib/benchArgs.js';
 
 const features = arg('features', 20_000);
 const m = arg('per-feature', 10);

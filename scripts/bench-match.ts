@@ -31,6 +31,7 @@ import { openDatabase } from '../src-main/core/store/openDatabase.js';
 import { migrate } from '../src-main/core/store/schema.js';
 import { toHalf } from '../src-main/core/util/float16.js';
 import { mulberry32 as rng } from '../src-main/core/util/prng.js';
+import { arg } from './lib/benchArgs.js';
 
 /**
  * Writes a table as an index database's items + item_acts + exemplars (what matching reads), returns
@@ -63,11 +64,6 @@ function writeDb(dir: string, t: SparseItemTable, side: 'a' | 'b'): string {
   })();
   db.close();
   return file;
-}
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -16,15 +16,12 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { makeSae } from '../tests/helpers/makeSae.js';
 import { folderBytes, timedStudio, writeSyntheticShards, type TimedRun } from './lib/syntheticShards.js';
+import { arg } from './lib/benchArgs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Distinct from every test's seed and from bench:scale's. */
 const SEED = 0x20e4a9c3;
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 const numbers = (s: string) => s.split(',').map((x) => Number(x.trim()));
 const itemSizes = numbers(arg('items', '20000'));
 const parts = Number(arg('parts', '4'));

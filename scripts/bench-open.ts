@@ -34,13 +34,10 @@ import { IndexReader } from '../src-main/core/store/indexReader.js';
 import { thumbnailMode } from '../src-main/core/store/indexConfig.js';
 import { timedStudio, writeSyntheticShards } from './lib/syntheticShards.js';
 import { makeSae } from '../tests/helpers/makeSae.js';
+import { arg } from './lib/benchArgs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 const features = Number(arg('features', '100000'));
 const items = Number(arg('items', '2000'));
 const rounds = Number(arg('rounds', '3'));

@@ -26,16 +26,13 @@ import { scatterWire, type FeatureFilter, type FeatureSortKey } from '../src-mai
 import type { StudioService } from '../src-main/core/service.js';
 import { folderBytes, timedStudio, writeSyntheticShards } from './lib/syntheticShards.js';
 import { makeSae } from '../tests/helpers/makeSae.js';
+import { arg } from './lib/benchArgs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Distinct from every test's seed, so the bench never measures data a test was tuned on. */
 const SEED = 0x19b5ca1e;
 const PAGE = 100;
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 const numbers = (s: string) => s.split(',').map((x) => Number(x.trim()));
 
 const itemSizes = numbers(arg('items', '10000'));

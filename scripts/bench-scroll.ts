@@ -43,13 +43,10 @@ import { startWebHost } from '../src-main/hosts/web/webHost.js';
 import { writeSyntheticShards } from './lib/syntheticShards.js';
 import { makeSae } from '../tests/helpers/makeSae.js';
 import { longTaskBreakdown, profileSelfTimes, taskCpu } from './lib/longTaskBreakdown.js';
+import { arg } from './lib/benchArgs.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 const features = Number(arg('features', '100000'));
 const items = Number(arg('items', '400'));
 const seconds = Number(arg('seconds', '10'));

@@ -10,11 +10,7 @@ import { DECODER_DIRECTIONS_FILE, loadDecoderDirections } from '../src-main/core
 import { DecoderDirections } from '../src-main/core/analysis/similarFeatures.js';
 import { loadSae } from '../src-main/core/sae/loadSae.js';
 import { makeSae } from '../tests/helpers/makeSae.js';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : fallback;
-}
+import { numberArg as arg } from './lib/benchArgs.js';
 
 const dSae = arg('features', 16_384);
 const dIn = arg('d-in', 768);

@@ -20,13 +20,9 @@ import { createStudioService } from '../src-main/core/service.js';
 import { IndexReader } from '../src-main/core/store/indexReader.js';
 import { startWebHost, type WebHost } from '../src-main/hosts/web/webHost.js';
 import { requireSharedVitTiny, SHARED_VIT_TINY, writeVitTinyManifest } from './lib/sharedVitTiny.js';
+import { arg } from './lib/benchArgs.js';
 
 const fixture = SHARED_VIT_TINY;
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 
 /** Bytes of every file below `dir`. */
 function du(dir: string): number {

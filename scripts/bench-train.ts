@@ -26,11 +26,7 @@ import { SaeEncoderSession } from '../src-main/core/sae/encoderSession.js';
 import {
   encodeTrained, makeGaussian, makeRng, trainSae, writeTrainedSae, type TrainArch, type TrainedSae,
 } from '../src-main/core/train/saeTrainer.js';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
+import { arg } from './lib/benchArgs.js';
 
 const BATCH = 256;
 /** Distinct batches in the pool; training cycles through them. */

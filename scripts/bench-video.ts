@@ -24,13 +24,9 @@ import { decodeClip } from '../src-main/core/indexer/sources/videoClipSource.js'
 import { ffmpegPath } from '../src-main/core/video/ffmpegPath.js';
 import type { ProviderChoice } from '../src-main/contract/index.js';
 import { requireSharedVitTiny, SHARED_VIT_TINY, writeVitTinyManifest } from './lib/sharedVitTiny.js';
+import { arg } from './lib/benchArgs.js';
 
 const fixture = SHARED_VIT_TINY;
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 
 function writeClip(file: string, seed: number, frames: number): void {
   const W = 320;

@@ -15,7 +15,7 @@ import { loadManifest } from '../../src-main/core/backbone/manifest.js';
 import { BackboneSession } from '../../src-main/core/backbone/backboneSession.js';
 import { preprocessImage } from '../../src-main/core/backbone/preprocess.js';
 import { encodeReference as referenceEncode } from '../../src-main/core/sae/referenceEncoder.js';
-import { matchFeatures, type SparseItemTable } from '../../src-main/core/analysis/matchFeatures.js';
+import { matchFeatures } from '../../src-main/core/analysis/matchFeatures.js';
 import { resampleByArea } from '../../src-main/core/analysis/matchPair.js';
 import { DECODER_DIRECTIONS_FILE, readDecoderDirections } from '../../src-main/core/analysis/decoderDirectionsFile.js';
 import { withDb } from '../../src-main/core/analysis/runMatch.js';
@@ -25,6 +25,7 @@ import type { CliDeps } from '../../src-main/hosts/cli/context.js';
 import { makeTinyVit } from '../helpers/makeTinyVit.js';
 import { makeSae, seededRandom } from '../helpers/makeSae.js';
 import { makeImageFolder } from '../helpers/makeImageFolder.js';
+import { sparseItemTable } from '../helpers/sparseItemTable.js';
 
 /** A JPEG of seeded noise: large enough that decoding and resizing it takes a while. */
 async function noiseJpeg(width: number, height: number, seed: number): Promise<Buffer> {
@@ -184,19 +185,7 @@ describe('cross-model matching', () => {
   }, 60_000);
 
   it('counts cost in co-active pairs and reports items present on one side only', () => {
-    const table = (paths: string[], rows: [number, number][][]): SparseItemTable => {
-      const rowPtr = new Int32Array(rows.length + 1);
-      const feat: number[] = [];
-      const val: number[] = [];
-      rows.forEach((r, i) => {
-        for (const [f, v] of r) {
-          feat.push(f);
-          val.push(v);
-        }
-        rowPtr[i + 1] = feat.length;
-      });
-      return { paths, itemIds: Int32Array.from(paths.map((_, i) => i)), rowPtr, feat: Int32Array.from(feat), val: Float32Array.from(val), features: 3 };
-    };
+    const table = (paths: string[], rows: [number, number][][]) => sparseItemTable(paths, rows, 3);
     const A = table(['x', 'y', 'z', 'only-a'], [[[0, 1], [1, 2]], [[0, 3]], [[1, 1]], [[2, 5]]]);
     const B = table(['z', 'y', 'x', 'only-b'], [[[2, 1]], [[1, 3]], [[1, 1], [2, 2]], [[0, 1]]]);
     const r = matchFeatures(A, B);

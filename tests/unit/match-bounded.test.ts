@@ -19,6 +19,7 @@ import { INDEX_DB_FILE } from '../../src-main/core/store/indexConfig.js';
 import { makeTinyVit } from '../helpers/makeTinyVit.js';
 import { makeSae } from '../helpers/makeSae.js';
 import { makeImageFolder } from '../helpers/makeImageFolder.js';
+import { sparseItemTable } from '../helpers/sparseItemTable.js';
 
 const D_A = 48;
 const D_B = 40;
@@ -146,17 +147,7 @@ describe('matching in bounded passes', () => {
 
 /** A table of `rows` (feature -> value per item), items named item/<i>. */
 function table(rows: Map<number, number>[], features: number): SparseItemTable {
-  const rowPtr = new Int32Array(rows.length + 1);
-  const feat: number[] = [];
-  const val: number[] = [];
-  rows.forEach((r, i) => {
-    for (const [f, v] of r) {
-      feat.push(f);
-      val.push(v);
-    }
-    rowPtr[i + 1] = feat.length;
-  });
-  return { paths: rows.map((_, i) => `item/${i}`), itemIds: Int32Array.from(rows, (_, i) => i), rowPtr, feat: Int32Array.from(feat), val: Float32Array.from(val), features };
+  return sparseItemTable(rows.map((_, i) => `item/${i}`), rows, features);
 }
 
 describe('a dense feature and a posting feature in one block', () => {
