@@ -75,7 +75,6 @@ export class WalCheckpointer {
     while (Atomics.load(this.state, 0) === CHECKPOINTER_BUSY && Date.now() < until) {
       Atomics.wait(this.state, 0, CHECKPOINTER_BUSY, until - Date.now());
     }
-    if (this.handedOver) this.db.pragma('wal_autocheckpoint = 1000');
     void this.worker.terminate();
   }
 }
